@@ -1,0 +1,69 @@
+//! Answers for requests that match no handler: 405 with `Allow` when the path
+//! exists under another method, else 404 — in the surface's error body.
+
+use actix_router::ResourceDef;
+use actix_web::http::{header, Method};
+use actix_web::{web, HttpRequest, HttpResponse};
+use utoipa::openapi::OpenApi;
+
+use crate::error::{ApiError, ErrorKind};
+
+/// Every documented path with the methods it serves.
+pub struct RouteTable(Vec<(ResourceDef, Vec<Method>)>);
+
+impl RouteTable {
+    pub fn from_openapi(doc: &OpenApi) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    (Method::GET, item.get.is_some()),
+                    (Method::PUT, item.put.is_some()),
+                    (Method::POST, item.post.is_some()),
+                    (Method::DELETE, item.delete.is_some()),
+                    (Method::PATCH, item.patch.is_some()),
+                    (Method::HEAD, item.head.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, present)| present.then_some(m))
+                .collect();
+                (ResourceDef::new(path.as_str()), methods)
+            })
+            .collect();
+        Self(routes)
+    }
+
+    fn allowed(&self, path: &str) -> Option<Vec<Method>> {
+        let mut allowed: Vec<Method> = Vec::new();
+        let trimmed = path.strip_suffix('/').unwrap_or(path);
+        for (def, methods) in &self.0 {
+            // The bulk POST is served with and without its trailing slash.
+            if def.is_match(path) || def.is_match(&format!("{trimmed}/")) {
+                allowed.extend(methods.iter().cloned());
+            }
+        }
+        (!allowed.is_empty()).then_some(allowed)
+    }
+}
+
+pub async fn not_matched(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
+    let error = match routes.allowed(req.path()) {
+        Some(methods) => {
+            let allow: Vec<&str> = methods.iter().map(Method::as_str).collect();
+            let allow = allow.join(", ");
+            let error = ApiError::new(
+                ErrorKind::MethodNotAllowed,
+                format!("Method {} is not allowed here; allowed: {allow}", req.method()),
+            );
+            let mut response = error.response_for_path(req.path());
+            if let Ok(value) = header::HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            return response;
+        }
+        None => ApiError::new(ErrorKind::RouteNotFound, format!("No route {} {}", req.method(), req.path())),
+    };
+    error.response_for_path(req.path())
+}

@@ -1,0 +1,30 @@
+//! The HTTP surfaces: thin handlers that extract, parse, make one call into
+//! the engine, and answer.
+
+pub mod docs;
+pub mod fallback;
+pub mod management;
+pub mod v1;
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::domain::UserIdList;
+use crate::error::ApiError;
+
+/// Array of user IDs to add to the group (max 100 per request)
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(
+    min_items = 1,
+    max_items = 100,
+    example = json!(["7c9e6679-7425-40de-944b-e07fc1f90ae7", "f47ac10b-58cc-4372-a567-0e02b2c3d479"])
+)]
+pub struct UserIds(Vec<Uuid>);
+
+impl UserIds {
+    pub fn parse(self) -> Result<UserIdList, ApiError> {
+        UserIdList::parse(self.0)
+    }
+}

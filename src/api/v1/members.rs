@@ -1,0 +1,121 @@
+//! `/v1/groups/{groupId}/users`: the bulk add and the member listing.
+
+use actix_web::{get, put, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::parse_id;
+use super::users::UserResponse;
+use crate::api::UserIds;
+use crate::auth::Caller;
+use crate::db::Pool;
+use crate::domain::{GroupIdentifier, Permission};
+use crate::engine;
+use crate::error::{ApiError, ErrorResponse, V1Result};
+
+/// Add Users to Group
+///
+/// Add multiple users to a group in a single request. This operation is
+/// idempotent - duplicate memberships are silently ignored.
+///
+/// **Behavior:**
+/// - Maximum 100 users per request
+/// - Duplicate user IDs in the request are handled gracefully
+/// - Users already in the group are silently ignored
+/// - All user IDs must belong to the same account as the group
+/// - All user IDs must exist (validated before any changes)
+/// - If any user validation fails, the entire operation is rejected (no partial updates)
+///
+/// **Permissions:** Requires `group_update` permission
+#[utoipa::path(
+    tag = "Groups",
+    params(("groupId" = Uuid, Path, description = "Group ID")),
+    request_body(content = UserIds, description = "Array of user IDs to add to the group (max 100 per request)"),
+    responses(
+        (status = 201, description = "Users added to the group"),
+        (status = 400, description = "Bad request - validation error (`VALIDATION_ERROR`), or unknown users (`UNKNOWN_USERS`, ids in `developer_message`)", body = ErrorResponse),
+        (status = 404, description = "Resource not found (`GROUP_NOT_FOUND`)", body = ErrorResponse),
+    ),
+    security(("bearerAuth" = [], "accountId" = []))
+)]
+#[put("/groups/{groupId}/users")]
+pub async fn add_users_to_group(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<UserIds>,
+) -> V1Result<HttpResponse> {
+    let group = GroupIdentifier::Id(parse_id(&path.into_inner(), "groupId")?);
+    let user_ids = body.into_inner().parse()?;
+    pool.run(move |conn| {
+        caller.require(conn, Permission::GroupUpdate)?;
+        engine::members::add_users_to_group(conn, &caller.account_id, &group, &user_ids)
+    })
+    .await?;
+    Ok(HttpResponse::Created().finish())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListMembersQuery {
+    /// Page size, 1 to 1000
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page
+    #[param(format = "uuid")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberList {
+    pub items: Vec<UserResponse>,
+    /// Number of members of the group
+    pub total: i64,
+    /// Pass as `cursor` to get the next page; absent on the last page
+    #[schema(format = "uuid")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// List Group Members
+///
+/// Lists the members of a group in id order, a page at a time (keyset paging:
+/// each page costs the same, however deep).
+///
+/// **Permissions:** Requires `group_read` permission
+#[utoipa::path(
+    tag = "Groups",
+    params(("groupId" = Uuid, Path, description = "Group ID"), ListMembersQuery),
+    responses(
+        (status = 200, description = "Members of the group", body = MemberList),
+        (status = 400, description = "Bad request - validation error", body = ErrorResponse),
+        (status = 404, description = "Resource not found (`GROUP_NOT_FOUND`)", body = ErrorResponse),
+    ),
+    security(("bearerAuth" = [], "accountId" = []))
+)]
+#[get("/groups/{groupId}/users")]
+pub async fn list_group_members(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<ListMembersQuery>,
+) -> V1Result<HttpResponse> {
+    let group = GroupIdentifier::Id(parse_id(&path.into_inner(), "groupId")?);
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::validation("limit must be between 1 and 1000").into());
+    }
+    let cursor: Option<Uuid> = query.cursor.as_deref().map(|c| parse_id(c, "cursor")).transpose()?;
+    let page = pool
+        .run(move |conn| {
+            caller.require(conn, Permission::GroupRead)?;
+            engine::members::list_members(conn, &caller.account_id, &group, cursor, limit)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(MemberList {
+        items: page.items.into_iter().map(UserResponse::from).collect(),
+        total: page.total,
+        next_cursor: page.next_cursor,
+    }))
+}

@@ -1,0 +1,30 @@
+//! The native `/v1` surface: UUID identifiers only, `X-Account-ID` required,
+//! errors as `ErrorResponse`.
+
+mod groups;
+mod members;
+mod users;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+pub const PREFIX: &str = "/v1";
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(users::create_user)
+        .service(groups::create_group)
+        .service(members::add_users_to_group)
+        .service(members::list_group_members);
+}
+
+/// v1 takes UUIDs only; anything else is a 400 (PRODUCT.md).
+fn parse_id(raw: &str, name: &str) -> Result<Uuid, ApiError> {
+    Uuid::try_parse(raw)
+        .map_err(|_| ApiError::validation(format!("{name} must be a UUID")).detail("field", name.into()))
+}
+
+fn timestamp(at: chrono::NaiveDateTime) -> String {
+    at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

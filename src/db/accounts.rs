@@ -1,0 +1,46 @@
+//! Accounts (tenants).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::accounts;
+use super::Conn;
+use crate::domain::normalize_key;
+use crate::with_conn;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = accounts)]
+struct NewAccount<'a> {
+    id: &'a str,
+    name: &'a str,
+    name_key: &'a str,
+    created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut Conn, id: &str, name: &str, now: NaiveDateTime) -> QueryResult<()> {
+    let key = normalize_key(name);
+    let row = NewAccount { id, name, name_key: &key, created_at: now };
+    with_conn!(conn, |c| diesel::insert_into(accounts::table).values(&row).execute(c)).map(drop)
+}
+
+pub fn find_by_id(conn: &mut Conn, id: &str) -> QueryResult<Option<Account>> {
+    let query = accounts::table.find(id);
+    with_conn!(conn, |c| query.select(Account::as_select()).first(c).optional())
+}
+
+pub fn find_by_name(conn: &mut Conn, name: &str) -> QueryResult<Option<Account>> {
+    let query = accounts::table.filter(accounts::name_key.eq(normalize_key(name)));
+    with_conn!(conn, |c| query.select(Account::as_select()).first(c).optional())
+}
+
+pub fn count(conn: &mut Conn) -> QueryResult<i64> {
+    with_conn!(conn, |c| accounts::table.count().get_result(c))
+}

@@ -1,0 +1,79 @@
+//! Who is in which group, and what that allows.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{group_permissions, groups, memberships, users};
+use super::users::User;
+use super::Conn;
+use crate::with_conn;
+
+#[derive(Insertable)]
+#[diesel(table_name = memberships)]
+struct NewMembership<'a> {
+    group_id: &'a str,
+    user_id: &'a str,
+    created_at: NaiveDateTime,
+}
+
+/// Adds the users to the group; existing memberships are left as they are.
+/// Returns how many memberships are new.
+pub fn add(conn: &mut Conn, group_id: &str, user_ids: &[String], now: NaiveDateTime) -> QueryResult<usize> {
+    // Inserting in one global order keeps overlapping concurrent bulks from
+    // deadlocking on each other's uncommitted rows (PostgreSQL).
+    let mut sorted: Vec<&String> = user_ids.iter().collect();
+    sorted.sort_unstable();
+    let rows: Vec<NewMembership> = sorted
+        .into_iter()
+        .map(|user_id| NewMembership { group_id, user_id, created_at: now })
+        .collect();
+    match conn {
+        // diesel cannot put ON CONFLICT on a multi-row SQLite insert; OR IGNORE
+        // is the same here (it never ignores foreign-key failures).
+        Conn::Sqlite(c) => diesel::insert_or_ignore_into(memberships::table).values(&rows).execute(&mut **c),
+        Conn::Postgres(c) => diesel::insert_into(memberships::table)
+            .values(&rows)
+            .on_conflict_do_nothing()
+            .execute(&mut **c),
+    }
+}
+
+/// Live members of a group in id order, after the `after` id (keyset paging).
+pub fn list_members(conn: &mut Conn, group_id: &str, after: Option<&str>, limit: i64) -> QueryResult<Vec<User>> {
+    // Every id sorts after the empty string, so "no cursor" needs no second query shape.
+    let query = memberships::table
+        .inner_join(users::table)
+        .filter(memberships::group_id.eq(group_id))
+        .filter(memberships::user_id.gt(after.unwrap_or("")))
+        .filter(users::deleted_at.is_null())
+        .order(memberships::user_id.asc())
+        .limit(limit);
+    with_conn!(conn, |c| query.select(User::as_select()).load(c))
+}
+
+pub fn count_members(conn: &mut Conn, group_id: &str) -> QueryResult<i64> {
+    let query = memberships::table
+        .inner_join(users::table)
+        .filter(memberships::group_id.eq(group_id))
+        .filter(users::deleted_at.is_null())
+        .count();
+    with_conn!(conn, |c| query.get_result(c))
+}
+
+/// Whether the live user belongs, in this account, to the built-in
+/// administrators group or to a group granted `permission`. One query.
+pub fn has_permission(conn: &mut Conn, account_id: &str, user_id: &str, permission: &str) -> QueryResult<bool> {
+    let granted = group_permissions::table.on(group_permissions::group_id
+        .eq(memberships::group_id)
+        .and(group_permissions::permission.eq(permission)));
+    let query = memberships::table
+        .inner_join(groups::table)
+        .inner_join(users::table)
+        .left_join(granted)
+        .filter(memberships::user_id.eq(user_id))
+        .filter(groups::account_id.eq(account_id))
+        .filter(users::deleted_at.is_null())
+        .filter(groups::is_system.eq(true).or(group_permissions::permission.is_not_null()))
+        .select(memberships::group_id);
+    with_conn!(conn, |c| query.first::<String>(c).optional()).map(|found| found.is_some())
+}

@@ -1,0 +1,191 @@
+//! Database access. The backend is chosen from the URL scheme (SQLite by
+//! default, PostgreSQL for `postgres://`); every query is written once against
+//! [`Conn`] and compiled for both backends by [`with_conn!`].
+
+pub mod accounts;
+pub mod groups;
+pub mod memberships;
+pub mod schema;
+pub mod settings;
+pub mod users;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, PooledConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::DatabaseConfig;
+use crate::error::ApiError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+type SqlitePool = diesel::r2d2::Pool<ConnectionManager<SqliteConnection>>;
+type PgPool = diesel::r2d2::Pool<ConnectionManager<PgConnection>>;
+
+/// A pooled connection of either backend.
+pub enum Conn {
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+}
+
+/// Runs `$body` with `$c` bound to the concrete diesel connection.
+#[macro_export]
+macro_rules! with_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite(pooled) => {
+                let $c: &mut diesel::SqliteConnection = &mut *pooled;
+                $body
+            }
+            $crate::db::Conn::Postgres(pooled) => {
+                let $c: &mut diesel::PgConnection = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+
+impl Conn {
+    /// Runs `f` in one write transaction. On SQLite the transaction takes the
+    /// write lock up front (`BEGIN IMMEDIATE`), so two writers queue on the
+    /// busy timeout instead of failing when a read lock cannot be upgraded.
+    pub fn write<T>(&mut self, f: impl FnOnce(&mut Conn) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        match self {
+            Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?,
+            Conn::Postgres(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
+        }
+        let outcome = f(self);
+        let finish = match (&outcome, &mut *self) {
+            (Ok(_), Conn::Sqlite(c)) => AnsiTransactionManager::commit_transaction(&mut **c),
+            (Ok(_), Conn::Postgres(c)) => AnsiTransactionManager::commit_transaction(&mut **c),
+            (Err(_), Conn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(&mut **c),
+            (Err(_), Conn::Postgres(c)) => AnsiTransactionManager::rollback_transaction(&mut **c),
+        };
+        match (outcome, finish) {
+            (Ok(value), Ok(())) => Ok(value),
+            (Ok(_), Err(e)) => Err(e.into()),
+            (Err(e), _) => Err(e),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SqliteSetup {
+    synchronous: &'static str,
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {};",
+            self.synchronous
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// The connection pool; cheap to clone.
+#[derive(Clone)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot open database {url}: {cause}")]
+    Open { url: String, cause: String },
+    #[error("cannot migrate database: {0}")]
+    Migrate(String),
+}
+
+impl Pool {
+    /// Opens the pool and fails fast (within the connect timeout) when the
+    /// database cannot be reached.
+    pub fn connect(config: &DatabaseConfig) -> Result<Pool, ConnectError> {
+        let open_error = |cause: String| ConnectError::Open { url: config.redacted_url(), cause };
+        let timeout = Duration::from_secs(config.connect_timeout_secs.max(1));
+        if config.is_postgres() {
+            let manager = ConnectionManager::<PgConnection>::new(config.url.as_str());
+            let pool = diesel::r2d2::Pool::builder()
+                .max_size(config.pool_size)
+                .connection_timeout(timeout)
+                .build(manager)
+                .map_err(|e| open_error(e.to_string()))?;
+            Ok(Pool::Postgres(pool))
+        } else {
+            let path = config.sqlite_path();
+            // WAL lets readers proceed during a write; set once, it persists in the file.
+            let mut first = SqliteConnection::establish(&path).map_err(|e| open_error(e.to_string()))?;
+            first
+                .batch_execute("PRAGMA journal_mode = WAL;")
+                .map_err(|e| open_error(e.to_string()))?;
+            let manager = ConnectionManager::<SqliteConnection>::new(path);
+            let pool = diesel::r2d2::Pool::builder()
+                .max_size(config.pool_size)
+                .connection_timeout(timeout)
+                .connection_customizer(Box::new(SqliteSetup {
+                    synchronous: config.sqlite_synchronous.pragma(),
+                }))
+                .build(manager)
+                .map_err(|e| open_error(e.to_string()))?;
+            Ok(Pool::Sqlite(pool))
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    pub fn get(&self) -> Result<Conn, ApiError> {
+        Ok(match self {
+            Pool::Sqlite(p) => Conn::Sqlite(p.get()?),
+            Pool::Postgres(p) => Conn::Postgres(p.get()?),
+        })
+    }
+
+    /// Applies pending migrations. On PostgreSQL an advisory lock keeps
+    /// instances that start together from migrating at the same time.
+    pub fn migrate(&self) -> Result<(), ConnectError> {
+        let mut conn = self.get().map_err(|e| ConnectError::Migrate(e.to_string()))?;
+        let result = match &mut conn {
+            Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+            Conn::Postgres(c) => {
+                let lock = "SELECT pg_advisory_lock(7243151)";
+                let unlock = "SELECT pg_advisory_unlock(7243151)";
+                c.batch_execute(lock).map_err(|e| ConnectError::Migrate(e.to_string()))?;
+                let done = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+                let _ = c.batch_execute(unlock);
+                done
+            }
+        };
+        result.map_err(|e| ConnectError::Migrate(e.to_string()))
+    }
+
+    /// Runs blocking database work off the async workers, on one pooled
+    /// connection.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
+/// A trivial query: is the database answering?
+pub fn ping(conn: &mut Conn) -> Result<(), ApiError> {
+    with_conn!(conn, |c| c.batch_execute("SELECT 1"))?;
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! Permissions that can be granted to groups (PRODUCT.md, "Access").
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    GroupRead,
+    GroupCreate,
+    GroupUpdate,
+    GroupDelete,
+    UserRead,
+    UserCreate,
+    UserUpdate,
+    UserDelete,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 8] = [
+        Self::GroupRead,
+        Self::GroupCreate,
+        Self::GroupUpdate,
+        Self::GroupDelete,
+        Self::UserRead,
+        Self::UserCreate,
+        Self::UserUpdate,
+        Self::UserDelete,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::GroupRead => "group_read",
+            Self::GroupCreate => "group_create",
+            Self::GroupUpdate => "group_update",
+            Self::GroupDelete => "group_delete",
+            Self::UserRead => "user_read",
+            Self::UserCreate => "user_create",
+            Self::UserUpdate => "user_update",
+            Self::UserDelete => "user_delete",
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Permission {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown permission '{s}'"))
+    }
+}

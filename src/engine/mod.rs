@@ -1,0 +1,11 @@
+//! The one engine behind all three API surfaces: each function is one use
+//! case, takes parsed domain values, and does its writes in one transaction.
+
+pub mod accounts;
+pub mod groups;
+pub mod members;
+pub mod users;
+
+pub(crate) fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}

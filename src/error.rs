@@ -1,0 +1,350 @@
+//! The one error type of the service, and how each API surface renders it.
+//!
+//! Every failure becomes an [`ApiError`] with a fresh id. The v1 surface renders
+//! it as `ErrorResponse`, the management surfaces as `Error`; both carry the same
+//! id, and the same id is logged together with any internal detail, which never
+//! reaches the client.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// What went wrong, as far as a client is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Validation,
+    UnknownUsers,
+    Unauthenticated,
+    Forbidden,
+    AccountMismatch,
+    GroupNotFound,
+    UserNotFound,
+    RouteNotFound,
+    MethodNotAllowed,
+    NameTaken,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ServiceUnavailable,
+    Internal,
+}
+
+impl ErrorKind {
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::Validation | Self::UnknownUsers => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::AccountMismatch => StatusCode::FORBIDDEN,
+            Self::GroupNotFound | Self::UserNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NameTaken => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable machine-readable code, part of the public contract.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Validation => "VALIDATION_ERROR",
+            Self::UnknownUsers => "UNKNOWN_USERS",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::AccountMismatch => "ACCOUNT_MISMATCH",
+            Self::GroupNotFound => "GROUP_NOT_FOUND",
+            Self::UserNotFound => "USER_NOT_FOUND",
+            Self::RouteNotFound => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::NameTaken => "NAME_TAKEN",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::Internal => "INTERNAL_ERROR",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub kind: ErrorKind,
+    pub id: Uuid,
+    pub message: String,
+    /// Client-facing details (`developer_message` / `data`).
+    pub details: Map<String, Value>,
+    pub developer_message: String,
+    /// Internal cause: logged, never rendered.
+    internal: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            kind,
+            id: Uuid::new_v4(),
+            developer_message: message.clone(),
+            message,
+            details: Map::new(),
+            internal: None,
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Validation, message)
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(ErrorKind::Forbidden, "You do not have permission to do this")
+    }
+
+    pub fn unauthenticated(why: &str) -> Self {
+        Self::new(ErrorKind::Unauthenticated, "Authentication required").developer(why)
+    }
+
+    pub fn group_not_found() -> Self {
+        Self::new(ErrorKind::GroupNotFound, "Group not found")
+    }
+
+    pub fn user_not_found() -> Self {
+        Self::new(ErrorKind::UserNotFound, "User not found")
+    }
+
+    pub fn name_taken(what: &str) -> Self {
+        Self::new(ErrorKind::NameTaken, format!("The {what} is already taken in this account"))
+            .detail("field", json!(what))
+    }
+
+    pub fn unknown_users(ids: &[Uuid]) -> Self {
+        let list: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        Self::new(ErrorKind::UnknownUsers, "Some users do not exist in this account")
+            .developer(format!("Unknown user ids: {}", list.join(", ")))
+            .detail("userIds", json!(list))
+    }
+
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(ErrorKind::Internal, "Internal server error");
+        e.internal = Some(cause.to_string());
+        e
+    }
+
+    pub fn unavailable(cause: impl fmt::Display) -> Self {
+        let mut e = Self::new(
+            ErrorKind::ServiceUnavailable,
+            "The service is temporarily unavailable; retry later",
+        );
+        e.internal = Some(cause.to_string());
+        e
+    }
+
+    pub fn developer(mut self, message: impl Into<String>) -> Self {
+        self.developer_message = message.into();
+        self
+    }
+
+    pub fn detail(mut self, key: &str, value: Value) -> Self {
+        self.details.insert(key.to_owned(), value);
+        self
+    }
+
+    fn log(&self) {
+        let status = self.kind.status();
+        match &self.internal {
+            Some(cause) if status.is_server_error() => log::error!(
+                "error_id={} code={} status={} cause={}",
+                self.id,
+                self.kind.code(),
+                status.as_u16(),
+                cause
+            ),
+            _ => log::info!(
+                "error_id={} code={} status={} {}",
+                self.id,
+                self.kind.code(),
+                status.as_u16(),
+                self.developer_message
+            ),
+        }
+    }
+
+    /// Renders this error in the shape of the surface that serves `path`.
+    pub fn response_for_path(&self, path: &str) -> HttpResponse {
+        if path.starts_with("/v1/") || path == "/v1" {
+            V1::render(self)
+        } else {
+            Management::render(self)
+        }
+    }
+
+    /// The same, as an `actix_web::Error` for extractors and config handlers.
+    pub fn into_actix_for_path(self, path: &str) -> actix_web::Error {
+        let response = self.response_for_path(path);
+        actix_web::error::InternalError::from_response(self, response).into()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.kind.code(), self.id, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match &e {
+            // Reached only when a concurrent writer won a race that the
+            // explicit checks inside the transaction could not see.
+            E::DatabaseError(K::UniqueViolation, _) => ApiError::new(
+                ErrorKind::NameTaken,
+                "The name is already taken in this account",
+            ),
+            E::DatabaseError(K::ClosedConnection | K::SerializationFailure, _) => {
+                ApiError::unavailable(e)
+            }
+            E::DatabaseError(K::Unknown, info) if is_busy(info.message()) => ApiError::unavailable(e),
+            _ => ApiError::internal(e),
+        }
+    }
+}
+
+fn is_busy(message: &str) -> bool {
+    // SQLite reports lock timeouts only as text.
+    message.contains("database is locked") || message.contains("database is busy")
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        ApiError::unavailable(e)
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+/// An API surface with its own error body.
+pub trait Surface: 'static {
+    fn body(e: &ApiError) -> Value;
+
+    fn render(e: &ApiError) -> HttpResponse {
+        e.log();
+        let mut response = HttpResponse::build(e.kind.status());
+        if e.kind == ErrorKind::Unauthenticated {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response.json(Self::body(e))
+    }
+}
+
+/// The native `/v1` surface.
+pub struct V1;
+/// The management surfaces (`/api/security`, `/api/management/security`).
+pub struct Management;
+
+/// Error body of the `/v1` surface.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorResponse {
+    /// HTTP status code
+    #[schema(value_type = f64)]
+    pub status: u16,
+    /// Error message
+    pub message: String,
+    /// Unique error identifier, also written to the server log
+    pub error_id: String,
+    /// Error code, stable SCREAMING_SNAKE_CASE (e.g. `GROUP_NOT_FOUND`)
+    pub error_code: String,
+    /// Additional details for developers
+    pub developer_message: String,
+}
+
+/// Error body of the management surfaces.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ManagementError {
+    /// Identifier of this error, also written to the server log
+    #[serde(rename = "logId")]
+    pub log_id: Uuid,
+    /// Error message
+    pub message: String,
+    /// Details: always `code` (the stable error code), plus e.g. `userIds`
+    #[schema(value_type = Object)]
+    pub data: Map<String, Value>,
+    /// Always `error`
+    #[serde(rename = "type")]
+    #[schema(example = "error")]
+    pub kind: String,
+}
+
+impl Surface for V1 {
+    fn body(e: &ApiError) -> Value {
+        json!(ErrorResponse {
+            status: e.kind.status().as_u16(),
+            message: e.message.clone(),
+            error_id: e.id.to_string(),
+            error_code: e.kind.code().to_owned(),
+            developer_message: e.developer_message.clone(),
+        })
+    }
+}
+
+impl Surface for Management {
+    fn body(e: &ApiError) -> Value {
+        let mut data = e.details.clone();
+        data.insert("code".into(), json!(e.kind.code()));
+        if e.developer_message != e.message {
+            data.insert("developerMessage".into(), json!(e.developer_message));
+        }
+        json!(ManagementError {
+            log_id: e.id,
+            message: e.message.clone(),
+            data,
+            kind: "error".into(),
+        })
+    }
+}
+
+/// An [`ApiError`] on its way out through surface `S`; handlers return this so
+/// that `?` on any `ApiError` renders in the right shape.
+pub struct SurfaceError<S: Surface>(pub ApiError, PhantomData<S>);
+
+impl<S: Surface> From<ApiError> for SurfaceError<S> {
+    fn from(e: ApiError) -> Self {
+        Self(e, PhantomData)
+    }
+}
+
+impl<S: Surface> fmt::Debug for SurfaceError<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl<S: Surface> fmt::Display for SurfaceError<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl<S: Surface> ResponseError for SurfaceError<S> {
+    fn status_code(&self) -> StatusCode {
+        self.0.kind.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        S::render(&self.0)
+    }
+}
+
+pub type V1Result<T> = Result<T, SurfaceError<V1>>;
+pub type ManagementResult<T> = Result<T, SurfaceError<Management>>;
