@@ -1,0 +1,114 @@
+//! The `rollcall` binary: bootstrap, token, openapi, migrate, and serve's
+//! first start, on both backends.
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{Backend, TestDatabase};
+
+fn rollcall(db: &TestDatabase, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(args)
+        .env("DATABASE_URL", &db.url)
+        .env_remove("ROLLCALL_JWT_SECRET")
+        .stdin(Stdio::null())
+        .output()
+        .expect("rollcall runs")
+}
+
+fn bootstrap(db: &TestDatabase) -> Value {
+    let out = rollcall(db, &["bootstrap", "--account", "Fight Club", "--username", "tdurden", "--email", "t.durden@fightclub.com"]);
+    assert!(out.status.success(), "bootstrap: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("bootstrap prints one JSON object")
+}
+
+fn bootstrap_reuses_the_account_and_user_and_prints_fresh_tokens(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend) else { return };
+    let first = bootstrap(&db);
+    std::thread::sleep(Duration::from_millis(1100)); // iat has a one-second resolution
+    let second = bootstrap(&db);
+    assert_eq!(first["account_id"], second["account_id"]);
+    assert_eq!(first["user_id"], second["user_id"]);
+    assert_ne!(first["token"], second["token"]);
+
+    let account = first["account_id"].as_str().unwrap();
+    for user in ["tdurden", "T.Durden@FightClub.com", first["user_id"].as_str().unwrap()] {
+        let out = rollcall(&db, &["token", "--account", account, "--user", user, "--ttl", "60"]);
+        assert!(out.status.success(), "token for {user}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim().split('.').count(), 3, "a JWT");
+    }
+    let out = rollcall(&db, &["token", "--account", account, "--user", "nobody"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user"));
+}
+
+#[test]
+fn sqlite_bootstrap_reuses_the_account_and_user_and_prints_fresh_tokens() {
+    bootstrap_reuses_the_account_and_user_and_prints_fresh_tokens(Backend::Sqlite);
+}
+
+#[test]
+fn postgres_bootstrap_reuses_the_account_and_user_and_prints_fresh_tokens() {
+    bootstrap_reuses_the_account_and_user_and_prints_fresh_tokens(Backend::Postgres);
+}
+
+#[test]
+fn openapi_prints_the_spec_without_a_database() {
+    let out = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["openapi", "--database-url", "postgres://nobody@127.0.0.1:1/none"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc, serde_json::to_value(rollcall::startup::openapi()).unwrap());
+}
+
+#[test]
+fn an_unreachable_database_fails_fast_with_one_line() {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["migrate", "--database-url", "postgres://nobody@127.0.0.1:1/none", "--connect-timeout-secs", "2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.lines().any(|l| l.starts_with("rollcall: cannot open database")), "{stderr}");
+}
+
+#[test]
+fn first_start_creates_an_admin_and_prints_a_working_token() {
+    let Some(db) = TestDatabase::create(Backend::Sqlite) else { return };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["serve", "--bind", &address])
+        .env("DATABASE_URL", &db.url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines: Vec<String> = std::io::BufRead::lines(std::io::BufReader::new(stdout)).take(5).map(Result::unwrap).collect();
+    let token = lines[2].trim().to_owned();
+    let account = lines[4].rsplit(' ').next().unwrap().to_owned();
+    assert!(lines[3].contains("/swagger-ui/"), "{lines:?}");
+
+    let status = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let response = reqwest::Client::new()
+            .post(format!("http://{address}/v1/groups"))
+            .bearer_auth(&token)
+            .header("X-Account-ID", &account)
+            .json(&serde_json::json!({"name": "Newcomers"}))
+            .send()
+            .await
+            .unwrap();
+        response.status().as_u16()
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(status, 201, "the printed token works: {lines:?}");
+}

@@ -1,0 +1,281 @@
+//! Test harness: a real server on a real port over a fresh database per test,
+//! on SQLite (a temporary file) or PostgreSQL (a new database, dropped after).
+
+use std::net::TcpListener;
+use std::sync::OnceLock;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::{Method, StatusCode};
+use rollcall::auth::TokenKeys;
+use rollcall::config::DatabaseConfig;
+use rollcall::db::{self, Pool};
+use rollcall::engine::accounts;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret";
+
+fn postgres_admin_url() -> String {
+    std::env::var("ROLLCALL_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Whether PostgreSQL tests can run. In CI an unreachable server is a
+/// failure, not a skip.
+fn postgres_available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| match PgConnection::establish(&postgres_admin_url()) {
+        Ok(_) => true,
+        Err(e) => {
+            if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") {
+                panic!("CI must run the PostgreSQL tests, but {} is unreachable: {e}", postgres_admin_url());
+            }
+            eprintln!("SKIPPING PostgreSQL tests: {} is unreachable ({e})", postgres_admin_url());
+            false
+        }
+    })
+}
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    pub url: String,
+    postgres_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    pub fn create(backend: Backend) -> Option<TestDatabase> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("rollcall.db").display());
+                Some(TestDatabase { url, postgres_name: None, _dir: Some(dir) })
+            }
+            Backend::Postgres => {
+                if !postgres_available() {
+                    return None;
+                }
+                let name = format!("rollcall_test_{}", Uuid::new_v4().simple());
+                let mut admin = PgConnection::establish(&postgres_admin_url()).expect("postgres admin connection");
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create database");
+                let base = postgres_admin_url();
+                let url = format!("{}/{name}", &base[..base.rfind('/').expect("url has a database")]);
+                Some(TestDatabase { url, postgres_name: Some(name), _dir: None })
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(name) = &self.postgres_name {
+            if let Ok(mut admin) = PgConnection::establish(&postgres_admin_url()) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+            }
+        }
+    }
+}
+
+/// An account with its administrator, as `rollcall bootstrap` makes them.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub account_id: String,
+    pub admin_id: String,
+    pub token: String,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: Pool,
+    pub keys: TokenKeys,
+    /// The first account; most tests need only this one.
+    pub tenant: Tenant,
+    _db: TestDatabase,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestApp {
+    /// Starts a server on its own database, or None when the backend is
+    /// unavailable outside CI.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let db = TestDatabase::create(backend)?;
+        let pool = Pool::connect(&DatabaseConfig::new(db.url.clone())).expect("connect");
+        pool.migrate().expect("migrate");
+        let keys = TokenKeys::from_secret(SECRET);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let server = rollcall::startup::serve(listener, pool.clone(), keys.clone(), 2).expect("server");
+        tokio::spawn(server);
+        let mut app = TestApp {
+            address,
+            client: reqwest::Client::new(),
+            pool,
+            keys,
+            tenant: Tenant { account_id: String::new(), admin_id: String::new(), token: String::new() },
+            _db: db,
+        };
+        app.tenant = app.new_tenant("acme");
+        Some(app)
+    }
+
+    pub fn new_tenant(&self, name: &str) -> Tenant {
+        let mut conn = self.pool.get().expect("connection");
+        let account = accounts::ensure_account(&mut conn, name).expect("account");
+        let admin = accounts::ensure_admin(&mut conn, &account.id, "admin", "admin@example.com").expect("admin");
+        let token = self.keys.issue(&admin.id, &account.id, 3600).expect("token");
+        Tenant { account_id: account.id, admin_id: admin.id, token }
+    }
+
+    pub fn token_for(&self, tenant: &Tenant, user_id: &str) -> String {
+        self.keys.issue(user_id, &tenant.account_id, 3600).expect("token")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A request with the tenant's admin token (and `X-Account-ID` on v1).
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.request_as(&self.tenant, &self.tenant.token, method, path)
+    }
+
+    pub fn request_as(&self, tenant: &Tenant, token: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut builder = self.client.request(method, self.url(path)).bearer_auth(token);
+        if path.starts_with("/v1/") {
+            builder = builder.header("X-Account-ID", &tenant.account_id);
+        }
+        builder
+    }
+
+    pub async fn send(&self, builder: reqwest::RequestBuilder) -> Response {
+        let response = builder.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Response { status, headers, body, text }
+    }
+
+    pub async fn create_user_in(&self, tenant: &Tenant, email: &str, username: Option<&str>) -> String {
+        let mut body = json!({"email": email, "first_name": "Test", "last_name": "User"});
+        if let Some(username) = username {
+            body["username"] = json!(username);
+        }
+        let r = self.send(self.request_as(tenant, &tenant.token, Method::POST, "/v1/users").json(&body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "create user: {}", r.text);
+        r.body["id"].as_str().expect("user id").to_owned()
+    }
+
+    pub async fn create_user(&self, email: &str, username: Option<&str>) -> String {
+        self.create_user_in(&self.tenant, email, username).await
+    }
+
+    pub async fn create_users(&self, count: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(count);
+        for i in 0..count {
+            ids.push(self.create_user(&format!("user{i}-{}@example.com", Uuid::new_v4().simple()), None).await);
+        }
+        ids
+    }
+
+    pub async fn create_group_in(&self, tenant: &Tenant, name: &str) -> String {
+        let body = json!({"name": name, "description": "test group"});
+        let r = self.send(self.request_as(tenant, &tenant.token, Method::POST, "/v1/groups").json(&body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "create group: {}", r.text);
+        r.body["id"].as_str().expect("group id").to_owned()
+    }
+
+    pub async fn create_group(&self, name: &str) -> String {
+        self.create_group_in(&self.tenant, name).await
+    }
+
+    /// Member ids of a group, read over HTTP, sorted.
+    pub async fn members(&self, group_id: &str) -> Vec<String> {
+        let r = self.send(self.request(Method::GET, &format!("/v1/groups/{group_id}/users?limit=1000"))).await;
+        assert_eq!(r.status, StatusCode::OK, "list members: {}", r.text);
+        let mut ids: Vec<String> =
+            r.body["items"].as_array().expect("items").iter().map(|u| u["id"].as_str().unwrap().to_owned()).collect();
+        ids.sort();
+        assert_eq!(r.body["total"].as_i64(), Some(ids.len() as i64), "total matches items");
+        ids
+    }
+
+    /// Raw membership rows of a group straight from the database, to check
+    /// that nothing is duplicated or written behind the API's back.
+    pub fn membership_rows(&self, group_id: &str) -> Vec<String> {
+        use diesel::prelude::*;
+        use rollcall::db::schema::memberships;
+        let mut conn = self.pool.get().expect("connection");
+        let query = memberships::table
+            .filter(memberships::group_id.eq(group_id.to_owned()))
+            .order(memberships::user_id)
+            .select(memberships::user_id);
+        rollcall::with_conn!(&mut conn, |c| query.load::<String>(c)).expect("rows")
+    }
+
+    pub fn grant(&self, group_id: &str, permission: &str) {
+        let mut conn = self.pool.get().expect("connection");
+        db::groups::grant(&mut conn, group_id, permission).expect("grant");
+    }
+}
+
+/// Asserts the v1 `ErrorResponse` shape and code.
+pub fn assert_v1_error(r: &Response, status: u16, code: &str) {
+    assert_eq!(r.status.as_u16(), status, "status; body: {}", r.text);
+    assert_eq!(r.body["status"].as_u64(), Some(status as u64), "status field: {}", r.text);
+    assert_eq!(r.body["error_code"], code, "error_code: {}", r.text);
+    assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()), "message: {}", r.text);
+    assert!(r.body["developer_message"].is_string(), "developer_message: {}", r.text);
+    let id = r.body["error_id"].as_str().expect("error_id");
+    assert!(Uuid::try_parse(id).is_ok(), "error_id is a uuid: {id}");
+}
+
+/// Asserts the management `Error` shape and code.
+pub fn assert_management_error(r: &Response, status: u16, code: &str) {
+    assert_eq!(r.status.as_u16(), status, "status; body: {}", r.text);
+    assert_eq!(r.body["type"], "error", "type: {}", r.text);
+    assert_eq!(r.body["data"]["code"], code, "data.code: {}", r.text);
+    assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()), "message: {}", r.text);
+    let id = r.body["logId"].as_str().expect("logId");
+    assert!(Uuid::try_parse(id).is_ok(), "logId is a uuid: {id}");
+}
+
+/// Runs each named `async fn(TestApp)` once per backend, as
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}

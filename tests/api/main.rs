@@ -1,0 +1,13 @@
+//! The HTTP test suite: every test talks HTTP to a real server on its own
+//! database, once on SQLite and once on PostgreSQL.
+
+mod helpers;
+
+mod access;
+mod bulk_add;
+mod cli;
+mod errors;
+mod openapi;
+mod seed_examples;
+mod single_add;
+mod users_and_groups;
