@@ -81,6 +81,9 @@ pub struct ApiError {
     pub developer_message: String,
     /// Internal cause: logged, never rendered.
     internal: Option<String>,
+    /// A transient database conflict (deadlock, serialization failure, lock
+    /// timeout): the whole transaction may be run again.
+    pub retryable: bool,
 }
 
 impl ApiError {
@@ -93,6 +96,7 @@ impl ApiError {
             message,
             details: Map::new(),
             internal: None,
+            retryable: false,
         }
     }
 
@@ -141,6 +145,11 @@ impl ApiError {
         );
         e.internal = Some(cause.to_string());
         e
+    }
+
+    fn transient(mut self) -> Self {
+        self.retryable = true;
+        self
     }
 
     pub fn developer(mut self, message: impl Into<String>) -> Self {
@@ -207,18 +216,18 @@ impl From<diesel::result::Error> for ApiError {
                 ErrorKind::NameTaken,
                 "The name is already taken in this account",
             ),
-            E::DatabaseError(K::ClosedConnection | K::SerializationFailure, _) => {
-                ApiError::unavailable(e)
-            }
-            E::DatabaseError(K::Unknown, info) if is_busy(info.message()) => ApiError::unavailable(e),
+            E::DatabaseError(K::ClosedConnection, _) => ApiError::unavailable(e),
+            E::DatabaseError(K::SerializationFailure, _) => ApiError::unavailable(e).transient(),
+            E::DatabaseError(K::Unknown, info) if is_transient(info.message()) => ApiError::unavailable(e).transient(),
             _ => ApiError::internal(e),
         }
     }
 }
 
-fn is_busy(message: &str) -> bool {
-    // SQLite reports lock timeouts only as text.
-    message.contains("database is locked") || message.contains("database is busy")
+fn is_transient(message: &str) -> bool {
+    // SQLite reports lock timeouts, and diesel PostgreSQL deadlocks (40P01),
+    // only as text.
+    message.contains("database is locked") || message.contains("database is busy") || message.contains("deadlock detected")
 }
 
 impl From<diesel::r2d2::PoolError> for ApiError {

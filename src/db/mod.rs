@@ -52,7 +52,26 @@ impl Conn {
     /// Runs `f` in one write transaction. On SQLite the transaction takes the
     /// write lock up front (`BEGIN IMMEDIATE`), so two writers queue on the
     /// busy timeout instead of failing when a read lock cannot be upgraded.
-    pub fn write<T>(&mut self, f: impl FnOnce(&mut Conn) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    ///
+    /// A transient conflict (deadlock, serialization failure, lock timeout)
+    /// reruns the whole transaction a few times before it reaches the client
+    /// as a 503.
+    pub fn write<T>(&mut self, mut f: impl FnMut(&mut Conn) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        const ATTEMPTS: u32 = 4;
+        let mut attempt = 1;
+        loop {
+            match self.write_once(&mut f) {
+                Err(e) if e.retryable && attempt < ATTEMPTS => {
+                    log::warn!("retrying a write transaction after a transient conflict: {e}");
+                    std::thread::sleep(Duration::from_millis(5 << attempt));
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    fn write_once<T>(&mut self, f: &mut impl FnMut(&mut Conn) -> Result<T, ApiError>) -> Result<T, ApiError> {
         match self {
             Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?,
             Conn::Postgres(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,

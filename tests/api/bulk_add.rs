@@ -72,7 +72,7 @@ async fn one_unknown_id_rejects_the_whole_bulk_and_lists_every_offender(app: Tes
     let missing = Uuid::new_v4().to_string();
     for (group, method, path, ok) in bulk_routes_on_fresh_groups(&app).await {
         assert_eq!(send_json(&app, method.clone(), &path, &json!([users[0]])).await.status, ok);
-        let before = app.membership_rows(&group);
+        let before = app.membership_snapshot(&group);
         let body = json!([users[1], missing, users[2], theirs]);
         let r = send_json(&app, method.clone(), &path, &body).await;
         assert_surface_error(&path, &r, 400, "UNKNOWN_USERS");
@@ -83,13 +83,16 @@ async fn one_unknown_id_rejects_the_whole_bulk_and_lists_every_offender(app: Tes
         } else {
             assert_eq!(r.body["data"]["userIds"], json!([missing, theirs]));
         }
-        assert_eq!(app.membership_rows(&group), before, "{method} {path}: nothing written");
+        assert_eq!(app.membership_snapshot(&group), before, "{method} {path}: nothing written");
     }
 }
 
 async fn bad_bodies_are_400s_that_change_nothing(app: TestApp) {
-    let users = app.create_users(1).await;
+    let users = app.create_users(2).await;
     let group = app.create_group("Strict").await;
+    let r = send_json(&app, Method::PUT, &format!("/v1/groups/{group}/users"), &json!([users[1]])).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let before = app.membership_snapshot(&group);
     let over_limit: Vec<String> = (0..101).map(|_| Uuid::new_v4().to_string()).collect();
     let over_with_duplicates: Vec<&str> = (0..101).map(|_| users[0].as_str()).collect();
     let bad: Vec<(&str, String)> = vec![
@@ -109,7 +112,7 @@ async fn bad_bodies_are_400s_that_change_nothing(app: TestApp) {
             let request = app.request(method.clone(), &path).header("content-type", "application/json").body(body.clone());
             let r = app.send(request).await;
             assert_surface_error(&path, &r, 400, "VALIDATION_ERROR");
-            assert!(app.membership_rows(&group).is_empty(), "{what} on {path} wrote something");
+            assert_eq!(app.membership_snapshot(&group), before, "{what} on {path} changed the group");
         }
     }
 }

@@ -96,6 +96,7 @@ pub struct TestApp {
     pub keys: TokenKeys,
     /// The first account; most tests need only this one.
     pub tenant: Tenant,
+    pub db_url: String,
     _db: TestDatabase,
 }
 
@@ -106,24 +107,43 @@ pub struct Response {
     pub text: String,
 }
 
+/// A server in this process on a pool of its own; returns its base URL.
+fn start_server(config: &DatabaseConfig, keys: &TokenKeys) -> (String, Pool) {
+    let pool = Pool::connect(config).expect("connect");
+    pool.migrate().expect("migrate");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let server = rollcall::startup::serve(listener, pool.clone(), keys.clone(), 2).expect("server");
+    tokio::spawn(server);
+    (address, pool)
+}
+
 impl TestApp {
+    /// Another server instance on the same database (as a second machine
+    /// would run); returns its base URL.
+    pub fn start_another_instance(&self) -> String {
+        start_server(&DatabaseConfig::new(self.db_url.clone()), &self.keys).0
+    }
+
     /// Starts a server on its own database, or None when the backend is
     /// unavailable outside CI.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| ()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut DatabaseConfig)) -> Option<TestApp> {
         let db = TestDatabase::create(backend)?;
-        let pool = Pool::connect(&DatabaseConfig::new(db.url.clone())).expect("connect");
-        pool.migrate().expect("migrate");
+        let mut config = DatabaseConfig::new(db.url.clone());
+        configure(&mut config);
         let keys = TokenKeys::from_secret(SECRET);
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let address = format!("http://{}", listener.local_addr().unwrap());
-        let server = rollcall::startup::serve(listener, pool.clone(), keys.clone(), 2).expect("server");
-        tokio::spawn(server);
+        let (address, pool) = start_server(&config, &keys);
         let mut app = TestApp {
             address,
             client: reqwest::Client::new(),
             pool,
             keys,
             tenant: Tenant { account_id: String::new(), admin_id: String::new(), token: String::new() },
+            db_url: db.url.clone(),
             _db: db,
         };
         app.tenant = app.new_tenant("acme");
@@ -223,6 +243,25 @@ impl TestApp {
             .order(memberships::user_id)
             .select(memberships::user_id);
         rollcall::with_conn!(&mut conn, |c| query.load::<String>(c)).expect("rows")
+    }
+
+    /// Every column of a group's membership rows, to check that a rejected
+    /// request left them exactly as they were.
+    pub fn membership_snapshot(&self, group_id: &str) -> Vec<(String, String, chrono::NaiveDateTime)> {
+        use diesel::prelude::*;
+        use rollcall::db::schema::memberships;
+        let mut conn = self.pool.get().expect("connection");
+        let query = memberships::table
+            .filter(memberships::group_id.eq(group_id.to_owned()))
+            .order(memberships::user_id)
+            .select((memberships::group_id, memberships::user_id, memberships::created_at));
+        rollcall::with_conn!(&mut conn, |c| query.load(c)).expect("rows")
+    }
+
+    /// Whether the test's own pool can reach the database at all.
+    pub fn membership_rows_unchecked(&self) -> Option<()> {
+        let mut conn = self.pool.get().ok()?;
+        rollcall::db::ping(&mut conn).ok()
     }
 
     pub fn grant(&self, group_id: &str, permission: &str) {

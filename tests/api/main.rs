@@ -6,6 +6,8 @@ mod helpers;
 mod access;
 mod bulk_add;
 mod cli;
+mod concurrency;
+mod faults;
 mod errors;
 mod openapi;
 mod seed_examples;

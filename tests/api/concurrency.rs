@@ -1,0 +1,88 @@
+//! Many writers at once, on one instance and on two: every answer 2xx, every
+//! membership exactly once.
+
+use std::collections::BTreeSet;
+
+use futures_util::future::join_all;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::TestApp;
+
+async fn concurrent_single_adds_of_one_user_make_one_membership(app: TestApp) {
+    let user = app.create_user("bob@example.com", Some("bob")).await;
+    let group = app.create_group("Crowded").await;
+    let path = format!("/api/security/groups/{group}/users/bob");
+    let answers = join_all((0..64).map(|_| app.send(app.request(Method::PUT, &path)))).await;
+    for r in &answers {
+        assert_eq!(r.status.as_u16(), 204, "{}", r.text);
+    }
+    assert_eq!(app.membership_rows(&group), vec![user]);
+}
+
+async fn concurrent_overlapping_bulks_make_each_membership_once(app: TestApp) {
+    let users = app.create_users(40).await;
+    let group = app.create_group("Overlapping").await;
+    // 16 windows of 10 ids, each overlapping the next by 8, half in reverse
+    // order: the pattern that deadlocks unordered inserts.
+    let bodies: Vec<Vec<String>> = (0..16)
+        .map(|i| {
+            let mut window = users[i * 2..i * 2 + 10].to_vec();
+            if i % 2 == 1 {
+                window.reverse();
+            }
+            window
+        })
+        .collect();
+    let requests = bodies.iter().enumerate().map(|(i, body)| {
+        let request = if i % 2 == 0 {
+            app.request(Method::PUT, &format!("/v1/groups/{group}/users"))
+        } else {
+            app.request(Method::POST, &format!("/api/security/groups/{group}/users/"))
+        };
+        app.send(request.json(&json!(body)))
+    });
+    for r in join_all(requests).await {
+        assert!(r.status.is_success(), "{} {}", r.status, r.text);
+    }
+    let expected: BTreeSet<String> = bodies.into_iter().flatten().collect();
+    let rows = app.membership_rows(&group);
+    assert_eq!(rows.len(), expected.len(), "no duplicates");
+    assert_eq!(rows.into_iter().collect::<BTreeSet<_>>(), expected);
+}
+
+async fn two_instances_on_one_database_write_concurrently_without_loss(app: TestApp) {
+    let second = app.start_another_instance();
+    let users = app.create_users(30).await;
+    let group = app.create_group("Shared").await;
+    let mut requests = Vec::new();
+    for (i, user) in users.iter().enumerate() {
+        for base in [app.address.clone(), second.clone()] {
+            let path = format!("/api/security/groups/{group}/users/{user}");
+            let request = app.client.put(format!("{base}{path}")).bearer_auth(&app.tenant.token);
+            requests.push(app.send(request));
+            if i % 3 == 0 {
+                let request = app.client.put(format!("{base}/v1/groups/{group}/users")).bearer_auth(&app.tenant.token)
+                    .header("X-Account-ID", &app.tenant.account_id)
+                    .json(&json!(users[i..(i + 5).min(users.len())]));
+                requests.push(app.send(request));
+            }
+        }
+    }
+    for r in join_all(requests).await {
+        assert!(r.status.is_success(), "{} {}", r.status, r.text);
+    }
+    let mut expected = users.clone();
+    expected.sort();
+    assert_eq!(app.membership_rows(&group), expected);
+    // Both instances see the same state.
+    let r = app.send(app.client.get(format!("{second}/v1/groups/{group}/users?limit=1000")).bearer_auth(&app.tenant.token).header("X-Account-ID", &app.tenant.account_id)).await;
+    assert_eq!(r.body["total"], 30);
+}
+
+backend_tests!(
+    concurrent_single_adds_of_one_user_make_one_membership,
+    concurrent_overlapping_bulks_make_each_membership_once,
+    two_instances_on_one_database_write_concurrently_without_loss,
+);
