@@ -7,7 +7,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi as _};
 
+use serde_json::{json, Value};
+
 use super::{management, v1};
+use crate::domain::{NAME_PATTERN, PERSON_NAME_PATTERN, USERNAME_PATTERN};
 use crate::error::{ErrorResponse, ManagementError};
 
 pub const SPEC_PATH: &str = "/api-docs/openapi.json";
@@ -77,8 +80,47 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     .filter_map(Option::as_mut)
 }
 
+/// The name rules of `crate::domain`, as schema patterns (utoipa's
+/// attribute takes literals only; this keeps one copy of each).
+const PATTERNS: [(&str, &str, &str); 4] = [
+    ("CreateGroupRequest", "name", NAME_PATTERN),
+    ("CreateUserRequest", "username", USERNAME_PATTERN),
+    ("CreateUserRequest", "first_name", PERSON_NAME_PATTERN),
+    ("CreateUserRequest", "last_name", PERSON_NAME_PATTERN),
+];
+
+/// Links that let a client (or schemathesis' stateful phase) feed what one
+/// call creates into the next.
+fn links() -> Vec<(&'static str, &'static str, &'static str, Value)> {
+    vec![
+        ("v1_create_group", "201", "ListMembers", json!({"operationId": "v1_list_group_members", "parameters": {"groupId": "$response.body#/id"}})),
+        ("v1_create_group", "201", "AddUsers", json!({"operationId": "v1_add_users_to_group", "parameters": {"groupId": "$response.body#/id"}})),
+        ("v1_create_user", "201", "AddToGroupV1", json!({"operationId": "v1_add_users_to_group", "requestBody": ["$response.body#/id"]})),
+        ("v1_create_user", "201", "AddToGroup", json!({"operationId": "add_user_to_group", "parameters": {"userIdentifier": "$response.body#/id"}})),
+        ("v1_create_user", "201", "AddManyToGroup", json!({"operationId": "add_users_to_group", "requestBody": ["$response.body#/id"]})),
+    ]
+}
+
+/// Applies [`PATTERNS`] and [`links`], which utoipa's attributes cannot say.
+fn patch_json(doc: OpenApi) -> Value {
+    let mut value = serde_json::to_value(&doc).expect("the spec serializes");
+    for (schema, property, pattern) in PATTERNS {
+        let pointer = format!("/components/schemas/{schema}/properties/{property}");
+        let target = value.pointer_mut(&pointer).unwrap_or_else(|| panic!("{pointer} exists"));
+        target["pattern"] = json!(pattern);
+    }
+    let paths = value["paths"].as_object_mut().expect("paths");
+    let mut operations: Vec<&mut Value> = paths.values_mut().flat_map(|item| item.as_object_mut().unwrap().values_mut()).collect();
+    for (source, status, name, link) in links() {
+        let op = operations.iter_mut().find(|op| op["operationId"] == source).unwrap_or_else(|| panic!("{source} exists"));
+        op["responses"][status]["links"][name] = link;
+    }
+    value
+}
+
 /// Completes the document that the routes produced.
-pub fn finish(mut doc: OpenApi) -> OpenApi {
+pub fn finish(doc: OpenApi) -> Value {
+    let mut doc = doc;
     for (path, item) in doc.paths.paths.iter_mut() {
         let (schema, id_prefix) = if path.starts_with(v1::PREFIX) {
             ("ErrorResponse", "v1_")
@@ -98,7 +140,7 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
             add_common_errors(op, schema);
         }
     }
-    doc
+    patch_json(doc)
 }
 
 /// The answers any authenticated route can give besides its own.

@@ -4,7 +4,7 @@
 use actix_router::ResourceDef;
 use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse};
-use utoipa::openapi::OpenApi;
+use serde_json::Value;
 
 use crate::error::{ApiError, ErrorKind};
 
@@ -12,23 +12,14 @@ use crate::error::{ApiError, ErrorKind};
 pub struct RouteTable(Vec<(ResourceDef, Vec<Method>)>);
 
 impl RouteTable {
-    pub fn from_openapi(doc: &OpenApi) -> Self {
-        let routes = doc
-            .paths
-            .paths
-            .iter()
+    pub fn from_openapi(doc: &Value) -> Self {
+        let paths = doc["paths"].as_object().into_iter().flatten();
+        let routes = paths
             .map(|(path, item)| {
-                let methods = [
-                    (Method::GET, item.get.is_some()),
-                    (Method::PUT, item.put.is_some()),
-                    (Method::POST, item.post.is_some()),
-                    (Method::DELETE, item.delete.is_some()),
-                    (Method::PATCH, item.patch.is_some()),
-                    (Method::HEAD, item.head.is_some()),
-                ]
-                .into_iter()
-                .filter_map(|(m, present)| present.then_some(m))
-                .collect();
+                let methods = [Method::GET, Method::PUT, Method::POST, Method::DELETE, Method::PATCH, Method::HEAD]
+                    .into_iter()
+                    .filter(|m| item.get(m.as_str().to_lowercase()).is_some())
+                    .collect();
                 (ResourceDef::new(path.as_str()), methods)
             })
             .collect();

@@ -6,7 +6,7 @@ pub mod fallback;
 pub mod management;
 pub mod v1;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -21,7 +21,19 @@ use crate::error::ApiError;
     max_items = 100,
     example = json!(["7c9e6679-7425-40de-944b-e07fc1f90ae7", "f47ac10b-58cc-4372-a567-0e02b2c3d479"])
 )]
-pub struct UserIds(Vec<Uuid>);
+pub struct UserIds(#[serde(deserialize_with = "hyphenated_uuids")] Vec<Uuid>);
+
+/// `format: uuid` means the hyphenated spelling; serde's `Uuid` would also
+/// take braced, URN and unhyphenated forms.
+fn hyphenated_uuids<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Uuid>, D::Error> {
+    let raw = Vec::<String>::deserialize(deserializer)?;
+    raw.iter()
+        .map(|s| {
+            crate::domain::parse_uuid(s)
+                .ok_or_else(|| serde::de::Error::custom(format!("'{s}' is not a hyphenated UUID")))
+        })
+        .collect()
+}
 
 impl UserIds {
     pub fn parse(self) -> Result<UserIdList, ApiError> {

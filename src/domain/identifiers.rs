@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::names::normalize_key;
+use super::names::{normalize_key, parse_uuid};
 use crate::error::ApiError;
 
 /// A group by id or by (case-insensitive) name.
@@ -17,12 +17,12 @@ impl GroupIdentifier {
     /// A UUID means the id; anything else is the name. Percent-decoding has
     /// already happened in the router.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        if raw.trim().is_empty() {
+        if raw.is_empty() {
             return Err(ApiError::validation("The group identifier is empty"));
         }
-        Ok(match Uuid::try_parse(raw) {
-            Ok(id) => Self::Id(id),
-            Err(_) => Self::Name(normalize_key(raw)),
+        Ok(match parse_uuid(raw) {
+            Some(id) => Self::Id(id),
+            None => Self::Name(normalize_key(raw)),
         })
     }
 }
@@ -38,10 +38,10 @@ pub enum UserIdentifier {
 
 impl UserIdentifier {
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        if raw.trim().is_empty() {
+        if raw.is_empty() {
             return Err(ApiError::validation("The user identifier is empty"));
         }
-        Ok(if let Ok(id) = Uuid::try_parse(raw) {
+        Ok(if let Some(id) = parse_uuid(raw) {
             Self::Id(id)
         } else if raw.contains('@') {
             Self::Email(normalize_key(raw))
@@ -92,7 +92,11 @@ mod tests {
             GroupIdentifier::parse("Paper Street Soap Company").unwrap(),
             GroupIdentifier::Name("paper street soap company".into())
         );
-        assert!(GroupIdentifier::parse(" ").is_err());
+        assert!(GroupIdentifier::parse("").is_err());
+        assert_eq!(
+            GroupIdentifier::parse(&id.simple().to_string()).unwrap(),
+            GroupIdentifier::Name(id.simple().to_string())
+        );
     }
 
     #[test]

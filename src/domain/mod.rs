@@ -5,5 +5,8 @@ mod names;
 mod permission;
 
 pub use identifiers::{GroupIdentifier, UserIdList, UserIdentifier, MAX_BULK_USERS};
-pub use names::{normalize_key, Email, GroupDescription, GroupName, PersonName, Username};
+pub use names::{
+    normalize_key, parse_uuid, Email, GroupDescription, GroupName, PersonName, Username, NAME_PATTERN,
+    PERSON_NAME_PATTERN, USERNAME_PATTERN,
+};
 pub use permission::Permission;

@@ -14,7 +14,8 @@ use crate::error::{ErrorResponse, V1Result};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateGroupRequest {
-    /// Group name, unique in the account (case-insensitive); not a UUID
+    /// Group name, unique in the account (case-insensitive): a visible
+    /// character, no control characters, not a hyphenated UUID
     #[schema(min_length = 1, max_length = 255, example = "Paper Street Soap Company")]
     pub name: String,
     #[schema(max_length = 1000)]

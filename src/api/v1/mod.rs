@@ -21,8 +21,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 /// v1 takes UUIDs only; anything else is a 400 (PRODUCT.md).
 fn parse_id(raw: &str, name: &str) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(raw)
-        .map_err(|_| ApiError::validation(format!("{name} must be a UUID")).detail("field", name.into()))
+    crate::domain::parse_uuid(raw)
+        .ok_or_else(|| ApiError::validation(format!("{name} must be a UUID")).detail("field", name.into()))
 }
 
 fn timestamp(at: chrono::NaiveDateTime) -> String {

@@ -17,7 +17,8 @@ pub struct CreateUserRequest {
     /// Email address, unique in the account (case-insensitive)
     #[schema(format = "email", min_length = 3, max_length = 320, example = "t.durden@fightclub.com")]
     pub email: String,
-    /// Username, unique in the account (case-insensitive); not a UUID, no `@`
+    /// Username, unique in the account (case-insensitive): a visible
+    /// character, no control characters, no `@`, not a hyphenated UUID
     #[schema(min_length = 1, max_length = 255, example = "tdurden")]
     pub username: Option<String>,
     #[schema(max_length = 255, example = "Tyler")]
