@@ -59,8 +59,20 @@ pub enum Command {
         #[arg(long, default_value_t = 3_600)]
         ttl: i64,
     },
+    /// Create the documents' example group and users (with their ids) in an
+    /// account, so that every example request in the spec works as written.
+    SeedExamples {
+        /// The account id.
+        #[arg(long)]
+        account: String,
+    },
     /// Print the OpenAPI document (JSON).
-    Openapi,
+    Openapi {
+        /// `3.1` (as served at /api-docs/openapi.json) or `3.0` (the 3.0.3
+        /// rendition served at /api-docs/openapi-3.0.json).
+        #[arg(long = "openapi-version", default_value = "3.1", value_parser = ["3.1", "3.0"])]
+        version: String,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
 }
@@ -88,8 +100,8 @@ fn open(config: &DatabaseConfig) -> Result<Pool, CliError> {
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Openapi => {
-            let doc = crate::startup::openapi();
+        Command::Openapi { version } => {
+            let doc = if version == "3.0" { crate::startup::openapi_30() } else { crate::startup::openapi() };
             println!("{}", serde_json::to_string_pretty(&doc).expect("the spec serializes"));
             Ok(())
         }
@@ -118,6 +130,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let user = db::users::find(&mut conn, &account.id, &ident)?
                 .ok_or_else(|| CliError::Usage(format!("no user '{user}' in account {}", account.id)))?;
             println!("{}", keys.issue(&user.id, &account.id, ttl)?);
+            Ok(())
+        }
+        Command::SeedExamples { account } => {
+            let pool = open(&cli.database)?;
+            let mut conn = pool.get()?;
+            let account = db::accounts::find_by_id(&mut conn, &account.to_lowercase())?
+                .ok_or_else(|| CliError::Usage(format!("no account with id {account}")))?;
+            accounts::seed_document_examples(&mut conn, &account.id)?;
+            eprintln!("example group '{}' and its users are in account {}", accounts::EXAMPLE_GROUP_NAME, account.id);
             Ok(())
         }
         Command::Serve { bind, workers } => {

@@ -11,7 +11,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use utoipa_actix_web::{scope, AppExt, UtoipaApp};
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
-use crate::api::docs::{self, SPEC_PATH, SWAGGER_PATH};
+use crate::api::docs::{self, SPEC_30_PATH, SPEC_PATH, SWAGGER_PATH};
 use crate::api::fallback::{self, RouteTable};
 use crate::api::{management, v1};
 use crate::auth::TokenKeys;
@@ -33,6 +33,18 @@ where
 /// The OpenAPI document, exactly as served.
 pub fn openapi() -> serde_json::Value {
     docs::finish(api(App::new().into_utoipa_app().openapi(docs::base())).split_for_parts().1)
+}
+
+/// The same document in OpenAPI 3.0.3 terms.
+pub fn openapi_30() -> serde_json::Value {
+    crate::api::openapi30::from_31(&openapi())
+}
+
+/// The 3.0.3 rendition, computed once per worker.
+struct Spec30(serde_json::Value);
+
+async fn spec_30(spec: web::Data<Spec30>) -> HttpResponse {
+    HttpResponse::Ok().json(&spec.0)
 }
 
 fn json_error(err: JsonPayloadError, req: &HttpRequest) -> actix_web::Error {
@@ -98,10 +110,12 @@ pub fn app(
     .split_for_parts();
     let doc = docs::finish(doc);
     let routes = web::Data::new(RouteTable::from_openapi(&doc));
+    let spec30 = web::Data::new(Spec30(crate::api::openapi30::from_31(&doc)));
     // No validator badge: the page must not call any host but this server.
     let swagger_config = SwaggerConfig::new([SPEC_PATH]).validator_url("none").persist_authorization(true);
     app.service(SwaggerUi::new("/swagger-ui/{_:.*}").external_url_unchecked(SPEC_PATH, doc).config(swagger_config))
         .route("/swagger-ui", web::get().to(swagger_redirect))
+        .service(web::resource(SPEC_30_PATH).app_data(spec30).route(web::get().to(spec_30)))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .app_data(routes)

@@ -14,6 +14,7 @@ use crate::domain::{NAME_PATTERN, PERSON_NAME_PATTERN, USERNAME_PATTERN};
 use crate::error::{ErrorResponse, ManagementError};
 
 pub const SPEC_PATH: &str = "/api-docs/openapi.json";
+pub const SPEC_30_PATH: &str = "/api-docs/openapi-3.0.json";
 pub const SWAGGER_PATH: &str = "/swagger-ui/";
 
 #[derive(utoipa::OpenApi)]
@@ -95,6 +96,8 @@ fn links() -> Vec<(&'static str, &'static str, &'static str, Value)> {
     vec![
         ("v1_create_group", "201", "ListMembers", json!({"operationId": "v1_list_group_members", "parameters": {"groupId": "$response.body#/id"}})),
         ("v1_create_group", "201", "AddUsers", json!({"operationId": "v1_add_users_to_group", "parameters": {"groupId": "$response.body#/id"}})),
+        ("v1_create_group", "201", "AddUserToGroup", json!({"operationId": "add_user_to_group", "parameters": {"groupIdentifier": "$response.body#/id"}})),
+        ("v1_create_group", "201", "AddUsersToGroup", json!({"operationId": "add_users_to_group", "parameters": {"groupIdentifier": "$response.body#/id"}})),
         ("v1_create_user", "201", "AddToGroupV1", json!({"operationId": "v1_add_users_to_group", "requestBody": ["$response.body#/id"]})),
         ("v1_create_user", "201", "AddToGroup", json!({"operationId": "add_user_to_group", "parameters": {"userIdentifier": "$response.body#/id"}})),
         ("v1_create_user", "201", "AddManyToGroup", json!({"operationId": "add_users_to_group", "requestBody": ["$response.body#/id"]})),

@@ -4,6 +4,7 @@
 pub mod docs;
 pub mod fallback;
 pub mod management;
+pub mod openapi30;
 pub mod v1;
 
 use serde::{Deserialize, Deserializer};
@@ -19,7 +20,7 @@ use crate::error::ApiError;
 #[schema(
     min_items = 1,
     max_items = 100,
-    example = json!(["7c9e6679-7425-40de-944b-e07fc1f90ae7", "f47ac10b-58cc-4372-a567-0e02b2c3d479"])
+    example = json!(["7c9e6679-7425-40de-944b-e07fc1f90ae7", "f47ac10b-58cc-4372-a567-0e02b2c3d479", "6ba7b810-9dad-11d1-80b4-00c04fd430c8"])
 )]
 pub struct UserIds(#[serde(deserialize_with = "hyphenated_uuids")] Vec<Uuid>);
 

@@ -89,3 +89,65 @@ pub fn bootstrap_empty_database(conn: &mut Conn) -> Result<Option<(Account, User
     let admin = ensure_admin(conn, &account.id, DEFAULT_ADMIN, DEFAULT_ADMIN_EMAIL)?;
     Ok(Some((account, admin)))
 }
+
+/// The group of the documents' examples.
+pub const EXAMPLE_GROUP_ID: &str = "6254736c-70e1-43b0-b769-f8e0f6359862";
+pub const EXAMPLE_GROUP_NAME: &str = "Paper Street Soap Company";
+/// The user of the documents' single-add examples.
+pub const EXAMPLE_USER_ID: &str = "3d063773-2ca9-4baf-90e1-ed674fa68640";
+/// The ids of the documents' bulk examples (management, then v1).
+pub const EXAMPLE_BULK_USER_IDS: [&str; 8] = [
+    "75490b0f-56f7-4690-a20a-6f2a822f1d3f",
+    "20b5e923-beb8-44ab-8bb4-34467582230f",
+    "13f8cd48-7765-47b7-9fa3-2ad9c935a4be",
+    "3c3d98a1-c80a-49d1-b602-f38ad2b01af8",
+    "11f5ce76-ca86-45d8-9928-d7fd56863ec7",
+    "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+    "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+    "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+];
+
+/// Creates, in the account, the group and users that the documents' example
+/// requests name (with the documents' ids), so that every example in the
+/// spec and in Swagger UI works as written. Rows that exist are kept.
+pub fn seed_document_examples(conn: &mut Conn, account_id: &str) -> Result<(), ApiError> {
+    use crate::db::users::NewUser;
+    let at = now();
+    let user = |id: &str, email: String, username: Option<&str>| NewUser {
+        id: id.to_owned(),
+        account_id: account_id.to_owned(),
+        email_key: normalize_key(&email),
+        email,
+        username: username.map(str::to_owned),
+        username_key: username.map(normalize_key),
+        first_name: Some("Tyler".to_owned()),
+        last_name: Some("Durden".to_owned()),
+        created_at: at,
+        updated_at: at,
+    };
+    let mut rows = vec![user(EXAMPLE_USER_ID, "t.durden@fightclub.com".to_owned(), Some("tdurden"))];
+    rows.extend(EXAMPLE_BULK_USER_IDS.iter().map(|id| user(id, format!("{id}@example.com"), None)));
+    let group = NewGroup {
+        id: EXAMPLE_GROUP_ID.to_owned(),
+        account_id: account_id.to_owned(),
+        name: EXAMPLE_GROUP_NAME.to_owned(),
+        name_key: normalize_key(EXAMPLE_GROUP_NAME),
+        description: "The group of the documents' examples".to_owned(),
+        is_system: false,
+        created_at: at,
+        updated_at: at,
+    };
+    conn.write(|conn| {
+        let group_here = groups::find(conn, account_id, &crate::domain::GroupIdentifier::Name(group.name_key.clone()))?;
+        if group_here.is_none() {
+            groups::insert(conn, &group)?;
+        }
+        for row in &rows {
+            let id = crate::domain::parse_uuid(&row.id).expect("example ids are UUIDs");
+            if users::find(conn, account_id, &UserIdentifier::Id(id))?.is_none() {
+                users::insert(conn, row)?;
+            }
+        }
+        Ok(())
+    })
+}

@@ -2,7 +2,7 @@
 //! ids, names, usernames and emails, on every prefix they use.
 
 use reqwest::{Method, StatusCode};
-use rollcall::db::{groups, users};
+use rollcall::engine::accounts;
 use serde_json::json;
 
 use crate::backend_tests;
@@ -11,6 +11,7 @@ use crate::helpers::TestApp;
 const GROUP_ID: &str = "6254736c-70e1-43b0-b769-f8e0f6359862";
 const GROUP_NAME: &str = "Paper%20Street%20Soap%20Company";
 const USER_ID: &str = "3d063773-2ca9-4baf-90e1-ed674fa68640";
+// As written in the documents (not taken from the code under test).
 const BULK_IDS: [&str; 5] = [
     "75490b0f-56f7-4690-a20a-6f2a822f1d3f",
     "20b5e923-beb8-44ab-8bb4-34467582230f",
@@ -27,38 +28,9 @@ const V1_IDS: [&str; 3] = [
 /// The documents' group and users, with the documents' ids.
 fn seed_documents_fixtures(app: &TestApp) {
     let mut conn = app.pool.get().unwrap();
-    let now = chrono::Utc::now().naive_utc();
-    let account = app.tenant.account_id.clone();
-    groups::insert(
-        &mut conn,
-        &groups::NewGroup {
-            id: GROUP_ID.into(),
-            account_id: account.clone(),
-            name: "Paper Street Soap Company".into(),
-            name_key: "paper street soap company".into(),
-            description: String::new(),
-            is_system: false,
-            created_at: now,
-            updated_at: now,
-        },
-    )
-    .unwrap();
-    let user = |id: &str, email: String, username: Option<&str>| users::NewUser {
-        id: id.into(),
-        account_id: account.clone(),
-        email_key: email.to_lowercase(),
-        email,
-        username: username.map(Into::into),
-        username_key: username.map(str::to_lowercase),
-        first_name: Some("Tyler".into()),
-        last_name: Some("Durden".into()),
-        created_at: now,
-        updated_at: now,
-    };
-    users::insert(&mut conn, &user(USER_ID, "t.durden@fightclub.com".into(), Some("tdurden"))).unwrap();
-    for id in BULK_IDS.iter().chain(V1_IDS.iter()) {
-        users::insert(&mut conn, &user(id, format!("{id}@example.com"), None)).unwrap();
-    }
+    accounts::seed_document_examples(&mut conn, &app.tenant.account_id).unwrap();
+    // Seeding twice keeps what exists.
+    accounts::seed_document_examples(&mut conn, &app.tenant.account_id).unwrap();
 }
 
 async fn single_add_examples_answer_204_on_both_management_prefixes(app: TestApp) {

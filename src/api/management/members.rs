@@ -19,8 +19,8 @@ use crate::error::{ManagementError, ManagementResult};
 #[utoipa::path(
     tag = "Management: group members",
     params(
-        ("groupIdentifier" = String, Path, description = "The group id (UUID) or the group name (case-insensitive)"),
-        ("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username (case-insensitive)"),
+        ("groupIdentifier" = String, Path, description = "The group id (UUID) or the group name (case-insensitive)", example = "Paper Street Soap Company"),
+        ("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username (case-insensitive)", example = "tdurden"),
     ),
     responses(
         (status = 204, description = "Success: the user is a member of the group"),
@@ -58,7 +58,7 @@ pub async fn add_user_to_group(
 #[utoipa::path(
     tag = "Management: group members",
     params(
-        ("groupIdentifier" = String, Path, description = "The group id (UUID) or the group name (case-insensitive)"),
+        ("groupIdentifier" = String, Path, description = "The group id (UUID) or the group name (case-insensitive)", example = "6254736c-70e1-43b0-b769-f8e0f6359862"),
     ),
     request_body(content = UserIds, description = "An array of user ids"),
     responses(

@@ -30,7 +30,7 @@ use crate::error::{ApiError, ErrorResponse, V1Result};
 /// **Permissions:** Requires `group_update` permission
 #[utoipa::path(
     tag = "Groups",
-    params(("groupId" = Uuid, Path, description = "Group ID")),
+    params(("groupId" = Uuid, Path, description = "Group ID", example = "6254736c-70e1-43b0-b769-f8e0f6359862")),
     request_body(content = UserIds, description = "Array of user IDs to add to the group (max 100 per request)"),
     responses(
         (status = 201, description = "Users added to the group"),
@@ -86,7 +86,7 @@ pub struct MemberList {
 /// **Permissions:** Requires `group_read` permission
 #[utoipa::path(
     tag = "Groups",
-    params(("groupId" = Uuid, Path, description = "Group ID"), ListMembersQuery),
+    params(("groupId" = Uuid, Path, description = "Group ID", example = "6254736c-70e1-43b0-b769-f8e0f6359862"), ListMembersQuery),
     responses(
         (status = 200, description = "Members of the group", body = MemberList),
         (status = 400, description = "Bad request - validation error", body = ErrorResponse),
