@@ -7,9 +7,14 @@ use serde_json::Value;
 use crate::backend_tests;
 use crate::helpers::TestApp;
 
-fn committed() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).expect("openapi/openapi.json");
+fn read_committed(name: &str) -> Value {
+    let path = format!("{}/openapi/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).expect("committed spec is JSON")
+}
+
+fn committed() -> Value {
+    read_committed("openapi.json")
 }
 
 fn generated() -> Value {
@@ -22,6 +27,22 @@ fn the_committed_spec_is_what_the_code_generates() {
         committed() == generated(),
         "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json` and commit it"
     );
+    assert!(
+        read_committed("openapi-3.0.json") == rollcall::startup::openapi_30(),
+        "openapi/openapi-3.0.json is stale: run `cargo run -- openapi --openapi-version 3.0 > openapi/openapi-3.0.json`"
+    );
+}
+
+#[test]
+fn the_30_rendition_has_the_same_operations_and_schemas() {
+    let (v31, v30) = (generated(), rollcall::startup::openapi_30());
+    assert_eq!(v30["openapi"], "3.0.3");
+    let keys = |doc: &Value, pointer: &str| -> Vec<String> { doc.pointer(pointer).unwrap().as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(&v31, "/paths"), keys(&v30, "/paths"));
+    assert_eq!(keys(&v31, "/components/schemas"), keys(&v30, "/components/schemas"));
+    let text = v30.to_string();
+    assert!(!text.contains("\"null\""), "no JSON Schema null types in 3.0");
+    assert_eq!(v30["components"]["schemas"]["CreateUserRequest"]["properties"]["username"]["nullable"], true);
 }
 
 fn resolve<'a>(doc: &'a Value, node: &'a Value) -> &'a Value {
@@ -130,6 +151,9 @@ async fn the_server_serves_the_committed_spec_and_swagger_ui(app: TestApp) {
     let r = app.send(app.client.get(app.url("/api-docs/openapi.json"))).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body == committed(), "served spec equals openapi/openapi.json");
+
+    let r = app.send(app.client.get(app.url("/api-docs/openapi-3.0.json"))).await;
+    assert!(r.body == read_committed("openapi-3.0.json"), "served 3.0.3 rendition equals openapi/openapi-3.0.json");
 
     let r = app.send(app.client.get(app.url("/swagger-ui/"))).await;
     assert_eq!(r.status, StatusCode::OK);
