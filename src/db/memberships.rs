@@ -27,15 +27,20 @@ pub fn add(conn: &mut Conn, group_id: &str, user_ids: &[String], now: NaiveDateT
         .into_iter()
         .map(|user_id| NewMembership { group_id, user_id, created_at: now })
         .collect();
-    match conn {
-        // diesel cannot put ON CONFLICT on a multi-row SQLite insert; OR IGNORE
-        // is the same here (it never ignores foreign-key failures).
-        Conn::Sqlite(c) => diesel::insert_or_ignore_into(memberships::table).values(&rows).execute(&mut **c),
-        Conn::Postgres(c) => diesel::insert_into(memberships::table)
-            .values(&rows)
-            .on_conflict_do_nothing()
-            .execute(&mut **c),
+    let mut added = 0;
+    // 3 bound values a row; SQLite allows 32,766 per statement.
+    for chunk in rows.chunks(10_000) {
+        added += match conn {
+            // diesel cannot put ON CONFLICT on a multi-row SQLite insert; OR
+            // IGNORE is the same here (it never ignores foreign-key failures).
+            Conn::Sqlite(c) => diesel::insert_or_ignore_into(memberships::table).values(chunk).execute(&mut **c)?,
+            Conn::Postgres(c) => diesel::insert_into(memberships::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .execute(&mut **c)?,
+        };
     }
+    Ok(added)
 }
 
 /// Live members of a group in id order, after the `after` id (keyset paging).

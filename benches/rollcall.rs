@@ -1,0 +1,486 @@
+//! The Rollcall benchmark: a real release server on a fresh database of each
+//! backend, loaded by wrk, against its in-process ceiling (the same engine
+//! calls without HTTP) and the HTTP floor (an empty handler behind the same
+//! middleware). Prints a table; writes target/bench/results.json.
+//!
+//!   bash bench/run.sh            full run (100,000 users, 1,000 groups, 1,000,000 memberships)
+//!   cargo test --bench rollcall  tiny data set, debug build (what CI runs to keep it working)
+//!
+//! Environment: ROLLCALL_BENCH_BACKENDS (default "sqlite,postgres"),
+//! ROLLCALL_BENCH_SECONDS (per load run), ROLLCALL_TEST_POSTGRES_URL.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use rollcall::auth::TokenKeys;
+use rollcall::config::{DatabaseConfig, SqliteSynchronous};
+use rollcall::db::{self, Pool};
+use rollcall::domain::{GroupIdentifier, Permission, UserIdList, UserIdentifier};
+use rollcall::engine::{accounts, members};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const SECRET: &str = "bench-secret-bench-secret-bench-secret";
+
+struct Scale {
+    users: usize,
+    groups: usize,
+    memberships: usize,
+    seconds: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One measured figure set.
+#[derive(Clone, Debug, Default)]
+struct Figures {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+    requests: u64,
+}
+
+impl Figures {
+    fn json(&self) -> Value {
+        json!({"requests_per_s": round(self.rps), "p50_ms": round(self.p50_ms), "p99_ms": round(self.p99_ms), "errors": self.errors, "requests": self.requests})
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn out_dir() -> PathBuf {
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("ROLLCALL_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+struct Database {
+    url: String,
+    pg_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Database {
+    fn create(backend: Backend) -> Database {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir_in(out_dir()).unwrap();
+                Database { url: format!("sqlite://{}", dir.path().join("bench.db").display()), pg_name: None, _dir: Some(dir) }
+            }
+            Backend::Postgres => {
+                let name = format!("rollcall_bench_{}", std::process::id());
+                let mut admin = PgConnection::establish(&postgres_admin_url()).expect("PostgreSQL for the benchmark");
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).unwrap();
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
+                let base = postgres_admin_url();
+                Database { url: format!("{}/{name}", &base[..base.rfind('/').unwrap()]), pg_name: Some(name), _dir: None }
+            }
+        }
+    }
+
+    fn pool(&self, synchronous: SqliteSynchronous, size: u32) -> Pool {
+        let mut config = DatabaseConfig::new(self.url.clone());
+        config.sqlite_synchronous = synchronous;
+        config.pool_size = size;
+        let pool = Pool::connect(&config).unwrap();
+        pool.migrate().unwrap();
+        pool
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(mut admin) = PgConnection::establish(&postgres_admin_url()) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
+            }
+        }
+    }
+}
+
+struct Seeded {
+    account: String,
+    admin: String,
+    users: Vec<String>,
+    groups: Vec<String>,
+}
+
+/// Seeds through the library at low durability (seeding is not measured).
+fn seed(db: &Database, scale: &Scale) -> Seeded {
+    let pool = db.pool(SqliteSynchronous::Normal, 2);
+    let mut conn = pool.get().unwrap();
+    let account = accounts::ensure_account(&mut conn, "bench").unwrap();
+    let admin = accounts::ensure_admin(&mut conn, &account.id, "admin", "admin@example.com").unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    let users: Vec<db::users::NewUser> = (0..scale.users)
+        .map(|i| db::users::NewUser {
+            id: Uuid::new_v4().to_string(),
+            account_id: account.id.clone(),
+            email: format!("user{i}@example.com"),
+            email_key: format!("user{i}@example.com"),
+            username: Some(format!("user{i}")),
+            username_key: Some(format!("user{i}")),
+            first_name: None,
+            last_name: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    conn.write(|c| Ok(db::users::insert_many(c, &users)?)).unwrap();
+    let groups: Vec<String> = (0..scale.groups)
+        .map(|i| {
+            let group = db::groups::NewGroup {
+                id: Uuid::new_v4().to_string(),
+                account_id: account.id.clone(),
+                name: format!("group {i}"),
+                name_key: format!("group {i}"),
+                description: String::new(),
+                is_system: false,
+                created_at: now,
+                updated_at: now,
+            };
+            db::groups::insert(&mut conn, &group).unwrap();
+            group.id
+        })
+        .collect();
+    Seeded { account: account.id, admin: admin.id, users: users.into_iter().map(|u| u.id).collect(), groups }
+}
+
+/// Adds memberships until the database holds about `target`, on groups the
+/// load runs do not write to in the same pattern (whole blocks of users).
+fn fill_memberships(db: &Database, seeded: &Seeded, target: usize, skip_group: &str) {
+    let pool = db.pool(SqliteSynchronous::Normal, 2);
+    let mut conn = pool.get().unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    let per_group = (target / seeded.groups.len()).max(1).min(seeded.users.len());
+    for (k, group) in seeded.groups.iter().enumerate().filter(|(_, g)| *g != skip_group) {
+        let start = (k * 7919) % seeded.users.len();
+        let block: Vec<String> = (0..per_group).map(|j| seeded.users[(start + j) % seeded.users.len()].clone()).collect();
+        conn.write(|c| Ok(db::memberships::add(c, group, &block, now)?)).unwrap();
+    }
+}
+
+fn count_memberships(db: &Database) -> i64 {
+    use diesel::prelude::*;
+    let pool = db.pool(SqliteSynchronous::Normal, 1);
+    let mut conn = pool.get().unwrap();
+    rollcall::with_conn!(&mut conn, |c| db::schema::memberships::table.count().get_result(c)).unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(db: &Database) -> Server {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("DATABASE_URL", &db.url)
+            .env("ROLLCALL_JWT_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("rollcall serve");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child, base }
+    }
+
+    fn peak_rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Load<'a> {
+    users_file: &'a Path,
+    groups_file: &'a Path,
+    token: &'a str,
+    account: &'a str,
+    seconds: u64,
+}
+
+/// Runs wrk and reads the figures its script prints.
+fn wrk(load: &Load, url: &str, mode: &str, offset: usize, connections: usize) -> Figures {
+    let threads = connections.clamp(1, 2);
+    let output = Command::new("wrk")
+        .args(["-t", &threads.to_string(), "-c", &connections.to_string(), "-d", &format!("{}s", load.seconds), "--timeout", "10s"])
+        .args(["-s", root().join("bench/wrk.lua").to_str().unwrap(), url, "--"])
+        .args([load.users_file.to_str().unwrap(), load.groups_file.to_str().unwrap(), mode, &offset.to_string(), load.token, load.account])
+        .output()
+        .expect("wrk runs (apt-get install wrk)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().find_map(|l| l.strip_prefix("WRK_RESULT ")).unwrap_or_else(|| panic!("wrk printed no result for {url}: {stdout} {}", String::from_utf8_lossy(&output.stderr)));
+    let v: Value = serde_json::from_str(line).unwrap();
+    let requests = v["requests"].as_u64().unwrap();
+    Figures {
+        rps: requests as f64 / (v["duration_us"].as_f64().unwrap() / 1e6),
+        p50_ms: v["p50_us"].as_f64().unwrap() / 1000.0,
+        p99_ms: v["p99_us"].as_f64().unwrap() / 1000.0,
+        errors: v["socket_errors"].as_u64().unwrap() + v["status_errors"].as_u64().unwrap(),
+        requests,
+    }
+}
+
+/// Runs `op(i)` on `threads` threads for `seconds`, with distinct `i`s.
+fn in_process(threads: usize, seconds: u64, op: impl Fn(usize) + Sync) -> Figures {
+    let counter = AtomicUsize::new(0);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut latencies: Vec<f64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    while Instant::now() < deadline {
+                        let i = counter.fetch_add(1, Ordering::Relaxed);
+                        let t = Instant::now();
+                        op(i);
+                        mine.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let at = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0.0);
+    Figures { rps: latencies.len() as f64 / elapsed, p50_ms: at(0.5), p99_ms: at(0.99), errors: 0, requests: latencies.len() as u64 }
+}
+
+/// The HTTP floor: an empty handler behind the server's middleware.
+fn start_floor() -> String {
+    use actix_web::{middleware::Logger, web, App, HttpResponse, HttpServer};
+    let port = free_port();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(|| {
+                App::new()
+                    .route("/floor", web::put().to(|| async { HttpResponse::NoContent().finish() }))
+                    .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
+            })
+            .bind(("127.0.0.1", port))
+            .unwrap()
+            .run()
+            .await
+            .unwrap()
+        })
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    format!("http://127.0.0.1:{port}/floor")
+}
+
+fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures, String)>) -> Value {
+    let name = format!("{backend:?}").to_lowercase();
+    eprintln!("[{name}] seeding {} users, {} groups", scale.users, scale.groups);
+    let db = Database::create(backend);
+    let seeded = seed(&db, scale);
+    let dir = out_dir();
+    let users_file = dir.join(format!("{name}-users.txt"));
+    let groups_file = dir.join(format!("{name}-groups.txt"));
+    // The last group is the big one for listings; the load writes to the others.
+    let big_group = seeded.groups.last().unwrap().clone();
+    std::fs::write(&users_file, seeded.users.join("\n")).unwrap();
+    std::fs::write(&groups_file, seeded.groups[..seeded.groups.len() - 1].join("\n")).unwrap();
+    let token = TokenKeys::from_secret(SECRET.as_bytes()).issue(&seeded.admin, &seeded.account, 86_400).unwrap();
+    let load = Load { users_file: &users_file, groups_file: &groups_file, token: &token, account: &seeded.account, seconds: scale.seconds };
+    let mut result = BTreeMap::new();
+    let mut row = |label: &str, figures: &Figures, note: String, result: &mut BTreeMap<String, Value>| {
+        result.insert(label.to_owned(), figures.json());
+        table.push((format!("{name}: {label}"), figures.clone(), note));
+    };
+
+    let server = Server::start(&db);
+    let single_url = format!("{}/", server.base);
+    // Offsets keep every run's memberships new.
+    let empty = wrk(&load, &single_url, "single", 0, 1);
+    row("single add c=1 (empty db)", &empty, String::new(), &mut result);
+    let mut single = BTreeMap::new();
+    for (k, c) in [1usize, 16, 64].into_iter().enumerate() {
+        let f = wrk(&load, &single_url, "single", 10_000_000 * (k + 1), c);
+        single.insert(c, f.clone());
+        row(&format!("single add c={c}"), &f, String::new(), &mut result);
+    }
+    let bulk1 = wrk(&load, &single_url, "bulk", 0, 1);
+    row("bulk add 100 c=1", &bulk1, format!("{:.0} memberships/s", bulk1.rps * 100.0), &mut result);
+    let bulk16 = wrk(&load, &single_url, "bulk", 100_000, 16);
+    row("bulk add 100 c=16", &bulk16, format!("{:.0} memberships/s", bulk16.rps * 100.0), &mut result);
+
+    // Listing a group with every user as a member.
+    eprintln!("[{name}] filling the big group and {} memberships", scale.memberships);
+    drop(server);
+    {
+        let pool = db.pool(SqliteSynchronous::Normal, 1);
+        let mut conn = pool.get().unwrap();
+        conn.write(|c| Ok(db::memberships::add(c, &big_group, &seeded.users, chrono::Utc::now().naive_utc())?)).unwrap();
+    }
+    fill_memberships(&db, &seeded, scale.memberships, &big_group);
+    let total = count_memberships(&db);
+    let server = Server::start(&db);
+    let mut sorted = seeded.users.clone();
+    sorted.sort();
+    let page = 1000.min(sorted.len());
+    let list = |cursor: Option<&String>| {
+        let mut url = format!("{}/v1/groups/{big_group}/users?limit={page}", server.base);
+        if let Some(c) = cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        url
+    };
+    let middle = sorted.len() / 2;
+    for (label, url) in [
+        ("list first page", list(None)),
+        ("list middle page", list(Some(&sorted[middle - 1]))),
+        ("list last page", list(sorted.len().checked_sub(page + 1).map(|i| &sorted[i]))),
+    ] {
+        let f = wrk(&load, &url, "get", 0, 4);
+        row(&format!("{label} of {} (1000 a page) c=4", sorted.len()), &f, String::new(), &mut result);
+    }
+    let single_url = format!("{}/", server.base);
+    let full = wrk(&load, &single_url, "single", 50_000_000, 1);
+    let growth = full.p50_ms / empty.p50_ms;
+    row(&format!("single add c=1 at {total} memberships"), &full, format!("p50 {:.2}x the empty db", growth), &mut result);
+    let rss = server.peak_rss_mb();
+    drop(server);
+
+    // The ceiling: the same engine calls in this process, no HTTP, at the
+    // server's durability (synchronous=FULL on SQLite).
+    eprintln!("[{name}] in-process ceiling");
+    let pool = db.pool(SqliteSynchronous::Full, 8);
+    let groups = &seeded.groups[..seeded.groups.len() - 1];
+    let add_one = |i: usize| {
+        let i = 70_000_000 + i;
+        let group = GroupIdentifier::Id(Uuid::parse_str(&groups[i % groups.len()]).unwrap());
+        let user = UserIdentifier::Id(Uuid::parse_str(&seeded.users[(i / groups.len()) % seeded.users.len()]).unwrap());
+        let caller = rollcall::auth::Caller { user_id: seeded.admin.clone(), account_id: seeded.account.clone() };
+        let mut conn = pool.get().unwrap();
+        caller.require(&mut conn, Permission::GroupUpdate).unwrap();
+        members::add_user_to_group(&mut conn, &seeded.account, &group, &user).unwrap();
+    };
+    let ceiling1 = in_process(1, scale.seconds, add_one);
+    row("ceiling: single add, 1 thread", &ceiling1, "one commit per add".into(), &mut result);
+    let ceiling16 = in_process(16, scale.seconds, add_one);
+    row("ceiling: single add, 16 threads", &ceiling16, String::new(), &mut result);
+    let add_bulk = |i: usize| {
+        let group = GroupIdentifier::Id(Uuid::parse_str(&groups[i % groups.len()]).unwrap());
+        let first = ((500 + i / groups.len()) * 100) % seeded.users.len();
+        let ids: Vec<Uuid> = (0..100).map(|k| Uuid::parse_str(&seeded.users[(first + k) % seeded.users.len()]).unwrap()).collect();
+        let ids = UserIdList::parse(ids).unwrap();
+        let caller = rollcall::auth::Caller { user_id: seeded.admin.clone(), account_id: seeded.account.clone() };
+        let mut conn = pool.get().unwrap();
+        caller.require(&mut conn, Permission::GroupUpdate).unwrap();
+        members::add_users_to_group(&mut conn, &seeded.account, &group, &ids).unwrap();
+    };
+    let ceiling_bulk = in_process(1, scale.seconds, add_bulk);
+    row("ceiling: bulk add 100, 1 thread", &ceiling_bulk, String::new(), &mut result);
+
+    let ratios = json!({
+        "single_c16_vs_ceiling_16_threads": round(single[&16].rps / ceiling16.rps),
+        "single_c64_vs_one_commit_per_request": round(single[&64].rps / ceiling1.rps),
+        "bulk_p50_vs_ceiling_p50": round(bulk1.p50_ms / ceiling_bulk.p50_ms),
+        "latency_p50_at_full_vs_empty": round(growth),
+    });
+    table.push((format!("{name}: peak server RSS"), Figures::default(), format!("{rss:.1} MB")));
+    json!({"figures": result, "ratios": ratios, "peak_rss_mb": round(rss), "memberships_at_end_of_load": total,
+           "durability": if backend == Backend::Sqlite { "synchronous=FULL, WAL" } else { "PostgreSQL defaults (fsync on, synchronous_commit on)" }})
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --bench rollcall` does not:
+    // then the data set is tiny and the build is debug (a smoke run for CI).
+    let full = std::env::args().any(|a| a == "--bench");
+    let seconds = std::env::var("ROLLCALL_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(if full { 5 } else { 1 });
+    let scale = if full {
+        Scale { users: 100_000, groups: 1_000, memberships: 1_000_000, seconds }
+    } else {
+        Scale { users: 2_000, groups: 20, memberships: 5_000, seconds }
+    };
+    let backends: Vec<Backend> = std::env::var("ROLLCALL_BENCH_BACKENDS")
+        .unwrap_or_else(|_| "sqlite,postgres".into())
+        .split(',')
+        .map(|b| if b.trim() == "postgres" { Backend::Postgres } else { Backend::Sqlite })
+        .collect();
+
+    let mut table = Vec::new();
+    let floor_url = start_floor();
+    let dummy = out_dir().join("empty.txt");
+    std::fs::write(&dummy, "x").unwrap();
+    let floor_load = Load { users_file: &dummy, groups_file: &dummy, token: "-", account: "-", seconds };
+    let mut floor = BTreeMap::new();
+    for c in [16usize, 64] {
+        let f = wrk(&floor_load, &floor_url, "put", 0, c);
+        floor.insert(format!("c={c}"), f.json());
+        table.push((format!("HTTP floor: empty handler c={c}"), f, String::new()));
+    }
+    let mut results = serde_json::Map::new();
+    for backend in backends {
+        results.insert(format!("{backend:?}").to_lowercase(), run_backend(backend, &scale, &mut table));
+    }
+
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("\nRollcall benchmark ({}; {cores} cores; {} users, {} groups; {} s a run)", if full { "release" } else { "tiny smoke run" }, scale.users, scale.groups, seconds);
+    println!("{:<62} {:>10} {:>9} {:>9} {:>7}  note", "", "req/s", "p50 ms", "p99 ms", "errors");
+    for (label, f, note) in &table {
+        if f.requests == 0 {
+            println!("{label:<62} {:>10} {:>9} {:>9} {:>7}  {note}", "", "", "", "");
+        } else {
+            println!("{label:<62} {:>10.0} {:>9.2} {:>9.2} {:>7}  {note}", f.rps, f.p50_ms, f.p99_ms, f.errors);
+        }
+    }
+    for (backend, r) in &results {
+        println!("{backend} ratios: {}", r["ratios"]);
+    }
+    let report = json!({"mode": if full { "full" } else { "tiny" }, "cores": cores, "seconds_per_run": seconds,
+        "scale": {"users": scale.users, "groups": scale.groups, "memberships": scale.memberships},
+        "http_floor": floor, "backends": results});
+    let path = out_dir().join("results.json");
+    std::fs::File::create(&path).unwrap().write_all(serde_json::to_string_pretty(&report).unwrap().as_bytes()).unwrap();
+    println!("written: {}", path.display());
+    let errors: u64 = table.iter().map(|(_, f, _)| f.errors).sum();
+    assert_eq!(errors, 0, "requests failed during the benchmark");
+}
