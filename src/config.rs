@@ -37,6 +37,11 @@ pub struct DatabaseConfig {
     #[arg(long, env = "ROLLCALL_CONNECT_TIMEOUT", default_value_t = 5, global = true)]
     pub connect_timeout_secs: u64,
 
+    /// SQLite: coalesce concurrent writes into shared commits (each request
+    /// still answers only after its change is durable).
+    #[arg(long, env = "ROLLCALL_SQLITE_GROUP_COMMIT", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub sqlite_group_commit: bool,
+
     /// SQLite durability; `full` by default.
     #[arg(long, env = "ROLLCALL_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSynchronous::Full, global = true)]
     pub sqlite_synchronous: SqliteSynchronous,
@@ -48,6 +53,7 @@ impl DatabaseConfig {
             url: url.into(),
             pool_size: 8,
             connect_timeout_secs: 5,
+            sqlite_group_commit: true,
             sqlite_synchronous: SqliteSynchronous::Full,
         }
     }

@@ -3,6 +3,7 @@
 //! [`Conn`] and compiled for both backends by [`with_conn!`].
 
 pub mod accounts;
+pub mod group_commit;
 pub mod groups;
 pub mod memberships;
 pub mod schema;
@@ -57,6 +58,10 @@ impl Conn {
     /// reruns the whole transaction a few times before it reaches the client
     /// as a 503.
     pub fn write<T>(&mut self, mut f: impl FnMut(&mut Conn) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        if self.in_transaction() {
+            // Conflicts are the outer transaction's to retry.
+            return self.write_once(&mut f);
+        }
         const ATTEMPTS: u32 = 4;
         let mut attempt = 1;
         loop {
@@ -71,9 +76,21 @@ impl Conn {
         }
     }
 
+    fn in_transaction(&mut self) -> bool {
+        let status = match self {
+            Conn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(&mut **c),
+            Conn::Postgres(c) => AnsiTransactionManager::transaction_manager_status_mut(&mut **c),
+        };
+        matches!(status.transaction_depth(), Ok(Some(_)))
+    }
+
+    /// One attempt: a transaction of its own, or a savepoint when the
+    /// connection is already inside one (group commit, nested use cases).
     fn write_once<T>(&mut self, f: &mut impl FnMut(&mut Conn) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let nested = self.in_transaction();
         match self {
-            Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?,
+            Conn::Sqlite(c) if !nested => AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?,
+            Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
             Conn::Postgres(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
         }
         let outcome = f(self);
@@ -106,11 +123,17 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup 
     }
 }
 
-/// The connection pool; cheap to clone.
 #[derive(Clone)]
-pub enum Pool {
+enum Pools {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+}
+
+/// The connection pool, and on SQLite the group-commit writer; cheap to clone.
+#[derive(Clone)]
+pub struct Pool {
+    pools: Pools,
+    group_commit: Option<group_commit::GroupCommit>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,7 +157,7 @@ impl Pool {
                 .connection_timeout(timeout)
                 .build(manager)
                 .map_err(|e| open_error(e.to_string()))?;
-            Ok(Pool::Postgres(pool))
+            Ok(Pool { pools: Pools::Postgres(pool), group_commit: None })
         } else {
             let path = config.sqlite_path();
             // WAL lets readers proceed during a write; set once, it persists in the file.
@@ -143,29 +166,38 @@ impl Pool {
                 .batch_execute("PRAGMA journal_mode = WAL;")
                 .map_err(|e| open_error(e.to_string()))?;
             let manager = ConnectionManager::<SqliteConnection>::new(path);
+            // The writer keeps one connection; readers need at least one more.
+            let size = if config.sqlite_group_commit { config.pool_size.max(2) } else { config.pool_size };
             let pool = diesel::r2d2::Pool::builder()
-                .max_size(config.pool_size)
+                .max_size(size)
                 .connection_timeout(timeout)
                 .connection_customizer(Box::new(SqliteSetup {
                     synchronous: config.sqlite_synchronous.pragma(),
                 }))
                 .build(manager)
                 .map_err(|e| open_error(e.to_string()))?;
-            Ok(Pool::Sqlite(pool))
+            let group_commit = if config.sqlite_group_commit {
+                let conn = pool.get().map_err(|e| open_error(e.to_string()))?;
+                Some(group_commit::GroupCommit::start(Conn::Sqlite(conn)))
+            } else {
+                None
+            };
+            Ok(Pool { pools: Pools::Sqlite(pool), group_commit })
         }
     }
 
     pub fn backend_name(&self) -> &'static str {
-        match self {
-            Pool::Sqlite(_) => "sqlite",
-            Pool::Postgres(_) => "postgres",
+        match (&self.pools, &self.group_commit) {
+            (Pools::Sqlite(_), Some(_)) => "sqlite, group commit",
+            (Pools::Sqlite(_), None) => "sqlite",
+            (Pools::Postgres(_), _) => "postgres",
         }
     }
 
     pub fn get(&self) -> Result<Conn, ApiError> {
-        Ok(match self {
-            Pool::Sqlite(p) => Conn::Sqlite(p.get()?),
-            Pool::Postgres(p) => Conn::Postgres(p.get()?),
+        Ok(match &self.pools {
+            Pools::Sqlite(p) => Conn::Sqlite(p.get()?),
+            Pools::Postgres(p) => Conn::Postgres(p.get()?),
         })
     }
 
@@ -200,6 +232,19 @@ impl Pool {
             f(&mut conn)
         })
         .await?
+    }
+
+    /// Runs a write use case: through the group commit on SQLite (answered
+    /// once its shared commit is durable), else like [`Pool::run`].
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.group_commit {
+            Some(writer) => writer.write(f).await,
+            None => self.run(f).await,
+        }
     }
 }
 

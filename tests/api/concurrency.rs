@@ -81,7 +81,38 @@ async fn two_instances_on_one_database_write_concurrently_without_loss(app: Test
     assert_eq!(r.body["total"], 30);
 }
 
+/// With group commit, good and bad bulks land in the same shared transaction:
+/// every good one is written whole, every bad one not at all.
+async fn rejected_bulks_among_concurrent_good_ones_write_nothing(app: TestApp) {
+    let users = app.create_users(20).await;
+    let mut requests = Vec::new();
+    let mut expectations = Vec::new();
+    for i in 0..24 {
+        let group = app.create_group(&format!("Mixed {i}")).await;
+        let good = i % 2 == 0;
+        let mut body: Vec<String> = users[i % 10..i % 10 + 10].to_vec();
+        if !good {
+            body.push(uuid::Uuid::new_v4().to_string());
+        }
+        expectations.push((group.clone(), good, body.clone()));
+        requests.push(app.send(app.request(Method::PUT, &format!("/v1/groups/{group}/users")).json(&json!(body))));
+    }
+    let answers = join_all(requests).await;
+    for ((group, good, body), r) in expectations.into_iter().zip(answers) {
+        if good {
+            assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+            let mut expected = body;
+            expected.sort();
+            assert_eq!(app.membership_rows(&group), expected);
+        } else {
+            assert_eq!(r.status.as_u16(), 400, "{}", r.text);
+            assert!(app.membership_rows(&group).is_empty(), "a rejected bulk wrote nothing");
+        }
+    }
+}
+
 backend_tests!(
+    rejected_bulks_among_concurrent_good_ones_write_nothing,
     concurrent_single_adds_of_one_user_make_one_membership,
     concurrent_overlapping_bulks_make_each_membership_once,
     two_instances_on_one_database_write_concurrently_without_loss,

@@ -38,7 +38,7 @@ pub async fn add_user_to_group(
     let (group, user) = path.into_inner();
     let group = GroupIdentifier::parse(&group)?;
     let user = UserIdentifier::parse(&user)?;
-    pool.run(move |conn| {
+    pool.write(move |conn| {
         caller.require(conn, Permission::GroupUpdate)?;
         engine::members::add_user_to_group(conn, &caller.account_id, &group, &user)
     })
@@ -86,7 +86,7 @@ pub async fn add_users(
 ) -> ManagementResult<HttpResponse> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let user_ids = body.into_inner().parse()?;
-    pool.run(move |conn| {
+    pool.write(move |conn| {
         caller.require(conn, Permission::GroupUpdate)?;
         engine::members::add_users_to_group(conn, &caller.account_id, &group, &user_ids)
     })

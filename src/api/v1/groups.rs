@@ -77,7 +77,7 @@ pub async fn create_group(
     let name = GroupName::parse(&body.name)?;
     let description = GroupDescription::parse(body.description.as_deref())?;
     let group = pool
-        .run(move |conn| {
+        .write(move |conn| {
             caller.require(conn, Permission::GroupCreate)?;
             engine::groups::create_group(conn, &caller.account_id, name, description)
         })

@@ -48,7 +48,7 @@ pub async fn add_users_to_group(
 ) -> V1Result<HttpResponse> {
     let group = GroupIdentifier::Id(parse_id(&path.into_inner(), "groupId")?);
     let user_ids = body.into_inner().parse()?;
-    pool.run(move |conn| {
+    pool.write(move |conn| {
         caller.require(conn, Permission::GroupUpdate)?;
         engine::members::add_users_to_group(conn, &caller.account_id, &group, &user_ids)
     })

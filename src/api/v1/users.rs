@@ -87,7 +87,7 @@ pub async fn create_user(
         last_name: PersonName::parse("last_name", body.last_name.as_deref())?,
     };
     let user = pool
-        .run(move |conn| {
+        .write(move |conn| {
             caller.require(conn, Permission::UserCreate)?;
             engine::users::create_user(conn, &caller.account_id, draft)
         })
