@@ -66,13 +66,23 @@ impl GroupName {
         check_name("name", raw, 255)?;
         Ok(Self(raw.to_owned()))
     }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    pub fn key(&self) -> String {
-        normalize_key(&self.0)
-    }
 }
+
+/// `as_str`, and `key`: the case-insensitive lookup key.
+macro_rules! name_accessors {
+    ($($name:ty),*) => {$(
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            pub fn key(&self) -> String {
+                normalize_key(&self.0)
+            }
+        }
+    )*};
+}
+
+name_accessors!(GroupName, Username, Email);
 
 #[derive(Debug, Clone)]
 pub struct GroupDescription(String);
@@ -103,12 +113,6 @@ impl Username {
         }
         Ok(Self(raw.to_owned()))
     }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    pub fn key(&self) -> String {
-        normalize_key(&self.0)
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -121,12 +125,6 @@ impl Email {
             return Err(invalid("email", "is not a valid email address"));
         }
         Ok(Self(raw.to_owned()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    pub fn key(&self) -> String {
-        normalize_key(&self.0)
     }
 }
 

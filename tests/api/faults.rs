@@ -35,7 +35,8 @@ fn start_rollcall(db_url: &str, address: &str) -> Child {
 }
 
 async fn wait_until_ready(client: &reqwest::Client, address: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // Generous: a loaded CI machine starts a debug build slowly.
+    let deadline = Instant::now() + Duration::from_secs(90);
     while Instant::now() < deadline {
         if let Ok(r) = client.get(format!("http://{address}/readyz")).send().await {
             if r.status().is_success() {
