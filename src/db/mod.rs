@@ -160,10 +160,12 @@ impl Pool {
             Ok(Pool { pools: Pools::Postgres(pool), group_commit: None })
         } else {
             let path = config.sqlite_path();
-            // WAL lets readers proceed during a write; set once, it persists in the file.
+            // WAL lets readers proceed during a write; set once, it persists in
+            // the file. The busy timeout comes first: another process closing
+            // the database (its last connection checkpoints) holds a lock briefly.
             let mut first = SqliteConnection::establish(&path).map_err(|e| open_error(e.to_string()))?;
             first
-                .batch_execute("PRAGMA journal_mode = WAL;")
+                .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
                 .map_err(|e| open_error(e.to_string()))?;
             let manager = ConnectionManager::<SqliteConnection>::new(path);
             // The writer keeps one connection; readers need at least one more.

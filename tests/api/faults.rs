@@ -29,7 +29,7 @@ fn start_rollcall(db_url: &str, address: &str) -> Child {
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .expect("rollcall serve starts")
 }
