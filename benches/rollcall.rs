@@ -20,7 +20,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use rollcall::auth::TokenKeys;
 use rollcall::config::{DatabaseConfig, SqliteSynchronous};
 use rollcall::db::{self, Pool};
-use rollcall::domain::{GroupIdentifier, Permission, UserIdList, UserIdentifier};
+use rollcall::domain::{GroupIdentifier, UserIdList, UserIdentifier};
 use rollcall::engine::{accounts, members};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -399,8 +399,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         let user = UserIdentifier::Id(Uuid::parse_str(&seeded.users[(i / groups.len()) % seeded.users.len()]).unwrap());
         let caller = rollcall::auth::Caller { user_id: seeded.admin.clone(), account_id: seeded.account.clone() };
         let mut conn = pool.get().unwrap();
-        caller.require(&mut conn, Permission::GroupUpdate).unwrap();
-        members::add_user_to_group(&mut conn, &seeded.account, &group, &user).unwrap();
+        members::add_user_to_group(&mut conn, &caller, &group, &user).unwrap();
     };
     let ceiling1 = in_process(1, scale.seconds, add_one);
     row("ceiling: single add, 1 thread", &ceiling1, "one commit per add".into(), &mut result);
@@ -413,8 +412,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         let ids = UserIdList::parse(ids).unwrap();
         let caller = rollcall::auth::Caller { user_id: seeded.admin.clone(), account_id: seeded.account.clone() };
         let mut conn = pool.get().unwrap();
-        caller.require(&mut conn, Permission::GroupUpdate).unwrap();
-        members::add_users_to_group(&mut conn, &seeded.account, &group, &ids).unwrap();
+        members::add_users_to_group(&mut conn, &caller, &group, &ids).unwrap();
     };
     let ceiling_bulk = in_process(1, scale.seconds, add_bulk);
     row("ceiling: bulk add 100, 1 thread", &ceiling_bulk, String::new(), &mut result);

@@ -131,11 +131,44 @@ impl Caller {
 
     /// Fails with 403 unless the caller holds `permission` in their account.
     pub fn require(&self, conn: &mut db::Conn, permission: crate::domain::Permission) -> Result<(), ApiError> {
-        if db::memberships::has_permission(conn, &self.account_id, &self.user_id, permission.as_str())? {
+        if self.holds(conn, Some(permission))? {
             Ok(())
         } else {
             Err(ApiError::forbidden().developer(format!("This call needs the '{permission}' permission")))
         }
+    }
+
+    /// Fails with 403 unless the caller is one of the account's administrators.
+    pub fn require_admin(&self, conn: &mut db::Conn) -> Result<(), ApiError> {
+        if self.holds(conn, None)? {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden().developer("This call needs membership of System Administrators"))
+        }
+    }
+
+    /// Whether the caller is an administrator or, with `Some(permission)`,
+    /// holds it: through a group they belong to, or one above such a group.
+    pub fn holds(&self, conn: &mut db::Conn, permission: Option<crate::domain::Permission>) -> Result<bool, ApiError> {
+        // No group is granted the empty permission: only the system group counts.
+        let name = permission.map_or("", |p| p.as_str());
+        // The common case, one query: a direct membership grants it.
+        if db::memberships::has_permission(conn, &self.account_id, &self.user_id, name)? {
+            return Ok(true);
+        }
+        if !db::hierarchy::any(conn, &self.account_id)? {
+            return Ok(false);
+        }
+        if db::users::get(conn, &self.account_id, &self.user_id, false)?.is_none() {
+            return Ok(false);
+        }
+        let direct = db::memberships::groups_of(conn, &self.user_id)?;
+        let above = crate::engine::hierarchy::Tree::load(conn, &self.account_id)?.ancestors(&direct);
+        Ok(!above.is_empty() && db::memberships::granting(conn, &above, name)?)
+    }
+
+    pub fn is(&self, user_id: &str) -> bool {
+        self.user_id == user_id
     }
 }
 

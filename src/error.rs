@@ -20,14 +20,20 @@ use uuid::Uuid;
 pub enum ErrorKind {
     Validation,
     UnknownUsers,
+    UnknownGroups,
+    GroupCycle,
     Unauthenticated,
     Forbidden,
     AccountMismatch,
     GroupNotFound,
     UserNotFound,
+    NotAMember,
+    NotAChild,
     RouteNotFound,
     MethodNotAllowed,
     NameTaken,
+    SystemGroup,
+    LastAdministrator,
     PayloadTooLarge,
     UnsupportedMediaType,
     ServiceUnavailable,
@@ -37,12 +43,14 @@ pub enum ErrorKind {
 impl ErrorKind {
     pub fn status(self) -> StatusCode {
         match self {
-            Self::Validation | Self::UnknownUsers => StatusCode::BAD_REQUEST,
+            Self::Validation | Self::UnknownUsers | Self::UnknownGroups | Self::GroupCycle => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::AccountMismatch => StatusCode::FORBIDDEN,
-            Self::GroupNotFound | Self::UserNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::GroupNotFound | Self::UserNotFound | Self::NotAMember | Self::NotAChild | Self::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::NameTaken => StatusCode::CONFLICT,
+            Self::NameTaken | Self::SystemGroup | Self::LastAdministrator => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -55,6 +63,12 @@ impl ErrorKind {
         match self {
             Self::Validation => "VALIDATION_ERROR",
             Self::UnknownUsers => "UNKNOWN_USERS",
+            Self::UnknownGroups => "UNKNOWN_GROUPS",
+            Self::GroupCycle => "GROUP_CYCLE",
+            Self::NotAMember => "NOT_A_MEMBER",
+            Self::NotAChild => "NOT_A_CHILD",
+            Self::SystemGroup => "SYSTEM_GROUP",
+            Self::LastAdministrator => "LAST_ADMINISTRATOR",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden => "FORBIDDEN",
             Self::AccountMismatch => "ACCOUNT_MISMATCH",

@@ -82,3 +82,41 @@ pub fn has_permission(conn: &mut Conn, account_id: &str, user_id: &str, permissi
         .select(memberships::group_id);
     with_conn!(conn, |c| query.first::<String>(c).optional()).map(|found| found.is_some())
 }
+
+/// Removes the users from the group; returns how many were members.
+pub fn remove(conn: &mut Conn, group_id: &str, user_ids: &[String]) -> QueryResult<usize> {
+    let q = diesel::delete(
+        memberships::table
+            .filter(memberships::group_id.eq(group_id))
+            .filter(memberships::user_id.eq_any(user_ids)),
+    );
+    with_conn!(conn, |c| q.execute(c))
+}
+
+/// The groups the user belongs to directly (ids).
+pub fn groups_of(conn: &mut Conn, user_id: &str) -> QueryResult<Vec<String>> {
+    let q = memberships::table.filter(memberships::user_id.eq(user_id)).select(memberships::group_id);
+    with_conn!(conn, |c| q.load(c))
+}
+
+/// Whether the user belongs directly to any of the groups.
+pub fn is_member_of_any(conn: &mut Conn, user_id: &str, group_ids: &[String]) -> QueryResult<bool> {
+    let q = memberships::table
+        .filter(memberships::user_id.eq(user_id))
+        .filter(memberships::group_id.eq_any(group_ids))
+        .select(memberships::group_id);
+    Ok(with_conn!(conn, |c| q.first::<String>(c).optional())?.is_some())
+}
+
+/// Which of the groups are the system group or granted `permission` (ids).
+pub fn granting(conn: &mut Conn, group_ids: &[String], permission: &str) -> QueryResult<bool> {
+    let granted = group_permissions::table.on(group_permissions::group_id
+        .eq(groups::id)
+        .and(group_permissions::permission.eq(permission)));
+    let q = groups::table
+        .left_join(granted)
+        .filter(groups::id.eq_any(group_ids))
+        .filter(groups::is_system.eq(true).or(group_permissions::permission.is_not_null()))
+        .select(groups::id);
+    Ok(with_conn!(conn, |c| q.first::<String>(c).optional())?.is_some())
+}

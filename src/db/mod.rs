@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod group_commit;
 pub mod groups;
+pub mod hierarchy;
 pub mod memberships;
 pub mod schema;
 pub mod settings;

@@ -55,6 +55,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    group_children (parent_id, child_id) {
+        account_id -> Text,
+        parent_id -> Text,
+        child_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     settings (key) {
         key -> Text,
         value -> Text,
@@ -73,5 +82,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     groups,
     group_permissions,
     memberships,
+    group_children,
     settings,
 );

@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::users;
+use super::schema::{memberships, users};
 use super::Conn;
-use crate::domain::UserIdentifier;
+use crate::domain::{Page, Search, Sort, UserIdentifier, UserSort};
 use crate::with_conn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -19,6 +19,7 @@ pub struct User {
     pub last_name: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub deleted_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -47,6 +48,7 @@ impl NewUser {
             last_name: self.last_name,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            deleted_at: None,
         }
     }
 }
@@ -78,23 +80,8 @@ pub fn find(conn: &mut Conn, account_id: &str, ident: &UserIdentifier) -> QueryR
 /// Whether the email or the username is used by any user of the account,
 /// deleted ones included (their rows still hold the unique keys).
 pub fn taken(conn: &mut Conn, account_id: &str, email_key: &str, username_key: Option<&str>) -> QueryResult<Option<&'static str>> {
-    let email = users::table
-        .filter(users::account_id.eq(account_id))
-        .filter(users::email_key.eq(email_key))
-        .select(users::id);
-    if with_conn!(conn, |c| email.first::<String>(c).optional())?.is_some() {
-        return Ok(Some("email"));
-    }
-    if let Some(key) = username_key {
-        let username = users::table
-            .filter(users::account_id.eq(account_id))
-            .filter(users::username_key.eq(key))
-            .select(users::id);
-        if with_conn!(conn, |c| username.first::<String>(c).optional())?.is_some() {
-            return Ok(Some("username"));
-        }
-    }
-    Ok(None)
+    // No user has the empty id, so no user is excepted.
+    taken_by_other(conn, account_id, "", Some(email_key), username_key)
 }
 
 /// Which of `ids` name live users of the account.
@@ -116,4 +103,129 @@ pub fn insert_many(conn: &mut Conn, rows: &[NewUser]) -> QueryResult<usize> {
         inserted += with_conn!(conn, |c| diesel::insert_into(users::table).values(chunk).execute(c))?;
     }
     Ok(inserted)
+}
+
+/// A user of the account by id, deleted ones too when asked.
+pub fn get(conn: &mut Conn, account_id: &str, id: &str, include_deleted: bool) -> QueryResult<Option<User>> {
+    let query = users::table.filter(users::account_id.eq(account_id)).filter(users::id.eq(id));
+    let user: Option<User> = with_conn!(conn, |c| query.select(User::as_select()).first(c).optional())?;
+    Ok(user.filter(|u| include_deleted || u.deleted_at.is_none()))
+}
+
+/// Which users a listing shows.
+#[derive(Debug, Clone)]
+pub struct UserFilter {
+    /// Substring of the email.
+    pub email: Option<Search>,
+    /// Substring of the username, first or last name.
+    pub name: Option<Search>,
+    /// Substring of any of the above.
+    pub any: Option<Search>,
+    pub include_deleted: bool,
+    /// Only members of any of these groups (ids).
+    pub member_of: Option<Vec<String>>,
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+
+/// The filtered users of an account as a boxed query of the connection's backend.
+macro_rules! filtered {
+    ($account_id:expr, $filter:expr) => {{
+        let f: &UserFilter = $filter;
+        let mut q = users::table.filter(users::account_id.eq($account_id)).into_boxed();
+        if let Some(groups) = &f.member_of {
+            let members = memberships::table.filter(memberships::group_id.eq_any(groups.clone())).select(memberships::user_id);
+            q = q.filter(users::id.eq_any(members));
+        }
+        if !f.include_deleted {
+            q = q.filter(users::deleted_at.is_null());
+        }
+        if let Some(s) = &f.email {
+            q = q.filter(users::email_key.like(s.pattern().to_owned()).escape('\\'));
+        }
+        if let Some(s) = &f.name {
+            let p = s.pattern().to_owned();
+            q = q.filter(
+                users::username_key.like(p.clone()).escape('\\')
+                    .or(lower(users::first_name).like(p.clone()).escape('\\'))
+                    .or(lower(users::last_name).like(p).escape('\\')),
+            );
+        }
+        if let Some(s) = &f.any {
+            let p = s.pattern().to_owned();
+            q = q.filter(
+                users::email_key.like(p.clone()).escape('\\').nullable()
+                    .or(users::username_key.like(p.clone()).escape('\\'))
+                    .or(lower(users::first_name).like(p.clone()).escape('\\'))
+                    .or(lower(users::last_name).like(p).escape('\\')),
+            );
+        }
+        q
+    }};
+}
+
+pub fn list(conn: &mut Conn, account_id: &str, filter: &UserFilter, sort: Sort<UserSort>, page: Page) -> QueryResult<Vec<User>> {
+    with_conn!(conn, |c| {
+        let q = filtered!(account_id, filter);
+        let q = match (sort.key, sort.descending) {
+            (UserSort::CreatedAt, false) => q.order((users::created_at.asc(), users::id.asc())),
+            (UserSort::CreatedAt, true) => q.order((users::created_at.desc(), users::id.desc())),
+            (UserSort::Email, false) => q.order((users::email_key.asc(), users::id.asc())),
+            (UserSort::Email, true) => q.order((users::email_key.desc(), users::id.desc())),
+            (UserSort::Username, false) => q.order((users::username_key.asc(), users::id.asc())),
+            (UserSort::Username, true) => q.order((users::username_key.desc(), users::id.desc())),
+        };
+        q.offset(page.offset).limit(page.limit).select(User::as_select()).load(c)
+    })
+}
+
+pub fn count(conn: &mut Conn, account_id: &str, filter: &UserFilter) -> QueryResult<i64> {
+    with_conn!(conn, |c| filtered!(account_id, filter).count().get_result(c))
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub email_key: Option<String>,
+    pub username: Option<Option<String>>,
+    pub username_key: Option<Option<String>>,
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn update(conn: &mut Conn, id: &str, changes: &UserChanges) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::update(users::table.find(id)).set(changes).execute(c)).map(drop)
+}
+
+pub fn soft_delete(conn: &mut Conn, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+    let q = diesel::update(users::table.find(id)).set((users::deleted_at.eq(Some(at)), users::updated_at.eq(at)));
+    with_conn!(conn, |c| q.execute(c)).map(drop)
+}
+
+/// Whether the email or username key is held by another user of the account
+/// (deleted users keep theirs).
+pub fn taken_by_other(conn: &mut Conn, account_id: &str, except_id: &str, email_key: Option<&str>, username_key: Option<&str>) -> QueryResult<Option<&'static str>> {
+    if let Some(key) = email_key {
+        let q = users::table
+            .filter(users::account_id.eq(account_id))
+            .filter(users::email_key.eq(key))
+            .filter(users::id.ne(except_id))
+            .select(users::id);
+        if with_conn!(conn, |c| q.first::<String>(c).optional())?.is_some() {
+            return Ok(Some("email"));
+        }
+    }
+    if let Some(key) = username_key {
+        let q = users::table
+            .filter(users::account_id.eq(account_id))
+            .filter(users::username_key.eq(key))
+            .filter(users::id.ne(except_id))
+            .select(users::id);
+        if with_conn!(conn, |c| q.first::<String>(c).optional())?.is_some() {
+            return Ok(Some("username"));
+        }
+    }
+    Ok(None)
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod groups;
+pub mod hierarchy;
 pub mod members;
 pub mod users;
 

@@ -5,7 +5,7 @@ use actix_web::{put, post, web, HttpResponse};
 use crate::api::UserIds;
 use crate::auth::Caller;
 use crate::db::Pool;
-use crate::domain::{GroupIdentifier, Permission, UserIdentifier};
+use crate::domain::{GroupIdentifier, UserIdentifier};
 use crate::engine;
 use crate::error::{ManagementError, ManagementResult};
 
@@ -38,11 +38,7 @@ pub async fn add_user_to_group(
     let (group, user) = path.into_inner();
     let group = GroupIdentifier::parse(&group)?;
     let user = UserIdentifier::parse(&user)?;
-    pool.write(move |conn| {
-        caller.require(conn, Permission::GroupUpdate)?;
-        engine::members::add_user_to_group(conn, &caller.account_id, &group, &user)
-    })
-    .await?;
+    pool.write(move |conn| engine::members::add_user_to_group(conn, &caller, &group, &user)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -86,10 +82,6 @@ pub async fn add_users(
 ) -> ManagementResult<HttpResponse> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let user_ids = body.into_inner().parse()?;
-    pool.write(move |conn| {
-        caller.require(conn, Permission::GroupUpdate)?;
-        engine::members::add_users_to_group(conn, &caller.account_id, &group, &user_ids)
-    })
-    .await?;
+    pool.write(move |conn| engine::members::add_users_to_group(conn, &caller, &group, &user_ids)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

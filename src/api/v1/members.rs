@@ -10,7 +10,7 @@ use super::users::UserResponse;
 use crate::api::UserIds;
 use crate::auth::Caller;
 use crate::db::Pool;
-use crate::domain::{GroupIdentifier, Permission};
+use crate::domain::GroupIdentifier;
 use crate::engine;
 use crate::error::{ApiError, ErrorResponse, V1Result};
 
@@ -48,11 +48,7 @@ pub async fn add_users_to_group(
 ) -> V1Result<HttpResponse> {
     let group = GroupIdentifier::Id(parse_id(&path.into_inner(), "groupId")?);
     let user_ids = body.into_inner().parse()?;
-    pool.write(move |conn| {
-        caller.require(conn, Permission::GroupUpdate)?;
-        engine::members::add_users_to_group(conn, &caller.account_id, &group, &user_ids)
-    })
-    .await?;
+    pool.write(move |conn| engine::members::add_users_to_group(conn, &caller, &group, &user_ids)).await?;
     Ok(HttpResponse::Created().finish())
 }
 
@@ -108,10 +104,7 @@ pub async fn list_group_members(
     }
     let cursor: Option<Uuid> = query.cursor.as_deref().map(|c| parse_id(c, "cursor")).transpose()?;
     let page = pool
-        .run(move |conn| {
-            caller.require(conn, Permission::GroupRead)?;
-            engine::members::list_members(conn, &caller.account_id, &group, cursor, limit)
-        })
+        .run(move |conn| engine::members::list_members(conn, &caller, &group, cursor, limit))
         .await?;
     Ok(HttpResponse::Ok().json(MemberList {
         items: page.items.into_iter().map(UserResponse::from).collect(),

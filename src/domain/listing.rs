@@ -1,0 +1,114 @@
+//! Listing parameters shared by both surfaces: search text, sort order, page.
+
+use crate::error::ApiError;
+
+/// What a user listing is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSort {
+    CreatedAt,
+    Email,
+    Username,
+}
+
+/// What a group listing is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupSort {
+    CreatedAt,
+    Name,
+}
+
+/// A sort field and direction; ties are broken by id, so pages are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort<K> {
+    pub key: K,
+    pub descending: bool,
+}
+
+impl<K: Copy> Sort<K> {
+    /// `field` or `-field` (descending), the field one of `fields`.
+    pub fn parse(param: &str, raw: Option<&str>, default: K, fields: &[(&str, K)]) -> Result<Self, ApiError> {
+        let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+            return Ok(Sort { key: default, descending: false });
+        };
+        let (descending, name) = match raw.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, raw),
+        };
+        let key = fields.iter().find(|(n, _)| *n == name).map(|(_, k)| *k).ok_or_else(|| {
+            let allowed: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+            ApiError::validation(format!("{param} must be one of {} (prefix '-' for descending)", allowed.join(", ")))
+                .detail("field", param.into())
+        })?;
+        Ok(Sort { key, descending })
+    }
+}
+
+/// A case-insensitive substring filter, as a LIKE pattern (with `\` escaping
+/// `%`, `_` and itself) over the lowercased column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search(String);
+
+impl Search {
+    pub fn parse(raw: Option<&str>) -> Option<Self> {
+        let raw = raw?;
+        if raw.is_empty() {
+            return None;
+        }
+        let mut pattern = String::with_capacity(raw.len() + 2);
+        pattern.push('%');
+        for c in super::normalize_key(raw).chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        Some(Search(pattern))
+    }
+
+    pub fn pattern(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A window of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: i64,
+    pub limit: i64,
+}
+
+impl Page {
+    /// Checks `limit` (1..=max) and `offset` (≥ 0), naming the parameters as
+    /// the surface spells them.
+    pub fn new(offset: (&str, Option<i64>), limit: (&str, Option<i64>), default_limit: i64, max: i64) -> Result<Self, ApiError> {
+        let l = limit.1.unwrap_or(default_limit);
+        if !(1..=max).contains(&l) {
+            return Err(ApiError::validation(format!("{} must be between 1 and {max}", limit.0)).detail("field", limit.0.into()));
+        }
+        let o = offset.1.unwrap_or(0);
+        if o < 0 {
+            return Err(ApiError::validation(format!("{} must not be negative", offset.0)).detail("field", offset.0.into()));
+        }
+        Ok(Page { offset: o, limit: l })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_escapes_like_wildcards() {
+        assert_eq!(Search::parse(Some("A_b%c\\")).unwrap().pattern(), "%a\\_b\\%c\\\\%");
+        assert!(Search::parse(Some("")).is_none());
+    }
+
+    #[test]
+    fn sort_parses_direction_and_rejects_unknown_fields() {
+        let fields = [("name", GroupSort::Name), ("created_at", GroupSort::CreatedAt)];
+        assert_eq!(Sort::parse("sort", Some("-name"), GroupSort::CreatedAt, &fields).unwrap(), Sort { key: GroupSort::Name, descending: true });
+        assert_eq!(Sort::parse("sort", None, GroupSort::CreatedAt, &fields).unwrap().key, GroupSort::CreatedAt);
+        assert!(Sort::parse("sort", Some("id"), GroupSort::Name, &fields).is_err());
+    }
+}
