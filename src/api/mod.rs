@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::UserIdList;
+use crate::domain::{Permission, UserIdList};
 use crate::error::ApiError;
 
 /// Array of user IDs to add to the group (max 100 per request)
@@ -40,4 +40,45 @@ impl UserIds {
     pub fn parse(self) -> Result<UserIdList, ApiError> {
         UserIdList::parse(self.0)
     }
+}
+
+/// A permission that can be granted to a group (PRODUCT.md, "Access").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PermissionName {
+    GroupRead,
+    GroupCreate,
+    GroupUpdate,
+    GroupDelete,
+    UserRead,
+    UserCreate,
+    UserUpdate,
+    UserDelete,
+}
+
+impl From<PermissionName> for Permission {
+    fn from(p: PermissionName) -> Self {
+        match p {
+            PermissionName::GroupRead => Permission::GroupRead,
+            PermissionName::GroupCreate => Permission::GroupCreate,
+            PermissionName::GroupUpdate => Permission::GroupUpdate,
+            PermissionName::GroupDelete => Permission::GroupDelete,
+            PermissionName::UserRead => Permission::UserRead,
+            PermissionName::UserCreate => Permission::UserCreate,
+            PermissionName::UserUpdate => Permission::UserUpdate,
+            PermissionName::UserDelete => Permission::UserDelete,
+        }
+    }
+}
+
+pub fn permissions(names: Option<Vec<PermissionName>>) -> Option<Vec<Permission>> {
+    names.map(|n| n.into_iter().map(Permission::from).collect())
+}
+
+/// Stored permission names, as the wire enum (unknown names are skipped).
+pub fn permission_names(stored: &[String]) -> Vec<PermissionName> {
+    stored
+        .iter()
+        .filter_map(|s| serde_json::from_value(serde_json::Value::String(s.clone())).ok())
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! `/v1/groups/{groupId}/users`: the bulk add and the member listing.
 
-use actix_web::{get, put, web, HttpResponse};
+use actix_web::{delete, get, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -111,4 +111,36 @@ pub async fn list_group_members(
         total: page.total,
         next_cursor: page.next_cursor,
     }))
+}
+
+/// Remove Users from Group
+///
+/// Removes 1 to 100 users from a group in one transaction. Ids that are not
+/// members are ignored. The last member of `System Administrators` cannot be
+/// removed (409 `LAST_ADMINISTRATOR`).
+///
+/// **Permissions:** Requires `group_update` permission
+#[utoipa::path(
+    tag = "Groups",
+    params(("groupId" = Uuid, Path, description = "Group ID", example = "6254736c-70e1-43b0-b769-f8e0f6359862")),
+    request_body(content = UserIds, description = "Array of user IDs to remove from the group (max 100 per request)"),
+    responses(
+        (status = 204, description = "The users are no longer members of the group"),
+        (status = 400, description = "Bad request - validation error (`VALIDATION_ERROR`)", body = ErrorResponse),
+        (status = 404, description = "Resource not found (`GROUP_NOT_FOUND`)", body = ErrorResponse),
+        (status = 409, description = "The group would lose its last administrator (`LAST_ADMINISTRATOR`)", body = ErrorResponse),
+    ),
+    security(("bearerAuth" = [], "accountId" = []))
+)]
+#[delete("/groups/{groupId}/users")]
+pub async fn remove_users_from_group(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<UserIds>,
+) -> V1Result<HttpResponse> {
+    let group = GroupIdentifier::Id(parse_id(&path.into_inner(), "groupId")?);
+    let user_ids = body.into_inner().parse()?;
+    pool.write(move |conn| engine::members::remove_users_from_group(conn, &caller, &group, &user_ids)).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

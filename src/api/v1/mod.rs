@@ -14,9 +14,19 @@ pub const PREFIX: &str = "/v1";
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(users::create_user)
+        .service(users::list_users)
+        .service(users::get_user)
+        .service(users::update_user)
+        .service(users::delete_user)
+        .service(users::list_user_groups)
         .service(groups::create_group)
+        .service(groups::list_groups)
+        .service(groups::get_group)
+        .service(groups::update_group)
+        .service(groups::delete_group)
         .service(members::add_users_to_group)
-        .service(members::list_group_members);
+        .service(members::list_group_members)
+        .service(members::remove_users_from_group);
 }
 
 /// v1 takes UUIDs only; anything else is a 400 (PRODUCT.md).

@@ -1,15 +1,16 @@
 //! `/v1/users`.
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
-use super::timestamp;
+use super::groups::GroupResponse;
+use super::{parse_id, timestamp};
 use crate::auth::Caller;
-use crate::db::users::User;
+use crate::db::users::{User, UserFilter};
 use crate::db::Pool;
-use crate::domain::{Email, Permission, PersonName, Username};
-use crate::engine::{self, users::UserDraft};
+use crate::domain::{Email, Page, Permission, PersonName, Search, Sort, UserIdentifier, UserSort, Username};
+use crate::engine::{self, users::UserDraft, users::UserPatch};
 use crate::error::{ErrorResponse, V1Result};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -27,6 +28,19 @@ pub struct CreateUserRequest {
     pub last_name: Option<String>,
 }
 
+/// The fields to change; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateUserRequest {
+    #[schema(format = "email", min_length = 3, max_length = 320)]
+    pub email: Option<String>,
+    #[schema(min_length = 1, max_length = 255)]
+    pub username: Option<String>,
+    #[schema(max_length = 255)]
+    pub first_name: Option<String>,
+    #[schema(max_length = 255)]
+    pub last_name: Option<String>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserResponse {
     #[schema(format = "uuid")]
@@ -41,6 +55,10 @@ pub struct UserResponse {
     pub created_at: String,
     #[schema(format = "date-time")]
     pub updated_at: String,
+    /// When the user was deleted (only with `include_deleted`)
+    #[schema(format = "date-time")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
 }
 
 impl From<User> for UserResponse {
@@ -54,8 +72,16 @@ impl From<User> for UserResponse {
             last_name: u.last_name,
             created_at: timestamp(u.created_at),
             updated_at: timestamp(u.updated_at),
+            deleted_at: u.deleted_at.map(timestamp),
         }
     }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    pub items: Vec<UserResponse>,
+    /// Number of users matching the filters
+    pub total: i64,
 }
 
 /// Create User
@@ -74,11 +100,7 @@ impl From<User> for UserResponse {
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[post("/users")]
-pub async fn create_user(
-    pool: web::Data<Pool>,
-    caller: Caller,
-    body: web::Json<CreateUserRequest>,
-) -> V1Result<HttpResponse> {
+pub async fn create_user(pool: web::Data<Pool>, caller: Caller, body: web::Json<CreateUserRequest>) -> V1Result<HttpResponse> {
     let body = body.into_inner();
     let draft = UserDraft {
         email: Email::parse(&body.email)?,
@@ -93,4 +115,163 @@ pub async fn create_user(
         })
         .await?;
     Ok(HttpResponse::Created().json(UserResponse::from(user)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListUsersQuery {
+    /// Page size, 1 to 1000
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<i64>,
+    /// Number of users to skip
+    #[param(minimum = 0, default = 0)]
+    pub offset: Option<i64>,
+    /// Only users whose email contains this text (case-insensitive)
+    pub email: Option<String>,
+    /// Only users whose username, first or last name contains this text (case-insensitive)
+    pub name: Option<String>,
+    /// Sort field: `created_at` (default), `email` or `username`; prefix `-` for descending
+    #[param(pattern = "^-?(created_at|email|username)$")]
+    pub sort: Option<String>,
+    /// Include deleted users (they carry `deleted_at`)
+    pub include_deleted: Option<bool>,
+}
+
+/// List Users
+///
+/// Lists the account's users, an offset page at a time.
+///
+/// **Permissions:** Requires `user_read` permission
+#[utoipa::path(
+    tag = "Users",
+    params(ListUsersQuery),
+    responses(
+        (status = 200, description = "A page of users", body = UserList),
+        (status = 400, description = "Bad request - validation error", body = ErrorResponse),
+    ),
+    security(("bearerAuth" = [], "accountId" = []))
+)]
+#[get("/users")]
+pub async fn list_users(pool: web::Data<Pool>, caller: Caller, query: web::Query<ListUsersQuery>) -> V1Result<HttpResponse> {
+    let q = query.into_inner();
+    let page = Page::new(("offset", q.offset), ("limit", q.limit), 100, 1000)?;
+    let sort = Sort::parse("sort", q.sort.as_deref(), UserSort::CreatedAt, &USER_SORTS)?;
+    let filter = UserFilter {
+        email: Search::parse(q.email.as_deref()),
+        name: Search::parse(q.name.as_deref()),
+        any: None,
+        include_deleted: q.include_deleted.unwrap_or(false),
+        member_of: None,
+    };
+    let page = pool.run(move |conn| engine::users::list(conn, &caller, &filter, sort, page)).await?;
+    Ok(HttpResponse::Ok().json(UserList { items: page.items.into_iter().map(UserResponse::from).collect(), total: page.total }))
+}
+
+const USER_SORTS: [(&str, UserSort); 3] =
+    [("created_at", UserSort::CreatedAt), ("email", UserSort::Email), ("username", UserSort::Username)];
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GetUserQuery {
+    /// Answer also for a deleted user
+    pub include_deleted: Option<bool>,
+}
+
+/// Get User
+///
+/// **Permissions:** Requires `user_read` permission, except for reading oneself
+#[utoipa::path(
+    tag = "Users",
+    params(("id" = Uuid, Path, description = "User ID"), GetUserQuery),
+    responses(
+        (status = 200, description = "The user", body = UserResponse),
+        (status = 400, description = "Bad request - validation error", body = ErrorResponse),
+        (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ErrorResponse),
+    ),
+    security(("bearerAuth" = [], "accountId" = []))
+)]
+#[get("/users/{id}")]
+pub async fn get_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>, query: web::Query<GetUserQuery>) -> V1Result<HttpResponse> {
+    let user = UserIdentifier::Id(parse_id(&path.into_inner(), "id")?);
+    let include_deleted = query.include_deleted.unwrap_or(false);
+    let user = pool.run(move |conn| engine::users::get(conn, &caller, &user, include_deleted)).await?;
+    Ok(HttpResponse::Ok().json(UserResponse::from(user)))
+}
+
+/// Update User
+///
+/// Changes the fields present in the body.
+///
+/// **Permissions:** Requires `user_update` permission
+#[utoipa::path(
+    tag = "Users",
+    params(("id" = Uuid, Path, description = "User ID")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "The updated user", body = UserResponse),
+        (status = 400, description = "Bad request - validation error", body = ErrorResponse),
+        (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ErrorResponse),
+        (status = 409, description = "Email or username already taken (`NAME_TAKEN`)", body = ErrorResponse),
+    ),
+    security(("bearerAuth" = [], "accountId" = []))
+)]
+#[patch("/users/{id}")]
+pub async fn update_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>, body: web::Json<UpdateUserRequest>) -> V1Result<HttpResponse> {
+    let user = UserIdentifier::Id(parse_id(&path.into_inner(), "id")?);
+    let body = body.into_inner();
+    let patch = UserPatch {
+        email: body.email.as_deref().map(Email::parse).transpose()?,
+        username: body.username.as_deref().map(Username::parse).transpose()?.map(Some),
+        first_name: body.first_name.as_deref().map(|n| PersonName::parse("first_name", Some(n))).transpose()?,
+        last_name: body.last_name.as_deref().map(|n| PersonName::parse("last_name", Some(n))).transpose()?,
+    };
+    let user = pool.write(move |conn| engine::users::update(conn, &caller, &user, patch.clone())).await?;
+    Ok(HttpResponse::Ok().json(UserResponse::from(user)))
+}
+
+/// Delete User
+///
+/// Soft delete: the user leaves every listing and cannot be added to groups;
+/// their email and username stay taken. The last member of
+/// `System Administrators` cannot be deleted (409 `LAST_ADMINISTRATOR`).
+///
+/// **Permissions:** Requires `user_delete` permission
+#[utoipa::path(
+    tag = "Users",
+    params(("id" = Uuid, Path, description = "User ID")),
+    responses(
+        (status = 204, description = "User deleted"),
+        (status = 400, description = "Bad request - validation error", body = ErrorResponse),
+        (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ErrorResponse),
+        (status = 409, description = "The user is the last administrator (`LAST_ADMINISTRATOR`)", body = ErrorResponse),
+    ),
+    security(("bearerAuth" = [], "accountId" = []))
+)]
+#[delete("/users/{id}")]
+pub async fn delete_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>) -> V1Result<HttpResponse> {
+    let user = UserIdentifier::Id(parse_id(&path.into_inner(), "id")?);
+    pool.write(move |conn| engine::users::delete(conn, &caller, &user)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// List User's Groups
+///
+/// The groups the user belongs to directly, in name order.
+///
+/// **Permissions:** Requires `user_read` permission, except for one's own groups
+#[utoipa::path(
+    tag = "Users",
+    params(("id" = Uuid, Path, description = "User ID")),
+    responses(
+        (status = 200, description = "The user's groups", body = Vec<GroupResponse>),
+        (status = 400, description = "Bad request - validation error", body = ErrorResponse),
+        (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ErrorResponse),
+    ),
+    security(("bearerAuth" = [], "accountId" = []))
+)]
+#[get("/users/{id}/groups")]
+pub async fn list_user_groups(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>) -> V1Result<HttpResponse> {
+    let user = UserIdentifier::Id(parse_id(&path.into_inner(), "id")?);
+    let groups = pool.run(move |conn| engine::users::groups_of(conn, &caller, &user, false)).await?;
+    Ok(HttpResponse::Ok().json(groups.into_iter().map(GroupResponse::from).collect::<Vec<_>>()))
 }
