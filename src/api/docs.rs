@@ -29,7 +29,10 @@ pub const SWAGGER_PATH: &str = "/swagger-ui/";
     tags(
         (name = "Users", description = "v1: users of an account"),
         (name = "Groups", description = "v1: groups and their members"),
-        (name = "Management: group members", description = "Management API: putting users into groups"),
+        (name = "Management: group members", description = "Management API: putting users into groups, taking them out, listing them"),
+        (name = "Management: groups", description = "Management API: groups, and the permissions granted to them"),
+        (name = "Management: child groups", description = "Management API: nested groups. Members of a child group are inherited members of every group above it, and hold those groups' permissions"),
+        (name = "Management: users", description = "Management API: users, and the groups they belong to"),
         (name = "Management (legacy paths)", description = "The management API under its older prefix `/api/management/security`; same behaviour"),
     )
 )]
@@ -83,11 +86,19 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 
 /// The name rules of `crate::domain`, as schema patterns (utoipa's
 /// attribute takes literals only; this keeps one copy of each).
-const PATTERNS: [(&str, &str, &str); 4] = [
+const PATTERNS: [(&str, &str, &str); 12] = [
     ("CreateGroupRequest", "name", NAME_PATTERN),
+    ("UpdateGroupRequest", "name", NAME_PATTERN),
+    ("GroupBody", "name", NAME_PATTERN),
     ("CreateUserRequest", "username", USERNAME_PATTERN),
     ("CreateUserRequest", "first_name", PERSON_NAME_PATTERN),
     ("CreateUserRequest", "last_name", PERSON_NAME_PATTERN),
+    ("UpdateUserRequest", "username", USERNAME_PATTERN),
+    ("UpdateUserRequest", "first_name", PERSON_NAME_PATTERN),
+    ("UpdateUserRequest", "last_name", PERSON_NAME_PATTERN),
+    ("UserBody", "username", USERNAME_PATTERN),
+    ("UserBody", "firstName", PERSON_NAME_PATTERN),
+    ("UserBody", "lastName", PERSON_NAME_PATTERN),
 ];
 
 /// Links that let a client (or schemathesis' stateful phase) feed what one

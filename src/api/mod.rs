@@ -26,7 +26,7 @@ pub struct UserIds(#[serde(deserialize_with = "hyphenated_uuids")] Vec<Uuid>);
 
 /// `format: uuid` means the hyphenated spelling; serde's `Uuid` would also
 /// take braced, URN and unhyphenated forms.
-fn hyphenated_uuids<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Uuid>, D::Error> {
+pub(crate) fn hyphenated_uuids<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Uuid>, D::Error> {
     let raw = Vec::<String>::deserialize(deserializer)?;
     raw.iter()
         .map(|s| {

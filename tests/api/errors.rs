@@ -9,7 +9,7 @@ use crate::helpers::{assert_management_error, assert_v1_error, TestApp};
 async fn unknown_routes_are_404_in_the_surfaces_error_body(app: TestApp) {
     let r = app.send(app.request(Method::GET, "/v1/nothing/here")).await;
     assert_v1_error(&r, 404, "NOT_FOUND");
-    for path in ["/api/security/nothing", "/api/management/security/groups", "/nothing"] {
+    for path in ["/api/security/nothing", "/api/management/security/widgets", "/nothing"] {
         let r = app.send(app.request(Method::GET, path)).await;
         assert_management_error(&r, 404, "NOT_FOUND");
     }
@@ -17,12 +17,15 @@ async fn unknown_routes_are_404_in_the_surfaces_error_body(app: TestApp) {
 
 async fn wrong_methods_are_405_with_allow(app: TestApp) {
     let cases = [
-        (Method::DELETE, "/v1/groups/6254736c-70e1-43b0-b769-f8e0f6359862/users", "GET, PUT"),
-        (Method::PATCH, "/v1/users", "POST"),
-        (Method::GET, "/api/security/groups/g/users/u", "PUT"),
-        (Method::DELETE, "/api/management/security/groups/g/users/u", "PUT"),
+        (Method::POST, "/v1/groups/6254736c-70e1-43b0-b769-f8e0f6359862/users", "DELETE, GET, PUT"),
+        (Method::PATCH, "/v1/users", "GET, POST"),
+        (Method::PUT, "/v1/users/6254736c-70e1-43b0-b769-f8e0f6359862", "DELETE, GET, PATCH"),
+        (Method::GET, "/api/security/groups/g/users/u", "DELETE, HEAD, PUT"),
+        (Method::POST, "/api/management/security/groups/g/users/u", "DELETE, HEAD, PUT"),
         (Method::PUT, "/api/security/groups/g/users/", "POST"),
-        (Method::GET, "/api/security/groups/g/users", "POST"),
+        (Method::PATCH, "/api/security/groups/g/users", "GET, POST"),
+        (Method::GET, "/api/security/users/u/groups/a,b", "HEAD"),
+        (Method::PATCH, "/api/security/groups/g/groups", "GET, POST"),
     ];
     for (method, path, allow) in cases {
         let r = app.send(app.request(method.clone(), path)).await;

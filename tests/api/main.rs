@@ -12,4 +12,7 @@ mod errors;
 mod openapi;
 mod seed_examples;
 mod single_add;
+mod management_surface;
+mod permissions;
 mod users_and_groups;
+mod v1_crud;

@@ -1,11 +1,17 @@
 //! Putting users into groups on the management surface.
 
-use actix_web::{put, post, web, HttpResponse};
+use actix_web::{delete, head, post, put, web, HttpResponse};
+use actix_web::get;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
+use super::models::{group_list, ManagementUser, PagingQuery, UserPagedList};
+use crate::api::v1::USER_SORTS_MANAGEMENT;
 use crate::api::UserIds;
 use crate::auth::Caller;
 use crate::db::Pool;
-use crate::domain::{GroupIdentifier, UserIdentifier};
+use crate::domain::{GroupIdentifier, UserIdentifier, UserSort};
+use crate::engine::members::MemberQuery;
 use crate::engine;
 use crate::error::{ManagementError, ManagementResult};
 
@@ -84,4 +90,108 @@ pub async fn add_users(
     let user_ids = body.into_inner().parse()?;
     pool.write(move |conn| engine::members::add_users_to_group(conn, &caller, &group, &user_ids)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupUsersQuery {
+    /// Also the members of groups below this one, at any depth
+    pub include_inherited: Option<bool>,
+    /// With `includeInherited`: comma-separated groups (ids or names) whose
+    /// subtrees are left out
+    pub excluded_groups: Option<String>,
+}
+
+/// List the users in a group
+///
+/// A page of the members, by email unless `order` says otherwise.
+///
+/// **Permissions:** `group_read`.
+#[utoipa::path(
+    tag = "Management: group members",
+    params(("groupIdentifier" = String, Path, description = "The group id (UUID) or name (case-insensitive)"), GroupUsersQuery, PagingQuery),
+    responses(
+        (status = 200, description = "A page of members", body = UserPagedList),
+        (status = 400, description = "Invalid paging (`VALIDATION_ERROR`)", body = ManagementError),
+        (status = 404, description = "Group not found (`GROUP_NOT_FOUND`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[get("/groups/{groupIdentifier}/users")]
+pub async fn list_group_users(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<String>,
+    members: web::Query<GroupUsersQuery>,
+    paging: web::Query<PagingQuery>,
+) -> ManagementResult<HttpResponse> {
+    let group = GroupIdentifier::parse(&path.into_inner())?;
+    let page = paging.paging()?;
+    let query = MemberQuery {
+        inherited: members.include_inherited.unwrap_or(false),
+        excluded: members.excluded_groups.as_deref().map(group_list).transpose()?.unwrap_or_default(),
+        search: page.search.clone(),
+        sort: paging.sort(UserSort::Email, &USER_SORTS_MANAGEMENT)?,
+        page: page.page,
+    };
+    let found = pool.run(move |conn| engine::members::list_members_paged(conn, &caller, &group, &query)).await?;
+    let items = found.items.into_iter().map(ManagementUser::from).collect();
+    Ok(HttpResponse::Ok().json(UserPagedList::new(&page, found.total, items)))
+}
+
+/// Remove a user from a group
+///
+/// 404 "User not in group" (`NOT_A_MEMBER`) when the user is not a direct
+/// member. The last member of `System Administrators` stays (409
+/// `LAST_ADMINISTRATOR`).
+///
+/// **Permissions:** `group_update` (System Administrators: administrators only).
+#[utoipa::path(
+    tag = "Management: group members",
+    params(
+        ("groupIdentifier" = String, Path, description = "The group id (UUID) or name (case-insensitive)"),
+        ("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username"),
+    ),
+    responses(
+        (status = 204, description = "The user is no longer a member"),
+        (status = 404, description = "Group, user, or membership not found (`GROUP_NOT_FOUND`, `USER_NOT_FOUND`, `NOT_A_MEMBER`)", body = ManagementError),
+        (status = 409, description = "The last administrator (`LAST_ADMINISTRATOR`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[delete("/groups/{groupIdentifier}/users/{userIdentifier}")]
+pub async fn remove_user_from_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<(String, String)>) -> ManagementResult<HttpResponse> {
+    let (group, user) = path.into_inner();
+    let group = GroupIdentifier::parse(&group)?;
+    let user = UserIdentifier::parse(&user)?;
+    pool.write(move |conn| engine::members::remove_user_from_group(conn, &caller, &group, &user)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Is the user in the group?
+///
+/// 204 when the user is a member, directly or through a child group; 404
+/// otherwise (also when the group or user does not exist).
+///
+/// **Permissions:** `group_read`.
+#[utoipa::path(
+    tag = "Management: group members",
+    params(
+        ("groupIdentifier" = String, Path, description = "The group id (UUID) or name (case-insensitive)"),
+        ("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username"),
+    ),
+    responses(
+        (status = 204, description = "A member"),
+        (status = 404, description = "Not a member"),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[head("/groups/{groupIdentifier}/users/{userIdentifier}")]
+pub async fn user_in_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<(String, String)>) -> ManagementResult<HttpResponse> {
+    let (group, user) = path.into_inner();
+    let group = GroupIdentifier::parse(&group)?;
+    let user = UserIdentifier::parse(&user)?;
+    let member = pool.run(move |conn| engine::members::is_member(conn, &caller, &group, &user)).await?;
+    Ok(if member { HttpResponse::NoContent().finish() } else { HttpResponse::NotFound().finish() })
 }

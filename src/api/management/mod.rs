@@ -1,7 +1,10 @@
 //! The management surface, mounted at `/api/security` and, for clients of the
 //! older documents, again at `/api/management/security`.
 
+mod groups;
 mod members;
+mod models;
+mod users;
 
 use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -14,5 +17,26 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(members::add_users_to_group)
         // The documents spell the bulk path with a trailing slash; clients
         // often drop it. Same handler, left out of the spec.
-        .route("/groups/{groupIdentifier}/users", web::post().to(members::add_users));
+        .route("/groups/{groupIdentifier}/users", web::post().to(members::add_users))
+        .service(members::list_group_users)
+        .service(members::remove_user_from_group)
+        .service(members::user_in_group)
+        .service(groups::create_group)
+        .service(groups::list_groups)
+        .route("/groups", web::post().to(groups::create))
+        .route("/groups", web::get().to(groups::list))
+        .service(groups::get_group)
+        .service(groups::replace_group)
+        .service(groups::delete_group)
+        .service(groups::add_child_group)
+        .service(groups::add_child_groups)
+        .service(groups::remove_child_group)
+        .service(groups::list_child_groups)
+        .service(users::create_user)
+        .service(users::list_users)
+        .service(users::get_user)
+        .service(users::replace_user)
+        .service(users::delete_user)
+        .service(users::list_user_groups)
+        .service(users::user_in_groups);
 }

@@ -121,6 +121,7 @@ pub struct ListGroupsQuery {
 }
 
 pub const GROUP_SORTS: [(&str, GroupSort); 2] = [("created_at", GroupSort::CreatedAt), ("name", GroupSort::Name)];
+pub const GROUP_SORTS_MANAGEMENT: [(&str, GroupSort); 2] = [("createdAt", GroupSort::CreatedAt), ("name", GroupSort::Name)];
 
 /// List Groups
 ///

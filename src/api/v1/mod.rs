@@ -5,6 +5,9 @@ mod groups;
 mod members;
 mod users;
 
+pub use groups::GROUP_SORTS_MANAGEMENT;
+pub use users::USER_SORTS_MANAGEMENT;
+
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 

@@ -169,6 +169,8 @@ pub async fn list_users(pool: web::Data<Pool>, caller: Caller, query: web::Query
 
 const USER_SORTS: [(&str, UserSort); 3] =
     [("created_at", UserSort::CreatedAt), ("email", UserSort::Email), ("username", UserSort::Username)];
+pub const USER_SORTS_MANAGEMENT: [(&str, UserSort); 3] =
+    [("createdAt", UserSort::CreatedAt), ("email", UserSort::Email), ("username", UserSort::Username)];
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -1,0 +1,255 @@
+//! Groups on the management surface.
+
+use actix_web::{delete, get, post, put, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::models::{GroupBody, GroupIds, GroupPagedList, ManagementGroup, PagingQuery};
+use crate::api::permissions;
+use crate::api::v1::GROUP_SORTS_MANAGEMENT;
+use crate::auth::Caller;
+use crate::db::Pool;
+use crate::domain::{GroupDescription, GroupIdentifier, GroupName, GroupSort};
+use crate::engine::{self, groups::GroupPatch};
+use crate::error::{ManagementError, ManagementResult};
+
+/// Create a group
+///
+/// **Permissions:** `group_create` (setting `permissions` needs membership of `System Administrators`).
+#[utoipa::path(
+    tag = "Management: groups",
+    request_body = GroupBody,
+    responses(
+        (status = 201, description = "The group", body = ManagementGroup),
+        (status = 400, description = "Invalid body (`VALIDATION_ERROR`)", body = ManagementError),
+        (status = 409, description = "The name is taken (`NAME_TAKEN`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[post("/groups/")]
+pub async fn create_group(pool: web::Data<Pool>, caller: Caller, body: web::Json<GroupBody>) -> ManagementResult<HttpResponse> {
+    create(pool, caller, body).await
+}
+
+pub async fn create(pool: web::Data<Pool>, caller: Caller, body: web::Json<GroupBody>) -> ManagementResult<HttpResponse> {
+    let body = body.into_inner();
+    let name = GroupName::parse(&body.name)?;
+    let description = GroupDescription::parse(body.description.as_deref())?;
+    let grants = permissions(body.permissions);
+    let group = pool.write(move |conn| engine::groups::create(conn, &caller, name, description, grants)).await?;
+    Ok(HttpResponse::Created().json(ManagementGroup::from(group)))
+}
+
+/// List groups
+///
+/// A page of the account's groups.
+///
+/// **Permissions:** `group_read`.
+#[utoipa::path(
+    tag = "Management: groups",
+    params(PagingQuery),
+    responses(
+        (status = 200, description = "A page of groups", body = GroupPagedList),
+        (status = 400, description = "Invalid paging (`VALIDATION_ERROR`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[get("/groups/")]
+pub async fn list_groups(pool: web::Data<Pool>, caller: Caller, query: web::Query<PagingQuery>) -> ManagementResult<HttpResponse> {
+    list(pool, caller, query).await
+}
+
+pub async fn list(pool: web::Data<Pool>, caller: Caller, query: web::Query<PagingQuery>) -> ManagementResult<HttpResponse> {
+    let paging = query.paging()?;
+    let sort = query.sort(GroupSort::Name, &GROUP_SORTS_MANAGEMENT)?;
+    let (search, page) = (paging.search.clone(), paging.page);
+    let found = pool.run(move |conn| engine::groups::list(conn, &caller, search.as_ref(), sort, page)).await?;
+    let items = found.items.into_iter().map(ManagementGroup::from).collect();
+    Ok(HttpResponse::Ok().json(GroupPagedList::new(&paging, found.total, items)))
+}
+
+/// Get a group
+///
+/// **Permissions:** `group_read`.
+#[utoipa::path(
+    tag = "Management: groups",
+    params(("groupIdentifier" = String, Path, description = "The group id (UUID) or name (case-insensitive)", example = "Paper Street Soap Company")),
+    responses(
+        (status = 200, description = "The group", body = ManagementGroup),
+        (status = 404, description = "Group not found (`GROUP_NOT_FOUND`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[get("/groups/{groupIdentifier}")]
+pub async fn get_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>) -> ManagementResult<HttpResponse> {
+    let group = GroupIdentifier::parse(&path.into_inner())?;
+    let group = pool.run(move |conn| engine::groups::get(conn, &caller, &group)).await?;
+    Ok(HttpResponse::Ok().json(ManagementGroup::from(group)))
+}
+
+/// Replace a group
+///
+/// Sets the name and description (absent: empty); `permissions`, when
+/// present, replaces the granted permissions (administrators only).
+/// `System Administrators` keeps its name and permissions (409 `SYSTEM_GROUP`).
+///
+/// **Permissions:** `group_update`.
+#[utoipa::path(
+    tag = "Management: groups",
+    params(("groupIdentifier" = String, Path, description = "The group id (UUID) or name (case-insensitive)")),
+    request_body = GroupBody,
+    responses(
+        (status = 200, description = "The group", body = ManagementGroup),
+        (status = 400, description = "Invalid body (`VALIDATION_ERROR`)", body = ManagementError),
+        (status = 404, description = "Group not found (`GROUP_NOT_FOUND`)", body = ManagementError),
+        (status = 409, description = "The name is taken (`NAME_TAKEN`), or System Administrators cannot change so (`SYSTEM_GROUP`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[put("/groups/{groupIdentifier}")]
+pub async fn replace_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>, body: web::Json<GroupBody>) -> ManagementResult<HttpResponse> {
+    let group = GroupIdentifier::parse(&path.into_inner())?;
+    let body = body.into_inner();
+    let patch = GroupPatch {
+        name: Some(GroupName::parse(&body.name)?),
+        description: Some(GroupDescription::parse(body.description.as_deref())?),
+        permissions: permissions(body.permissions),
+    };
+    let group = pool.write(move |conn| engine::groups::update(conn, &caller, &group, patch.clone())).await?;
+    Ok(HttpResponse::Ok().json(ManagementGroup::from(group)))
+}
+
+/// Delete a group
+///
+/// Deletes the group with its memberships and nesting. `System
+/// Administrators` cannot be deleted (409 `SYSTEM_GROUP`).
+///
+/// **Permissions:** `group_delete`.
+#[utoipa::path(
+    tag = "Management: groups",
+    params(("groupIdentifier" = String, Path, description = "The group id (UUID) or name (case-insensitive)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "Group not found (`GROUP_NOT_FOUND`)", body = ManagementError),
+        (status = 409, description = "System Administrators cannot be deleted (`SYSTEM_GROUP`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[delete("/groups/{groupIdentifier}")]
+pub async fn delete_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>) -> ManagementResult<HttpResponse> {
+    let group = GroupIdentifier::parse(&path.into_inner())?;
+    pool.write(move |conn| engine::groups::delete(conn, &caller, &group)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Nest a group
+///
+/// Puts the child group under the group: the child's members become
+/// (inherited) members of the group and hold its permissions. Idempotent.
+/// A group can never contain itself, directly or through others (400
+/// `GROUP_CYCLE`).
+///
+/// **Permissions:** `group_update` (under `System Administrators`: administrators only).
+#[utoipa::path(
+    tag = "Management: child groups",
+    params(
+        ("groupIdentifier" = String, Path, description = "The parent group: id (UUID) or name"),
+        ("childGroupIdentifier" = String, Path, description = "The child group: id (UUID) or name"),
+    ),
+    responses(
+        (status = 204, description = "The child is in the group"),
+        (status = 400, description = "The nesting would make a cycle (`GROUP_CYCLE`)", body = ManagementError),
+        (status = 404, description = "Group not found (`GROUP_NOT_FOUND`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[put("/groups/{groupIdentifier}/groups/{childGroupIdentifier}")]
+pub async fn add_child_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<(String, String)>) -> ManagementResult<HttpResponse> {
+    let (parent, child) = path.into_inner();
+    let parent = GroupIdentifier::parse(&parent)?;
+    let child = GroupIdentifier::parse(&child)?;
+    pool.write(move |conn| engine::hierarchy::add_children(conn, &caller, &parent, std::slice::from_ref(&child))).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Nest many groups
+///
+/// Puts 1 to 100 groups, by id, under the group in one transaction: all or
+/// none. Unknown ids: 400 `UNKNOWN_GROUPS` listing them in `data.groupIds`;
+/// a cycle: 400 `GROUP_CYCLE`.
+///
+/// **Permissions:** `group_update` (under `System Administrators`: administrators only).
+#[utoipa::path(
+    tag = "Management: child groups",
+    params(("groupIdentifier" = String, Path, description = "The parent group: id (UUID) or name")),
+    request_body(content = GroupIds, description = "The child group ids"),
+    responses(
+        (status = 204, description = "Every listed group is a child of the group"),
+        (status = 400, description = "Invalid body (`VALIDATION_ERROR`), unknown groups (`UNKNOWN_GROUPS`) or a cycle (`GROUP_CYCLE`)", body = ManagementError),
+        (status = 404, description = "Group not found (`GROUP_NOT_FOUND`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[post("/groups/{groupIdentifier}/groups")]
+pub async fn add_child_groups(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>, body: web::Json<GroupIds>) -> ManagementResult<HttpResponse> {
+    let parent = GroupIdentifier::parse(&path.into_inner())?;
+    let children = body.into_inner().parse()?;
+    pool.write(move |conn| engine::hierarchy::add_children(conn, &caller, &parent, &children)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Un-nest a group
+///
+/// **Permissions:** `group_update` (under `System Administrators`: administrators only).
+#[utoipa::path(
+    tag = "Management: child groups",
+    params(
+        ("groupIdentifier" = String, Path, description = "The parent group: id (UUID) or name"),
+        ("childGroupIdentifier" = String, Path, description = "The child group: id (UUID) or name"),
+    ),
+    responses(
+        (status = 204, description = "The child is no longer in the group"),
+        (status = 404, description = "Group not found (`GROUP_NOT_FOUND`), or not a child of the group (`NOT_A_CHILD`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[delete("/groups/{groupIdentifier}/groups/{childGroupIdentifier}")]
+pub async fn remove_child_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<(String, String)>) -> ManagementResult<HttpResponse> {
+    let (parent, child) = path.into_inner();
+    let parent = GroupIdentifier::parse(&parent)?;
+    let child = GroupIdentifier::parse(&child)?;
+    pool.write(move |conn| engine::hierarchy::remove_child(conn, &caller, &parent, &child)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct ChildGroupsQuery {
+    /// Also the groups below the children, at any depth
+    pub include_inherited: Option<bool>,
+    /// Also the group itself
+    pub include_self: Option<bool>,
+}
+
+/// List child groups
+///
+/// The groups in the group, in name order.
+///
+/// **Permissions:** `group_read`.
+#[utoipa::path(
+    tag = "Management: child groups",
+    params(("groupIdentifier" = String, Path, description = "The group: id (UUID) or name"), ChildGroupsQuery),
+    responses(
+        (status = 200, description = "The child groups", body = Vec<ManagementGroup>),
+        (status = 404, description = "Group not found (`GROUP_NOT_FOUND`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[get("/groups/{groupIdentifier}/groups")]
+pub async fn list_child_groups(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>, query: web::Query<ChildGroupsQuery>) -> ManagementResult<HttpResponse> {
+    let group = GroupIdentifier::parse(&path.into_inner())?;
+    let (inherited, include_self) = (query.include_inherited.unwrap_or(false), query.include_self.unwrap_or(false));
+    let groups = pool.run(move |conn| engine::hierarchy::list_children(conn, &caller, &group, inherited, include_self)).await?;
+    Ok(HttpResponse::Ok().json(groups.into_iter().map(ManagementGroup::from).collect::<Vec<_>>()))
+}

@@ -1,0 +1,197 @@
+//! The management surface's bodies (camelCase) and paging.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::api::{permission_names, PermissionName};
+use crate::db::users::User;
+use crate::domain::{GroupIdentifier, Page, Search, Sort};
+use crate::engine::groups::GroupView;
+use crate::error::ApiError;
+
+fn timestamp(at: chrono::NaiveDateTime) -> String {
+    at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagementUser {
+    #[schema(format = "uuid")]
+    pub id: String,
+    pub email: String,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    #[schema(format = "date-time")]
+    pub created_at: String,
+    #[schema(format = "date-time")]
+    pub updated_at: String,
+}
+
+impl From<User> for ManagementUser {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            username: u.username,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            created_at: timestamp(u.created_at),
+            updated_at: timestamp(u.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagementGroup {
+    #[schema(format = "uuid")]
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// True for the built-in `System Administrators` group
+    pub is_system: bool,
+    /// Permissions the group's members (and members of groups below it) hold
+    pub permissions: Vec<PermissionName>,
+    #[schema(format = "date-time")]
+    pub created_at: String,
+    #[schema(format = "date-time")]
+    pub updated_at: String,
+}
+
+impl From<GroupView> for ManagementGroup {
+    fn from(v: GroupView) -> Self {
+        let g = v.group;
+        Self {
+            id: g.id,
+            name: g.name,
+            description: g.description,
+            is_system: g.is_system,
+            permissions: permission_names(&v.permissions),
+            created_at: timestamp(g.created_at),
+            updated_at: timestamp(g.updated_at),
+        }
+    }
+}
+
+/// A user as sent to create or replace one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserBody {
+    /// Email address, unique in the account (case-insensitive)
+    #[schema(format = "email", min_length = 3, max_length = 320, example = "t.durden@fightclub.com")]
+    pub email: String,
+    /// Username, unique in the account (case-insensitive); no `@`, not a UUID
+    #[schema(min_length = 1, max_length = 255, example = "tdurden")]
+    pub username: Option<String>,
+    #[schema(max_length = 255, example = "Tyler")]
+    pub first_name: Option<String>,
+    #[schema(max_length = 255, example = "Durden")]
+    pub last_name: Option<String>,
+}
+
+/// A group as sent to create or replace one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupBody {
+    /// Group name, unique in the account (case-insensitive); not a UUID
+    #[schema(min_length = 1, max_length = 255, example = "Paper Street Soap Company")]
+    pub name: String,
+    #[schema(max_length = 1000)]
+    pub description: Option<String>,
+    /// Permissions to grant (administrators only); absent leaves them as they are
+    pub permissions: Option<Vec<PermissionName>>,
+}
+
+macro_rules! paged_list {
+    ($name:ident, $item:ty) => {
+        /// One page of a listing.
+        #[derive(Debug, Serialize, ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            /// The page, counted from 0
+            pub page_index: i64,
+            pub page_size: i64,
+            /// Items in all pages
+            pub total_count: i64,
+            pub page_count: i64,
+            pub items: Vec<$item>,
+        }
+
+        impl $name {
+            pub fn new(paging: &Paging, total: i64, items: Vec<$item>) -> Self {
+                Self {
+                    page_index: paging.page_index,
+                    page_size: paging.page.limit,
+                    total_count: total,
+                    page_count: (total + paging.page.limit - 1) / paging.page.limit,
+                    items,
+                }
+            }
+        }
+    };
+}
+
+paged_list!(UserPagedList, ManagementUser);
+paged_list!(GroupPagedList, ManagementGroup);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct PagingQuery {
+    /// The page, counted from 0
+    #[param(minimum = 0, maximum = 1000000, default = 0)]
+    pub page_index: Option<i64>,
+    /// Items a page, 1 to 1000
+    #[param(minimum = 1, maximum = 1000, default = 25)]
+    pub page_size: Option<i64>,
+    /// Sort field, prefix `-` for descending: `name` or `createdAt` for
+    /// groups; `email`, `username` or `createdAt` for users
+    pub order: Option<String>,
+    /// Only items whose name (groups) or email, username, first or last
+    /// name (users) contains this text, case-insensitive
+    pub q: Option<String>,
+}
+
+pub struct Paging {
+    pub page_index: i64,
+    pub page: Page,
+    pub search: Option<Search>,
+}
+
+impl PagingQuery {
+    pub fn paging(&self) -> Result<Paging, ApiError> {
+        let index = self.page_index.unwrap_or(0);
+        if !(0..=1_000_000).contains(&index) {
+            return Err(ApiError::validation("pageIndex must be between 0 and 1000000").detail("field", "pageIndex".into()));
+        }
+        let size = Page::new(("pageIndex", Some(0)), ("pageSize", self.page_size), 25, 1000)?.limit;
+        Ok(Paging { page_index: index, page: Page { offset: index * size, limit: size }, search: Search::parse(self.q.as_deref()) })
+    }
+
+    pub fn sort<K: Copy>(&self, default: K, fields: &[(&str, K)]) -> Result<Sort<K>, ApiError> {
+        Sort::parse("order", self.order.as_deref(), default, fields)
+    }
+}
+
+/// Array of group IDs (1 to 100)
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(min_items = 1, max_items = 100, example = json!(["6254736c-70e1-43b0-b769-f8e0f6359862"]))]
+pub struct GroupIds(#[serde(deserialize_with = "crate::api::hyphenated_uuids")] Vec<Uuid>);
+
+impl GroupIds {
+    pub fn parse(self) -> Result<Vec<GroupIdentifier>, ApiError> {
+        if self.0.is_empty() || self.0.len() > 100 {
+            return Err(ApiError::validation("Send 1 to 100 group ids"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        Ok(self.0.into_iter().filter(|id| seen.insert(*id)).map(GroupIdentifier::Id).collect())
+    }
+}
+
+/// A comma-separated list of group identifiers.
+pub fn group_list(raw: &str) -> Result<Vec<GroupIdentifier>, ApiError> {
+    raw.split(',').filter(|s| !s.is_empty()).map(GroupIdentifier::parse).collect()
+}

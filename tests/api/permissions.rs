@@ -1,0 +1,128 @@
+//! The permission matrix over the full surface: administrator, delegated
+//! `group_update`, inherited permissions, a plain user, another account.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::backend_tests;
+use crate::helpers::{assert_management_error, assert_v1_error, TestApp};
+
+const M: &str = "/api/security";
+
+async fn status_as(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> StatusCode {
+    let mut request = app.request_as(&app.tenant, token, method, path);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    app.send(request).await.status
+}
+
+async fn a_plain_user_reads_only_themself(app: TestApp) {
+    let me = app.create_user("me@example.com", Some("me")).await;
+    let other = app.create_user("other@example.com", None).await;
+    let group = app.create_group("Soap").await;
+    app.send(app.request(Method::PUT, &format!("{M}/groups/Soap/users/me"))).await;
+    let token = app.token_for(&app.tenant, &me);
+    let ok = StatusCode::OK;
+    let forbidden = StatusCode::FORBIDDEN;
+    for (method, path, body, expected) in [
+        (Method::GET, format!("/v1/users/{me}"), None, ok),
+        (Method::GET, format!("/v1/users/{me}/groups"), None, ok),
+        (Method::GET, format!("{M}/users/me"), None, ok),
+        (Method::GET, format!("{M}/users/me@example.com/groups"), None, ok),
+        (Method::HEAD, format!("{M}/users/me/groups/Soap"), None, StatusCode::NO_CONTENT),
+        (Method::GET, format!("/v1/users/{other}"), None, forbidden),
+        (Method::GET, format!("{M}/users/{other}/groups"), None, forbidden),
+        (Method::GET, "/v1/users".to_owned(), None, forbidden),
+        (Method::GET, format!("{M}/users"), None, forbidden),
+        (Method::GET, "/v1/groups".to_owned(), None, forbidden),
+        (Method::GET, format!("{M}/groups/Soap"), None, forbidden),
+        (Method::GET, format!("{M}/groups/Soap/users"), None, forbidden),
+        (Method::POST, format!("{M}/groups/"), Some(json!({"name": "Mine"})), forbidden),
+        (Method::PATCH, format!("/v1/users/{me}"), Some(json!({"first_name": "Boss"})), forbidden),
+        (Method::DELETE, format!("/v1/groups/{group}"), None, forbidden),
+        (Method::PUT, format!("{M}/groups/System%20Administrators/users/me"), None, forbidden),
+        (Method::PUT, format!("{M}/groups/Soap/groups/System%20Administrators"), None, forbidden),
+    ] {
+        assert_eq!(status_as(&app, &token, method.clone(), &path, body).await, expected, "{method} {path}");
+    }
+    let r = app.send(app.request_as(&app.tenant, &token, Method::GET, "/v1/users")).await;
+    assert_v1_error(&r, 403, "FORBIDDEN");
+    assert_eq!(app.membership_rows(&group), [me]);
+}
+
+async fn delegated_group_update_manages_members_but_not_administrators(app: TestApp) {
+    let editor = app.create_user("editor@example.com", Some("editor")).await;
+    let editors = app.create_group("Editors").await;
+    app.create_group("Soap").await;
+    app.create_user("worker@example.com", Some("worker")).await;
+    app.send(app.request(Method::PUT, &format!("{M}/groups/Editors/users/editor"))).await;
+    let r = app.send(app.request(Method::PATCH, &format!("/v1/groups/{editors}")).json(&json!({"permissions": ["group_update"]}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let token = app.token_for(&app.tenant, &editor);
+    let no_content = StatusCode::NO_CONTENT;
+    let forbidden = StatusCode::FORBIDDEN;
+    for (method, path, body, expected) in [
+        (Method::PUT, format!("{M}/groups/Soap/users/worker"), None, no_content),
+        (Method::DELETE, format!("{M}/groups/Soap/users/worker"), None, no_content),
+        (Method::PUT, format!("{M}/groups/Soap/groups/Editors"), None, no_content),
+        (Method::PUT, format!("{M}/groups/Soap"), Some(json!({"name": "Soap", "description": "renamed by an editor"})), StatusCode::OK),
+        // Administrators only: their group, and granting permissions.
+        (Method::PUT, format!("{M}/groups/System%20Administrators/users/worker"), None, forbidden),
+        (Method::PUT, format!("{M}/groups/System%20Administrators/groups/Soap"), None, forbidden),
+        (Method::PUT, format!("{M}/groups/Soap"), Some(json!({"name": "Soap", "permissions": ["user_delete"]})), forbidden),
+        // Nor other permissions.
+        (Method::DELETE, format!("{M}/groups/Soap"), None, forbidden),
+        (Method::POST, format!("{M}/users"), Some(json!({"email": "new@example.com"})), forbidden),
+    ] {
+        assert_eq!(status_as(&app, &token, method.clone(), &path, body).await, expected, "{method} {path}");
+    }
+}
+
+async fn members_of_a_child_group_hold_the_parents_permissions(app: TestApp) {
+    // Readers (user_read) ⊃ Team ⊃ Interns; the intern reads users.
+    let intern = app.create_user("intern@example.com", Some("intern")).await;
+    for g in ["Readers", "Team", "Interns"] {
+        app.create_group(g).await;
+    }
+    let r = app.send(app.request(Method::PUT, &format!("{M}/groups/Readers")).json(&json!({"name": "Readers", "permissions": ["user_read"]}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    app.send(app.request(Method::PUT, &format!("{M}/groups/Interns/users/intern"))).await;
+    let token = app.token_for(&app.tenant, &intern);
+    assert_eq!(status_as(&app, &token, Method::GET, "/v1/users", None).await, StatusCode::FORBIDDEN);
+    app.send(app.request(Method::PUT, &format!("{M}/groups/Readers/groups/Team"))).await;
+    app.send(app.request(Method::PUT, &format!("{M}/groups/Team/groups/Interns"))).await;
+    assert_eq!(status_as(&app, &token, Method::GET, "/v1/users", None).await, StatusCode::OK);
+    assert_eq!(status_as(&app, &token, Method::GET, &format!("{M}/users"), None).await, StatusCode::OK);
+    assert_eq!(status_as(&app, &token, Method::GET, "/v1/groups", None).await, StatusCode::FORBIDDEN, "only what is granted");
+    // A child of System Administrators makes administrators.
+    let r = app.send(app.request(Method::PUT, &format!("{M}/groups/System%20Administrators/groups/Interns"))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(status_as(&app, &token, Method::GET, "/v1/groups", None).await, StatusCode::OK);
+    assert_eq!(status_as(&app, &token, Method::DELETE, &format!("{M}/groups/Team"), None).await, StatusCode::NO_CONTENT);
+}
+
+async fn another_account_sees_nothing_of_the_full_surface(app: TestApp) {
+    let group = app.create_group("Soap").await;
+    let user = app.create_user("tyler@example.com", Some("tyler")).await;
+    let other = app.new_tenant("other");
+    let as_other = |method: Method, path: String| app.request_as(&other, &other.token, method, &path);
+    assert_v1_error(&app.send(as_other(Method::GET, format!("/v1/groups/{group}"))).await, 404, "GROUP_NOT_FOUND");
+    assert_v1_error(&app.send(as_other(Method::GET, format!("/v1/users/{user}"))).await, 404, "USER_NOT_FOUND");
+    assert_v1_error(&app.send(as_other(Method::DELETE, format!("/v1/groups/{group}"))).await, 404, "GROUP_NOT_FOUND");
+    assert_management_error(&app.send(as_other(Method::GET, format!("{M}/users/tyler"))).await, 404, "USER_NOT_FOUND");
+    assert_management_error(&app.send(as_other(Method::GET, format!("{M}/groups/Soap"))).await, 404, "GROUP_NOT_FOUND");
+    let listed = app.send(as_other(Method::GET, format!("{M}/users"))).await;
+    assert_eq!(listed.body["totalCount"], 1, "only their own admin: {}", listed.text);
+    let listed = app.send(as_other(Method::GET, "/v1/groups".to_owned())).await;
+    assert_eq!(listed.body["total"], 1, "only their own System Administrators");
+    let r = app.send(as_other(Method::POST, format!("{M}/groups/System%20Administrators/groups")).json(&json!([group]))).await;
+    assert_management_error(&r, 400, "UNKNOWN_GROUPS");
+}
+
+backend_tests!(
+    a_plain_user_reads_only_themself,
+    delegated_group_update_manages_members_but_not_administrators,
+    members_of_a_child_group_hold_the_parents_permissions,
+    another_account_sees_nothing_of_the_full_surface,
+);
