@@ -180,6 +180,15 @@ fn fill_memberships(db: &Database, seeded: &Seeded, target: usize, skip_group: &
     }
 }
 
+/// Refreshes the planner's statistics after a bulk load, as PostgreSQL's
+/// autovacuum would shortly after (and an operator after an import).
+fn analyze(db: &Database) {
+    use diesel::connection::SimpleConnection;
+    let pool = db.pool(SqliteSynchronous::Normal, 1);
+    let mut conn = pool.get().unwrap();
+    rollcall::with_conn!(&mut conn, |c| c.batch_execute("ANALYZE")).unwrap();
+}
+
 fn count_memberships(db: &Database) -> i64 {
     use diesel::prelude::*;
     let pool = db.pool(SqliteSynchronous::Normal, 1);
@@ -320,6 +329,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     eprintln!("[{name}] seeding {} users, {} groups", scale.users, scale.groups);
     let db = Database::create(backend);
     let seeded = seed(&db, scale);
+    analyze(&db);
     let dir = out_dir();
     let users_file = dir.join(format!("{name}-users.txt"));
     let groups_file = dir.join(format!("{name}-groups.txt"));
@@ -351,15 +361,48 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     let bulk16 = wrk(&load, &single_url, "bulk", 100_000, 16);
     row("bulk add 100 c=16", &bulk16, format!("{:.0} memberships/s", bulk16.rps * 100.0), &mut result);
 
+    drop(server);
+    // The ceiling: the same engine calls in this process, no HTTP, at the
+    // server's durability (synchronous=FULL on SQLite), on the same data as
+    // the HTTP runs above (before the fill below).
+    eprintln!("[{name}] in-process ceiling");
+    let pool = db.pool(SqliteSynchronous::Full, 8);
+    let groups = &seeded.groups[..seeded.groups.len() - 1];
+    let add_one = |i: usize| {
+        let i = 70_000_000 + i;
+        let group = GroupIdentifier::Id(Uuid::parse_str(&groups[i % groups.len()]).unwrap());
+        let user = UserIdentifier::Id(Uuid::parse_str(&seeded.users[(i / groups.len()) % seeded.users.len()]).unwrap());
+        let caller = rollcall::auth::Caller { user_id: seeded.admin.clone(), account_id: seeded.account.clone() };
+        let mut conn = pool.get().unwrap();
+        members::add_user_to_group(&mut conn, &caller, &group, &user).unwrap();
+    };
+    let ceiling1 = in_process(1, scale.seconds, add_one);
+    row("ceiling: single add, 1 thread", &ceiling1, "one commit per add".into(), &mut result);
+    let ceiling16 = in_process(16, scale.seconds, add_one);
+    row("ceiling: single add, 16 threads", &ceiling16, String::new(), &mut result);
+    let add_bulk = |i: usize| {
+        let group = GroupIdentifier::Id(Uuid::parse_str(&groups[i % groups.len()]).unwrap());
+        let first = ((500 + i / groups.len()) * 100) % seeded.users.len();
+        let ids: Vec<Uuid> = (0..100).map(|k| Uuid::parse_str(&seeded.users[(first + k) % seeded.users.len()]).unwrap()).collect();
+        let ids = UserIdList::parse(ids).unwrap();
+        let caller = rollcall::auth::Caller { user_id: seeded.admin.clone(), account_id: seeded.account.clone() };
+        let mut conn = pool.get().unwrap();
+        members::add_users_to_group(&mut conn, &caller, &group, &ids).unwrap();
+    };
+    let ceiling_bulk = in_process(1, scale.seconds, add_bulk);
+    row("ceiling: bulk add 100, 1 thread", &ceiling_bulk, String::new(), &mut result);
+
+    drop(pool);
+
     // Listing a group with every user as a member.
     eprintln!("[{name}] filling the big group and {} memberships", scale.memberships);
-    drop(server);
     {
         let pool = db.pool(SqliteSynchronous::Normal, 1);
         let mut conn = pool.get().unwrap();
         conn.write(|c| Ok(db::memberships::add(c, &big_group, &seeded.users, chrono::Utc::now().naive_utc())?)).unwrap();
     }
     fill_memberships(&db, &seeded, scale.memberships, &big_group);
+    analyze(&db);
     let total = count_memberships(&db);
     let server = Server::start(&db);
     let mut sorted = seeded.users.clone();
@@ -387,35 +430,6 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     row(&format!("single add c=1 at {total} memberships"), &full, format!("p50 {:.2}x the empty db", growth), &mut result);
     let rss = server.peak_rss_mb();
     drop(server);
-
-    // The ceiling: the same engine calls in this process, no HTTP, at the
-    // server's durability (synchronous=FULL on SQLite).
-    eprintln!("[{name}] in-process ceiling");
-    let pool = db.pool(SqliteSynchronous::Full, 8);
-    let groups = &seeded.groups[..seeded.groups.len() - 1];
-    let add_one = |i: usize| {
-        let i = 70_000_000 + i;
-        let group = GroupIdentifier::Id(Uuid::parse_str(&groups[i % groups.len()]).unwrap());
-        let user = UserIdentifier::Id(Uuid::parse_str(&seeded.users[(i / groups.len()) % seeded.users.len()]).unwrap());
-        let caller = rollcall::auth::Caller { user_id: seeded.admin.clone(), account_id: seeded.account.clone() };
-        let mut conn = pool.get().unwrap();
-        members::add_user_to_group(&mut conn, &caller, &group, &user).unwrap();
-    };
-    let ceiling1 = in_process(1, scale.seconds, add_one);
-    row("ceiling: single add, 1 thread", &ceiling1, "one commit per add".into(), &mut result);
-    let ceiling16 = in_process(16, scale.seconds, add_one);
-    row("ceiling: single add, 16 threads", &ceiling16, String::new(), &mut result);
-    let add_bulk = |i: usize| {
-        let group = GroupIdentifier::Id(Uuid::parse_str(&groups[i % groups.len()]).unwrap());
-        let first = ((500 + i / groups.len()) * 100) % seeded.users.len();
-        let ids: Vec<Uuid> = (0..100).map(|k| Uuid::parse_str(&seeded.users[(first + k) % seeded.users.len()]).unwrap()).collect();
-        let ids = UserIdList::parse(ids).unwrap();
-        let caller = rollcall::auth::Caller { user_id: seeded.admin.clone(), account_id: seeded.account.clone() };
-        let mut conn = pool.get().unwrap();
-        members::add_users_to_group(&mut conn, &caller, &group, &ids).unwrap();
-    };
-    let ceiling_bulk = in_process(1, scale.seconds, add_bulk);
-    row("ceiling: bulk add 100, 1 thread", &ceiling_bulk, String::new(), &mut result);
 
     let ratios = json!({
         "single_c16_vs_ceiling_16_threads": round(single[&16].rps / ceiling16.rps),

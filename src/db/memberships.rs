@@ -4,7 +4,6 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{group_permissions, groups, memberships, users};
-use super::users::User;
 use super::Conn;
 use crate::with_conn;
 
@@ -43,26 +42,31 @@ pub fn add(conn: &mut Conn, group_id: &str, user_ids: &[String], now: NaiveDateT
     Ok(added)
 }
 
-/// Live members of a group in id order, after the `after` id (keyset paging).
-pub fn list_members(conn: &mut Conn, group_id: &str, after: Option<&str>, limit: i64) -> QueryResult<Vec<User>> {
+/// Member ids of a group in id order, after the `after` id (keyset paging
+/// on the primary key; deleted users included — see [`super::users::live_by_ids`]).
+pub fn member_ids(conn: &mut Conn, group_id: &str, after: Option<&str>, limit: i64) -> QueryResult<Vec<String>> {
     // Every id sorts after the empty string, so "no cursor" needs no second query shape.
     let query = memberships::table
-        .inner_join(users::table)
         .filter(memberships::group_id.eq(group_id))
         .filter(memberships::user_id.gt(after.unwrap_or("")))
-        .filter(users::deleted_at.is_null())
         .order(memberships::user_id.asc())
-        .limit(limit);
-    with_conn!(conn, |c| query.select(User::as_select()).load(c))
+        .limit(limit)
+        .select(memberships::user_id);
+    with_conn!(conn, |c| query.load(c))
 }
 
+/// Live members of a group: every membership (an index-only count on the
+/// primary key) less those of deleted users (few, found from their side).
 pub fn count_members(conn: &mut Conn, group_id: &str) -> QueryResult<i64> {
-    let query = memberships::table
-        .inner_join(users::table)
+    let all = memberships::table.filter(memberships::group_id.eq(group_id)).count();
+    let all: i64 = with_conn!(conn, |c| all.get_result(c))?;
+    let deleted = users::table
+        .inner_join(memberships::table)
+        .filter(users::deleted_at.is_not_null())
         .filter(memberships::group_id.eq(group_id))
-        .filter(users::deleted_at.is_null())
         .count();
-    with_conn!(conn, |c| query.get_result(c))
+    let deleted: i64 = with_conn!(conn, |c| deleted.get_result(c))?;
+    Ok(all - deleted)
 }
 
 /// Whether the live user belongs, in this account, to the built-in

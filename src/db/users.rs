@@ -86,12 +86,19 @@ pub fn taken(conn: &mut Conn, account_id: &str, email_key: &str, username_key: O
 
 /// Which of `ids` name live users of the account.
 pub fn existing_ids(conn: &mut Conn, account_id: &str, ids: &[String]) -> QueryResult<Vec<String>> {
-    let query = users::table
-        .filter(users::account_id.eq(account_id))
-        .filter(users::deleted_at.is_null())
-        .filter(users::id.eq_any(ids))
-        .select(users::id);
-    with_conn!(conn, |c| query.load(c))
+    // Filtered by primary key only, and the rest here: with the account in
+    // the WHERE clause, SQLite's planner may walk the account's index (every
+    // user of the account) instead of probing the ids.
+    let query = users::table.filter(users::id.eq_any(ids)).select((users::id, users::account_id, users::deleted_at));
+    let rows: Vec<(String, String, Option<NaiveDateTime>)> = with_conn!(conn, |c| query.load(c))?;
+    Ok(rows.into_iter().filter(|(_, account, deleted)| account == account_id && deleted.is_none()).map(|(id, _, _)| id).collect())
+}
+
+/// The live users among `ids`, in id order (by primary key only, as above).
+pub fn live_by_ids(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<User>> {
+    let query = users::table.filter(users::id.eq_any(ids)).order(users::id.asc());
+    let rows: Vec<User> = with_conn!(conn, |c| query.select(User::as_select()).load(c))?;
+    Ok(rows.into_iter().filter(|u| u.deleted_at.is_none()).collect())
 }
 
 /// Inserts many users in one statement per chunk (for seeding and imports;

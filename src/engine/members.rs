@@ -129,9 +129,13 @@ pub fn list_members(conn: &mut Conn, caller: &Caller, group: &GroupIdentifier, a
     caller.require(conn, Permission::GroupRead)?;
     let group = find_group(conn, &caller.account_id, group)?;
     let after = after.map(|id| id.to_string());
-    let items = memberships::list_members(conn, &group.id, after.as_deref(), limit)?;
+    // Two primary-key walks, whatever the planner thinks: the page of member
+    // ids, then those users. A page holds fewer than `limit` items when some
+    // members were deleted; only the last page has no cursor.
+    let ids = memberships::member_ids(conn, &group.id, after.as_deref(), limit)?;
+    let next_cursor = if ids.len() as i64 == limit { ids.last().cloned() } else { None };
+    let items = users::live_by_ids(conn, &ids)?;
     let total = memberships::count_members(conn, &group.id)?;
-    let next_cursor = if items.len() as i64 == limit { items.last().map(|u| u.id.clone()) } else { None };
     Ok(MemberPage { items, total, next_cursor })
 }
 

@@ -1,1 +1,2 @@
+DROP INDEX users_deleted;
 DROP TABLE group_children;

@@ -10,3 +10,7 @@ CREATE TABLE group_children (
 );
 CREATE INDEX group_children_account ON group_children (account_id);
 CREATE INDEX group_children_child ON group_children (child_id);
+
+-- Deleted users are few: counting a group's live members subtracts them,
+-- found through this partial index.
+CREATE INDEX users_deleted ON users (deleted_at) WHERE deleted_at IS NOT NULL;

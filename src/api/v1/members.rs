@@ -77,7 +77,8 @@ pub struct MemberList {
 /// List Group Members
 ///
 /// Lists the members of a group in id order, a page at a time (keyset paging:
-/// each page costs the same, however deep).
+/// each page costs the same, however deep). A page holds fewer than `limit`
+/// members when some were deleted; only the last page has no `next_cursor`.
 ///
 /// **Permissions:** Requires `group_read` permission
 #[utoipa::path(
