@@ -153,6 +153,14 @@ pub fn finish(doc: OpenApi) -> Value {
             }
             add_common_errors(op, schema);
         }
+        // A HEAD answer never has a body, errors included.
+        if let Some(head) = item.head.as_mut() {
+            for response in head.responses.responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    response.content.clear();
+                }
+            }
+        }
     }
     patch_json(doc)
 }

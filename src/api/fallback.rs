@@ -32,7 +32,11 @@ impl RouteTable {
         for (def, methods) in &self.0 {
             // The bulk POST is served with and without its trailing slash.
             if def.is_match(path) || def.is_match(&format!("{trimmed}/")) {
-                allowed.extend(methods.iter().cloned());
+                for m in methods {
+                    if !allowed.contains(m) {
+                        allowed.push(m.clone());
+                    }
+                }
             }
         }
         (!allowed.is_empty()).then_some(allowed)

@@ -25,9 +25,10 @@ pub struct Sort<K> {
 }
 
 impl<K: Copy> Sort<K> {
-    /// `field` or `-field` (descending), the field one of `fields`.
+    /// `field` or `-field` (descending), the field one of `fields`; absent
+    /// means `default` (an empty value is refused like any unknown field).
     pub fn parse(param: &str, raw: Option<&str>, default: K, fields: &[(&str, K)]) -> Result<Self, ApiError> {
-        let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+        let Some(raw) = raw else {
             return Ok(Sort { key: default, descending: false });
         };
         let (descending, name) = match raw.strip_prefix('-') {
@@ -110,5 +111,6 @@ mod tests {
         assert_eq!(Sort::parse("sort", Some("-name"), GroupSort::CreatedAt, &fields).unwrap(), Sort { key: GroupSort::Name, descending: true });
         assert_eq!(Sort::parse("sort", None, GroupSort::CreatedAt, &fields).unwrap().key, GroupSort::CreatedAt);
         assert!(Sort::parse("sort", Some("id"), GroupSort::Name, &fields).is_err());
+        assert!(Sort::parse("sort", Some(""), GroupSort::Name, &fields).is_err());
     }
 }

@@ -4,7 +4,7 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::models::{GroupBody, GroupIds, GroupPagedList, ManagementGroup, PagingQuery};
+use super::models::{GroupBody, GroupIds, GroupPagedList, ManagementGroup, GroupPagingQuery};
 use crate::api::permissions;
 use crate::api::v1::GROUP_SORTS_MANAGEMENT;
 use crate::auth::Caller;
@@ -47,7 +47,7 @@ pub async fn create(pool: web::Data<Pool>, caller: Caller, body: web::Json<Group
 /// **Permissions:** `group_read`.
 #[utoipa::path(
     tag = "Management: groups",
-    params(PagingQuery),
+    params(GroupPagingQuery),
     responses(
         (status = 200, description = "A page of groups", body = GroupPagedList),
         (status = 400, description = "Invalid paging (`VALIDATION_ERROR`)", body = ManagementError),
@@ -55,11 +55,11 @@ pub async fn create(pool: web::Data<Pool>, caller: Caller, body: web::Json<Group
     security(("bearerAuth" = []))
 )]
 #[get("/groups/")]
-pub async fn list_groups(pool: web::Data<Pool>, caller: Caller, query: web::Query<PagingQuery>) -> ManagementResult<HttpResponse> {
+pub async fn list_groups(pool: web::Data<Pool>, caller: Caller, query: web::Query<GroupPagingQuery>) -> ManagementResult<HttpResponse> {
     list(pool, caller, query).await
 }
 
-pub async fn list(pool: web::Data<Pool>, caller: Caller, query: web::Query<PagingQuery>) -> ManagementResult<HttpResponse> {
+pub async fn list(pool: web::Data<Pool>, caller: Caller, query: web::Query<GroupPagingQuery>) -> ManagementResult<HttpResponse> {
     let paging = query.paging()?;
     let sort = query.sort(GroupSort::Name, &GROUP_SORTS_MANAGEMENT)?;
     let (search, page) = (paging.search.clone(), paging.page);

@@ -5,7 +5,7 @@ use actix_web::get;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::models::{group_list, ManagementUser, PagingQuery, UserPagedList};
+use super::models::{group_list, ManagementUser, UserPagingQuery, UserPagedList};
 use crate::api::v1::USER_SORTS_MANAGEMENT;
 use crate::api::UserIds;
 use crate::auth::Caller;
@@ -80,7 +80,36 @@ pub async fn add_users_to_group(
     add_users(pool, caller, path, body).await
 }
 
-pub async fn add_users(
+/// Add many users to a group (no trailing slash)
+///
+/// The same operation as `POST …/groups/{groupIdentifier}/users/`, for
+/// clients that drop the trailing slash.
+///
+/// **Permissions:** member of `System Administrators`, or of a group granted `group_update`.
+#[utoipa::path(
+    tag = "Management: group members",
+    params(
+        ("groupIdentifier" = String, Path, description = "The group id (UUID) or the group name (case-insensitive)", example = "6254736c-70e1-43b0-b769-f8e0f6359862"),
+    ),
+    request_body(content = UserIds, description = "An array of user ids"),
+    responses(
+        (status = 204, description = "Success: every listed user is a member of the group"),
+        (status = 400, description = "The body is not an array of 1 to 100 UUIDs (`VALIDATION_ERROR`), or some ids name no user of this account (`UNKNOWN_USERS`, ids in `data.userIds`)", body = ManagementError),
+        (status = 404, description = "Group not found (`data.code` = `GROUP_NOT_FOUND`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[post("/groups/{groupIdentifier}/users")]
+pub async fn add_users_to_group_without_slash(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<UserIds>,
+) -> ManagementResult<HttpResponse> {
+    add_users(pool, caller, path, body).await
+}
+
+async fn add_users(
     pool: web::Data<Pool>,
     caller: Caller,
     path: web::Path<String>,
@@ -110,7 +139,7 @@ pub struct GroupUsersQuery {
 /// **Permissions:** `group_read`.
 #[utoipa::path(
     tag = "Management: group members",
-    params(("groupIdentifier" = String, Path, description = "The group id (UUID) or name (case-insensitive)"), GroupUsersQuery, PagingQuery),
+    params(("groupIdentifier" = String, Path, description = "The group id (UUID) or name (case-insensitive)"), GroupUsersQuery, UserPagingQuery),
     responses(
         (status = 200, description = "A page of members", body = UserPagedList),
         (status = 400, description = "Invalid paging (`VALIDATION_ERROR`)", body = ManagementError),
@@ -124,7 +153,7 @@ pub async fn list_group_users(
     caller: Caller,
     path: web::Path<String>,
     members: web::Query<GroupUsersQuery>,
-    paging: web::Query<PagingQuery>,
+    paging: web::Query<UserPagingQuery>,
 ) -> ManagementResult<HttpResponse> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let page = paging.paging()?;

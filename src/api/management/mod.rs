@@ -16,13 +16,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(members::add_user_to_group)
         .service(members::add_users_to_group)
         // The documents spell the bulk path with a trailing slash; clients
-        // often drop it. Same handler, left out of the spec.
-        .route("/groups/{groupIdentifier}/users", web::post().to(members::add_users))
+        // often drop it. Same handler, documented as its own operation.
+        .service(members::add_users_to_group_without_slash)
         .service(members::list_group_users)
         .service(members::remove_user_from_group)
         .service(members::user_in_group)
         .service(groups::create_group)
         .service(groups::list_groups)
+        // Likewise for the group collection (left out of the spec: its path
+        // is not a documented one, so nothing else answers there).
         .route("/groups", web::post().to(groups::create))
         .route("/groups", web::get().to(groups::list))
         .service(groups::get_group)

@@ -136,23 +136,41 @@ macro_rules! paged_list {
 paged_list!(UserPagedList, ManagementUser);
 paged_list!(GroupPagedList, ManagementGroup);
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-pub struct PagingQuery {
-    /// The page, counted from 0
-    #[param(minimum = 0, maximum = 1000000, default = 0)]
-    pub page_index: Option<i64>,
-    /// Items a page, 1 to 1000
-    #[param(minimum = 1, maximum = 1000, default = 25)]
-    pub page_size: Option<i64>,
-    /// Sort field, prefix `-` for descending: `name` or `createdAt` for
-    /// groups; `email`, `username` or `createdAt` for users
-    pub order: Option<String>,
-    /// Only items whose name (groups) or email, username, first or last
-    /// name (users) contains this text, case-insensitive
-    pub q: Option<String>,
+/// Paging query parameters; each listing names the fields it sorts by.
+macro_rules! paging_query {
+    ($name:ident, $pattern:literal, $doc:literal) => {
+        #[derive(Debug, Deserialize, IntoParams)]
+        #[into_params(parameter_in = Query)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            /// The page, counted from 0
+            #[param(minimum = 0, maximum = 1000000, default = 0)]
+            pub page_index: Option<i64>,
+            /// Items a page, 1 to 1000
+            #[param(minimum = 1, maximum = 1000, default = 25)]
+            pub page_size: Option<i64>,
+            #[doc = $doc]
+            #[param(pattern = $pattern)]
+            pub order: Option<String>,
+            /// Only items whose name (groups) or email, username, first or
+            /// last name (users) contains this text, case-insensitive
+            pub q: Option<String>,
+        }
+
+        impl $name {
+            pub fn paging(&self) -> Result<Paging, ApiError> {
+                paging(self.page_index, self.page_size, self.q.as_deref())
+            }
+
+            pub fn sort<K: Copy>(&self, default: K, fields: &[(&str, K)]) -> Result<Sort<K>, ApiError> {
+                Sort::parse("order", self.order.as_deref(), default, fields)
+            }
+        }
+    };
 }
+
+paging_query!(GroupPagingQuery, "^-?(name|createdAt)$", "Sort field, `name` (default) or `createdAt`; prefix `-` for descending");
+paging_query!(UserPagingQuery, "^-?(email|username|createdAt)$", "Sort field, `email` (default), `username` or `createdAt`; prefix `-` for descending");
 
 pub struct Paging {
     pub page_index: i64,
@@ -160,19 +178,13 @@ pub struct Paging {
     pub search: Option<Search>,
 }
 
-impl PagingQuery {
-    pub fn paging(&self) -> Result<Paging, ApiError> {
-        let index = self.page_index.unwrap_or(0);
-        if !(0..=1_000_000).contains(&index) {
-            return Err(ApiError::validation("pageIndex must be between 0 and 1000000").detail("field", "pageIndex".into()));
-        }
-        let size = Page::new(("pageIndex", Some(0)), ("pageSize", self.page_size), 25, 1000)?.limit;
-        Ok(Paging { page_index: index, page: Page { offset: index * size, limit: size }, search: Search::parse(self.q.as_deref()) })
+fn paging(page_index: Option<i64>, page_size: Option<i64>, q: Option<&str>) -> Result<Paging, ApiError> {
+    let index = page_index.unwrap_or(0);
+    if !(0..=1_000_000).contains(&index) {
+        return Err(ApiError::validation("pageIndex must be between 0 and 1000000").detail("field", "pageIndex".into()));
     }
-
-    pub fn sort<K: Copy>(&self, default: K, fields: &[(&str, K)]) -> Result<Sort<K>, ApiError> {
-        Sort::parse("order", self.order.as_deref(), default, fields)
-    }
+    let size = Page::new(("pageIndex", Some(0)), ("pageSize", page_size), 25, 1000)?.limit;
+    Ok(Paging { page_index: index, page: Page { offset: index * size, limit: size }, search: Search::parse(q) })
 }
 
 /// Array of group IDs (1 to 100)

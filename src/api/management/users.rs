@@ -4,7 +4,7 @@ use actix_web::{delete, get, head, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::models::{group_list, ManagementGroup, ManagementUser, PagingQuery, UserBody, UserPagedList};
+use super::models::{group_list, ManagementGroup, ManagementUser, UserPagingQuery, UserBody, UserPagedList};
 use crate::api::v1::USER_SORTS_MANAGEMENT;
 use crate::auth::Caller;
 use crate::db::users::UserFilter;
@@ -58,7 +58,7 @@ pub async fn create_user(pool: web::Data<Pool>, caller: Caller, body: web::Json<
 /// **Permissions:** `user_read`.
 #[utoipa::path(
     tag = "Management: users",
-    params(PagingQuery),
+    params(UserPagingQuery),
     responses(
         (status = 200, description = "A page of users", body = UserPagedList),
         (status = 400, description = "Invalid paging (`VALIDATION_ERROR`)", body = ManagementError),
@@ -66,7 +66,7 @@ pub async fn create_user(pool: web::Data<Pool>, caller: Caller, body: web::Json<
     security(("bearerAuth" = []))
 )]
 #[get("/users")]
-pub async fn list_users(pool: web::Data<Pool>, caller: Caller, query: web::Query<PagingQuery>) -> ManagementResult<HttpResponse> {
+pub async fn list_users(pool: web::Data<Pool>, caller: Caller, query: web::Query<UserPagingQuery>) -> ManagementResult<HttpResponse> {
     let paging = query.paging()?;
     let sort = query.sort(UserSort::Email, &USER_SORTS_MANAGEMENT)?;
     let filter = UserFilter { email: None, name: None, any: paging.search.clone(), include_deleted: false, member_of: None };

@@ -21,7 +21,7 @@ async fn main() {
 
     let group = client
         .v1_create_group()
-        .body(types::CreateGroupRequest { name: format!("Rust client {run}").parse().unwrap(), description: None })
+        .body(types::CreateGroupRequest { name: format!("Rust client {run}").parse().unwrap(), description: None, permissions: Default::default() })
         .send()
         .await
         .expect("create group")
