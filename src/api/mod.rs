@@ -42,43 +42,7 @@ impl UserIds {
     }
 }
 
-/// A permission that can be granted to a group (PRODUCT.md, "Access").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PermissionName {
-    GroupRead,
-    GroupCreate,
-    GroupUpdate,
-    GroupDelete,
-    UserRead,
-    UserCreate,
-    UserUpdate,
-    UserDelete,
-}
-
-impl From<PermissionName> for Permission {
-    fn from(p: PermissionName) -> Self {
-        match p {
-            PermissionName::GroupRead => Permission::GroupRead,
-            PermissionName::GroupCreate => Permission::GroupCreate,
-            PermissionName::GroupUpdate => Permission::GroupUpdate,
-            PermissionName::GroupDelete => Permission::GroupDelete,
-            PermissionName::UserRead => Permission::UserRead,
-            PermissionName::UserCreate => Permission::UserCreate,
-            PermissionName::UserUpdate => Permission::UserUpdate,
-            PermissionName::UserDelete => Permission::UserDelete,
-        }
-    }
-}
-
-pub fn permissions(names: Option<Vec<PermissionName>>) -> Option<Vec<Permission>> {
-    names.map(|n| n.into_iter().map(Permission::from).collect())
-}
-
-/// Stored permission names, as the wire enum (unknown names are skipped).
-pub fn permission_names(stored: &[String]) -> Vec<PermissionName> {
-    stored
-        .iter()
-        .filter_map(|s| serde_json::from_value(serde_json::Value::String(s.clone())).ok())
-        .collect()
+/// Stored permission names as permissions (unknown names are skipped).
+pub fn permission_names(stored: &[String]) -> Vec<Permission> {
+    stored.iter().filter_map(|s| s.parse().ok()).collect()
 }

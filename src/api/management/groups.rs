@@ -5,7 +5,6 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::models::{GroupBody, GroupIds, GroupPagedList, ManagementGroup, GroupPagingQuery};
-use crate::api::permissions;
 use crate::api::v1::GROUP_SORTS_MANAGEMENT;
 use crate::auth::Caller;
 use crate::db::Pool;
@@ -35,7 +34,7 @@ pub async fn create(pool: web::Data<Pool>, caller: Caller, body: web::Json<Group
     let body = body.into_inner();
     let name = GroupName::parse(&body.name)?;
     let description = GroupDescription::parse(body.description.as_deref())?;
-    let grants = permissions(body.permissions);
+    let grants = body.permissions;
     let group = pool.write(move |conn| engine::groups::create(conn, &caller, name, description, grants)).await?;
     Ok(HttpResponse::Created().json(ManagementGroup::from(group)))
 }
@@ -113,7 +112,7 @@ pub async fn replace_group(pool: web::Data<Pool>, caller: Caller, path: web::Pat
     let patch = GroupPatch {
         name: Some(GroupName::parse(&body.name)?),
         description: Some(GroupDescription::parse(body.description.as_deref())?),
-        permissions: permissions(body.permissions),
+        permissions: body.permissions,
     };
     let group = pool.write(move |conn| engine::groups::update(conn, &caller, &group, patch.clone())).await?;
     Ok(HttpResponse::Ok().json(ManagementGroup::from(group)))

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::{permission_names, PermissionName};
+use crate::api::permission_names;
+use crate::domain::Permission;
 use crate::db::users::User;
 use crate::domain::{GroupIdentifier, Page, Search, Sort};
 use crate::engine::groups::GroupView;
@@ -53,7 +54,7 @@ pub struct ManagementGroup {
     /// True for the built-in `System Administrators` group
     pub is_system: bool,
     /// Permissions the group's members (and members of groups below it) hold
-    pub permissions: Vec<PermissionName>,
+    pub permissions: Vec<Permission>,
     #[schema(format = "date-time")]
     pub created_at: String,
     #[schema(format = "date-time")]
@@ -101,7 +102,7 @@ pub struct GroupBody {
     #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// Permissions to grant (administrators only); absent leaves them as they are
-    pub permissions: Option<Vec<PermissionName>>,
+    pub permissions: Option<Vec<Permission>>,
 }
 
 macro_rules! paged_list {

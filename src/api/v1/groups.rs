@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{parse_id, timestamp};
-use crate::api::{permission_names, permissions, PermissionName};
+use crate::api::permission_names;
+use crate::domain::Permission;
 use crate::auth::Caller;
 use crate::db::Pool;
 use crate::domain::{GroupDescription, GroupIdentifier, GroupName, GroupSort, Page, Search, Sort};
@@ -22,7 +23,7 @@ pub struct CreateGroupRequest {
     pub description: Option<String>,
     /// Permissions the group's members (and the members of groups below it)
     /// hold; setting them needs membership of `System Administrators`
-    pub permissions: Option<Vec<PermissionName>>,
+    pub permissions: Option<Vec<Permission>>,
 }
 
 /// The fields to change; absent fields stay as they are.
@@ -33,7 +34,7 @@ pub struct UpdateGroupRequest {
     #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// Replaces the group's permissions (administrators only)
-    pub permissions: Option<Vec<PermissionName>>,
+    pub permissions: Option<Vec<Permission>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,7 +48,7 @@ pub struct GroupResponse {
     /// True for the built-in `System Administrators` group
     pub is_system: bool,
     /// Permissions granted to the group's members
-    pub permissions: Vec<PermissionName>,
+    pub permissions: Vec<Permission>,
     #[schema(format = "date-time")]
     pub created_at: String,
     #[schema(format = "date-time")]
@@ -97,7 +98,7 @@ pub async fn create_group(pool: web::Data<Pool>, caller: Caller, body: web::Json
     let body = body.into_inner();
     let name = GroupName::parse(&body.name)?;
     let description = GroupDescription::parse(body.description.as_deref())?;
-    let grants = permissions(body.permissions);
+    let grants = body.permissions;
     let group = pool
         .write(move |conn| engine::groups::create(conn, &caller, name, description, grants))
         .await?;
@@ -190,7 +191,7 @@ pub async fn update_group(pool: web::Data<Pool>, caller: Caller, path: web::Path
     let patch = GroupPatch {
         name: body.name.as_deref().map(GroupName::parse).transpose()?,
         description: body.description.as_deref().map(|d| GroupDescription::parse(Some(d))).transpose()?,
-        permissions: permissions(body.permissions),
+        permissions: body.permissions,
     };
     let group = pool.write(move |conn| engine::groups::update(conn, &caller, &group, patch.clone())).await?;
     Ok(HttpResponse::Ok().json(GroupResponse::from(group)))
