@@ -4,13 +4,15 @@
 # Rust (progenitor) and Python (openapi-python-client) clients, and Swagger UI
 # in headless Chromium. Fails on any failure. Artifacts go to target/contract/.
 #
-# Usage: contract/run.sh [step...]   steps: validate schemathesis python rust browser
+# Usage: contract/run.sh [step...]   steps: validate browser python rust schemathesis
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/target/contract"
 mkdir -p "$out"
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(validate schemathesis python rust browser)
+# schemathesis last: it deletes and renames what it finds, the documents' example
+# group included, which the browser step uses.
+[ ${#steps[@]} -eq 0 ] && steps=(validate browser python rust schemathesis)
 
 log() { printf '\n== contract: %s\n' "$*"; }
 
@@ -62,7 +64,8 @@ PY
       log "schemathesis $("$venv/bin/schemathesis" --version 2>/dev/null | tail -1)"
       rm -rf "$out/schemathesis"
       (cd "$root/contract" && "$venv/bin/schemathesis" run "$ROLLCALL_URL/api-docs/openapi.json" \
-        --checks all --phases examples,coverage,fuzzing,stateful --no-color \
+        --checks all --exclude-checks use_after_free \
+        --phases examples,coverage,fuzzing,stateful --no-color \
         --report ndjson,junit --report-dir "$out/schemathesis") | tail -25
       "$venv/bin/python" "$root/contract/summarize.py" "$out"/schemathesis/ndjson-*.ndjson "$out/served-openapi.json" 2>/dev/null \
         || "$venv/bin/python" "$root/contract/summarize.py" "$out"/schemathesis/ndjson-*.ndjson "$root/openapi/openapi.json"
