@@ -3,8 +3,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use uuid::Uuid;
-
 use super::groups::find_group;
 use super::now;
 use crate::auth::Caller;
@@ -67,10 +65,6 @@ impl Tree {
 
     pub fn children_of(&self, group: &str) -> Vec<String> {
         self.children.get(group).cloned().unwrap_or_default()
-    }
-
-    pub fn is_child(&self, parent: &str, child: &str) -> bool {
-        self.children.get(parent).is_some_and(|cs| cs.iter().any(|c| c == child))
     }
 
     /// Whether putting `child` under `parent` would make a group contain itself.
@@ -182,10 +176,6 @@ pub fn groups_of_user(conn: &mut Conn, account_id: &str, user_id: &str, inherite
         ids.dedup();
     }
     Ok(ids)
-}
-
-pub fn parse_uuid_list(raw: &[Uuid]) -> Vec<GroupIdentifier> {
-    raw.iter().map(|id| GroupIdentifier::Id(*id)).collect()
 }
 
 /// The groups below `group` (direct children, or with `inherited` all

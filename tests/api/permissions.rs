@@ -48,7 +48,16 @@ async fn a_plain_user_reads_only_themself(app: TestApp) {
     }
     let r = app.send(app.request_as(&app.tenant, &token, Method::GET, "/v1/users")).await;
     assert_v1_error(&r, 403, "FORBIDDEN");
-    assert_eq!(app.membership_rows(&group), [me]);
+    let r = app.send(app.request_as(&app.tenant, &token, Method::POST, &format!("{M}/groups/")).json(&json!({"name": "Mine"}))).await;
+    assert_management_error(&r, 403, "FORBIDDEN");
+    // The refused calls changed nothing.
+    assert_eq!(app.membership_rows(&group), [me.clone()]);
+    let mine = app.send(app.request(Method::GET, &format!("/v1/users/{me}"))).await;
+    assert_eq!(mine.body["first_name"], "Test", "{}", mine.text);
+    let groups = app.send(app.request(Method::GET, "/v1/groups")).await;
+    assert_eq!(groups.body["total"], 2, "no group was created: {}", groups.text);
+    let system = app.send(app.request(Method::GET, &format!("{M}/groups/System%20Administrators/users"))).await;
+    assert_eq!(system.body["totalCount"], 1, "{}", system.text);
 }
 
 async fn delegated_group_update_manages_members_but_not_administrators(app: TestApp) {
@@ -77,6 +86,15 @@ async fn delegated_group_update_manages_members_but_not_administrators(app: Test
     ] {
         assert_eq!(status_as(&app, &token, method.clone(), &path, body).await, expected, "{method} {path}");
     }
+    // What the editor was refused did not happen; what was allowed did.
+    let soap = app.send(app.request(Method::GET, &format!("{M}/groups/Soap"))).await;
+    assert_eq!(soap.body["permissions"], json!([]), "{}", soap.text);
+    assert_eq!(soap.body["description"], "renamed by an editor");
+    let admins = app.send(app.request(Method::GET, &format!("{M}/groups/System%20Administrators/users?includeInherited=true"))).await;
+    assert_eq!(admins.body["totalCount"], 1, "no new administrator: {}", admins.text);
+    let soap_children = app.send(app.request(Method::GET, &format!("{M}/groups/Soap/groups"))).await;
+    assert_eq!(soap_children.body.as_array().map(Vec::len), Some(1), "{}", soap_children.text);
+    assert_eq!(app.send(app.request(Method::GET, &format!("{M}/users/new@example.com"))).await.status, StatusCode::NOT_FOUND);
 }
 
 async fn members_of_a_child_group_hold_the_parents_permissions(app: TestApp) {
