@@ -154,7 +154,11 @@ pub fn update(conn: &mut Conn, caller: &Caller, ident: &GroupIdentifier, patch: 
             updated_at: now(),
         };
         groups::update(conn, &group.id, &changes)?;
-        let updated = find_group(conn, &caller.account_id, &GroupIdentifier::Id(group.id.parse().map_err(ApiError::internal)?))?;
+        // The row as written, without reading it back.
+        let mut updated = group;
+        updated.name = changes.name.unwrap_or(updated.name);
+        updated.description = changes.description.unwrap_or(updated.description);
+        updated.updated_at = changes.updated_at;
         view(conn, updated)
     })
 }

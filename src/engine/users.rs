@@ -52,8 +52,8 @@ pub fn find_user(conn: &mut Conn, account_id: &str, ident: &UserIdentifier, incl
 }
 
 /// A user the caller may read: anyone with `user_read`, and oneself without.
-/// The permission is checked first, so a caller without it learns nothing
-/// about who exists.
+/// A caller without `user_read` gets 403 whether or not the user exists, so
+/// learns nothing about who exists.
 pub fn get(conn: &mut Conn, caller: &Caller, ident: &UserIdentifier, include_deleted: bool) -> Result<User, ApiError> {
     let user = find_user(conn, &caller.account_id, ident, include_deleted);
     match &user {
@@ -103,7 +103,14 @@ pub fn update(conn: &mut Conn, caller: &Caller, ident: &UserIdentifier, patch: U
             updated_at: now(),
         };
         users::update(conn, &user.id, &changes)?;
-        find_user(conn, &caller.account_id, &UserIdentifier::Id(user.id.parse().map_err(ApiError::internal)?), false)
+        // The row as written, without reading it back.
+        let mut updated = user;
+        updated.email = changes.email.unwrap_or(updated.email);
+        updated.username = changes.username.unwrap_or(updated.username);
+        updated.first_name = changes.first_name.unwrap_or(updated.first_name);
+        updated.last_name = changes.last_name.unwrap_or(updated.last_name);
+        updated.updated_at = changes.updated_at;
+        Ok(updated)
     })
 }
 
