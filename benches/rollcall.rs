@@ -180,13 +180,15 @@ fn fill_memberships(db: &Database, seeded: &Seeded, target: usize, skip_group: &
     }
 }
 
-/// Refreshes the planner's statistics after a bulk load, as PostgreSQL's
-/// autovacuum would shortly after (and an operator after an import). The
-/// server itself never runs ANALYZE on SQLite: without statistics SQLite
-/// pages a 100,000-member group at 2-5 s per 1000 instead of 50-60 ms
-/// (measured; see bench/RESULTS.md) — an open issue.
+/// Refreshes PostgreSQL's planner statistics after a bulk load, as its
+/// autovacuum would shortly after. SQLite needs nothing: the server pins its
+/// statistics at every start (`rollcall::db::statistics`), and an ANALYZE
+/// here would be undone by the next start.
 fn analyze(db: &Database) {
     use diesel::connection::SimpleConnection;
+    if db.pg_name.is_none() {
+        return;
+    }
     let pool = db.pool(SqliteSynchronous::Normal, 1);
     let mut conn = pool.get().unwrap();
     rollcall::with_conn!(&mut conn, |c| c.batch_execute("ANALYZE")).unwrap();

@@ -56,14 +56,15 @@ pub fn member_ids(conn: &mut Conn, group_id: &str, after: Option<&str>, limit: i
 }
 
 /// Live members of a group: every membership (an index-only count on the
-/// primary key) less those of deleted users (few, found from their side).
+/// primary key) less those of deleted users (few: each is probed on the
+/// primary key).
 pub fn count_members(conn: &mut Conn, group_id: &str) -> QueryResult<i64> {
     let all = memberships::table.filter(memberships::group_id.eq(group_id)).count();
     let all: i64 = with_conn!(conn, |c| all.get_result(c))?;
-    let deleted = users::table
-        .inner_join(memberships::table)
-        .filter(users::deleted_at.is_not_null())
+    let deleted_users = users::table.filter(users::deleted_at.is_not_null()).select(users::id);
+    let deleted = memberships::table
         .filter(memberships::group_id.eq(group_id))
+        .filter(memberships::user_id.eq_any(deleted_users))
         .count();
     let deleted: i64 = with_conn!(conn, |c| deleted.get_result(c))?;
     Ok(all - deleted)

@@ -9,6 +9,7 @@ pub mod hierarchy;
 pub mod memberships;
 pub mod schema;
 pub mod settings;
+pub mod statistics;
 pub mod users;
 
 use std::time::Duration;
@@ -204,12 +205,16 @@ impl Pool {
         })
     }
 
-    /// Applies pending migrations. On PostgreSQL an advisory lock keeps
+    /// Applies pending migrations; on SQLite then pins the planner's
+    /// statistics ([`statistics`]). On PostgreSQL an advisory lock keeps
     /// instances that start together from migrating at the same time.
     pub fn migrate(&self) -> Result<(), ConnectError> {
         let mut conn = self.get().map_err(|e| ConnectError::Migrate(e.to_string()))?;
         let result = match &mut conn {
-            Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+            Conn::Sqlite(c) => c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|_| ())
+                .and_then(|()| statistics::pin(c).map_err(Into::into)),
             Conn::Postgres(c) => {
                 let lock = "SELECT pg_advisory_lock(7243151)";
                 let unlock = "SELECT pg_advisory_unlock(7243151)";

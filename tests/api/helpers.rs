@@ -125,6 +125,15 @@ impl TestApp {
         start_server(&DatabaseConfig::new(self.db_url.clone()), &self.keys).0
     }
 
+    /// A new server instance on this database in place of this one, as a
+    /// restart brings up (the old instance keeps running, unused).
+    pub fn restart(mut self) -> TestApp {
+        let (address, pool) = start_server(&DatabaseConfig::new(self.db_url.clone()), &self.keys);
+        self.address = address;
+        self.pool = pool;
+        self
+    }
+
     /// Starts a server on its own database, or None when the backend is
     /// unavailable outside CI.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {

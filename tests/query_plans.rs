@@ -1,0 +1,209 @@
+//! Every statement the server runs reaches its rows through an index, on
+//! SQLite, whatever statistics were in the file before the server started.
+//!
+//! A server is started on a database whose planner statistics were gathered
+//! while it was nearly empty (as a stray `ANALYZE` would leave them: they
+//! make SQLite scan `memberships` for every permission check and member
+//! page). Every operation family is then exercised over HTTP while diesel's
+//! instrumentation records each statement, and each recorded statement is
+//! explained on one of the server's own connections: none may scan a table
+//! of tenant data.
+
+#[allow(dead_code)]
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use diesel::connection::{set_default_instrumentation, Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+use helpers::{Backend, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+static STATEMENTS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+fn record() -> Option<Box<dyn Instrumentation>> {
+    Some(Box::new(|event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            let text = query.to_string();
+            let sql = text.split(" -- binds: ").next().unwrap_or_default().trim().to_owned();
+            STATEMENTS.lock().unwrap().insert(sql);
+        }
+    }))
+}
+
+/// Tables that grow with tenants' data.
+const DATA_TABLES: &[&str] = &["accounts", "users", "groups", "group_permissions", "memberships", "group_children"];
+
+#[derive(QueryableByName)]
+struct PlanStep {
+    #[diesel(sql_type = Integer)]
+    #[allow(dead_code)]
+    id: i32,
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> helpers::Response {
+    let mut request = app.request(method, path);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    app.send(request).await
+}
+
+async fn ok(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Value {
+    let r = call(app, method.clone(), path, body).await;
+    assert!(r.status.is_success(), "{method} {path}: {} {}", r.status, r.text);
+    r.body
+}
+
+/// Calls each operation family of both surfaces once or twice.
+async fn exercise(app: &TestApp) {
+    const M: &str = "/api/security";
+    let users = app.create_users(30).await;
+    let engineering = app.create_group("engineering").await;
+    ok(app, Method::PUT, &format!("/v1/groups/{engineering}/users"), Some(json!(users[..20]))).await;
+    ok(app, Method::PUT, &format!("{M}/groups/{engineering}/users/{}", users[25]), None).await;
+    ok(app, Method::POST, &format!("{M}/groups/{engineering}/users"), Some(json!(users[20..24]))).await;
+    ok(app, Method::GET, &format!("/v1/groups/{engineering}/users?limit=5"), None).await;
+    let page = ok(app, Method::GET, &format!("/v1/groups/{engineering}/users?limit=5"), None).await;
+    let cursor = page["next_cursor"].as_str().expect("a next cursor").to_owned();
+    ok(app, Method::GET, &format!("/v1/groups/{engineering}/users?limit=5&cursor={cursor}"), None).await;
+    ok(app, Method::DELETE, &format!("/v1/groups/{engineering}/users"), Some(json!(users[..2]))).await;
+    ok(app, Method::DELETE, &format!("{M}/groups/{engineering}/users/{}", users[25]), None).await;
+
+    // Users and groups on v1.
+    ok(app, Method::GET, "/v1/users?limit=10&offset=5&sort=-email&email=example", None).await;
+    ok(app, Method::GET, "/v1/users?name=Test&sort=username&include_deleted=true", None).await;
+    ok(app, Method::GET, &format!("/v1/users/{}", users[3]), None).await;
+    ok(app, Method::PATCH, &format!("/v1/users/{}", users[3]), Some(json!({"first_name": "Renamed"}))).await;
+    ok(app, Method::GET, &format!("/v1/users/{}/groups", users[3]), None).await;
+    ok(app, Method::DELETE, &format!("/v1/users/{}", users[4]), None).await;
+    ok(app, Method::GET, &format!("/v1/users/{}?include_deleted=true", users[4]), None).await;
+    ok(app, Method::GET, "/v1/groups?limit=10&name=eng&sort=-name", None).await;
+    ok(app, Method::GET, &format!("/v1/groups/{engineering}"), None).await;
+    ok(app, Method::PATCH, &format!("/v1/groups/{engineering}"), Some(json!({"description": "builders"}))).await;
+
+    // The management surface: groups, users, nesting, inherited listings.
+    let platform = ok(app, Method::POST, &format!("{M}/groups/"), Some(json!({"name": "platform", "permissions": ["user_read"]})))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sre = ok(app, Method::POST, &format!("{M}/groups/"), Some(json!({"name": "sre"}))).await["id"].as_str().unwrap().to_owned();
+    ok(app, Method::PUT, &format!("{M}/groups/{engineering}/groups/{platform}"), None).await;
+    ok(app, Method::POST, &format!("{M}/groups/{platform}/groups"), Some(json!([sre]))).await;
+    ok(app, Method::PUT, &format!("{M}/groups/sre/users/{}", users[26]), None).await;
+    ok(app, Method::GET, &format!("{M}/groups/?pageIndex=0&pageSize=5&order=-createdAt&q=e"), None).await;
+    ok(app, Method::GET, &format!("{M}/groups/platform"), None).await;
+    ok(app, Method::PUT, &format!("{M}/groups/platform"), Some(json!({"name": "platform", "description": "paved roads", "permissions": ["user_read"]}))).await;
+    ok(app, Method::GET, &format!("{M}/groups/engineering/groups?includeInherited=true&includeSelf=true"), None).await;
+    ok(app, Method::GET, &format!("{M}/groups/engineering/users?pageSize=5&pageIndex=1&order=-email&q=example"), None).await;
+    ok(app, Method::GET, &format!("{M}/groups/engineering/users?includeInherited=true&excludedGroups=sre"), None).await;
+    ok(app, Method::HEAD, &format!("{M}/groups/engineering/users/{}", users[26]), None).await;
+    ok(app, Method::GET, &format!("{M}/users?pageSize=5&order=username&q=example"), None).await;
+    ok(app, Method::POST, &format!("{M}/users"), Some(json!({"email": "t.durden@fightclub.com", "username": "tdurden"}))).await;
+    ok(app, Method::GET, &format!("{M}/users/tdurden"), None).await;
+    ok(app, Method::PUT, &format!("{M}/users/tdurden"), Some(json!({"email": "tyler@fightclub.com", "username": "tdurden", "firstName": "Tyler"}))).await;
+    ok(app, Method::GET, &format!("{M}/users/{}/groups?includeInherited=true", users[26]), None).await;
+    ok(app, Method::HEAD, &format!("{M}/users/{}/groups/engineering,sre", users[26]), None).await;
+    ok(app, Method::DELETE, &format!("{M}/groups/platform/groups/sre"), None).await;
+    ok(app, Method::DELETE, &format!("{M}/users/tdurden"), None).await;
+
+    // A caller who is not an administrator: its permission comes from a
+    // parent group (platform, user_read) through its membership of sre.
+    ok(app, Method::PUT, &format!("{M}/groups/{platform}/groups/{sre}"), None).await;
+    let token = app.token_for(&app.tenant, &users[26]);
+    let r = app.send(app.request_as(&app.tenant, &token, Method::GET, &format!("/v1/users/{}", users[5]))).await;
+    assert_eq!(r.status, StatusCode::OK, "inherited user_read: {}", r.text);
+    let r = app.send(app.request_as(&app.tenant, &token, Method::PUT, &format!("/v1/groups/{engineering}/users")).json(&json!([users[6]]))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+
+    ok(app, Method::DELETE, &format!("/v1/groups/{sre}"), None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_statements_use_indexes_whatever_the_statistics() {
+    set_default_instrumentation(record).expect("instrumentation");
+    let first = TestApp::spawn(Backend::Sqlite).await.expect("sqlite is always available");
+    // Statistics of a nearly empty database, gathered on purpose; this
+    // connection (of the first server) plans with them from now on.
+    let mut old = first.pool.get().unwrap();
+    rollcall::with_conn!(&mut old, |c| c.batch_execute("ANALYZE")).expect("analyze");
+    // The server a restart brings up on that file.
+    let app = first.restart();
+    STATEMENTS.lock().unwrap().clear();
+    exercise(&app).await;
+
+    let statements = std::mem::take(&mut *STATEMENTS.lock().unwrap());
+    assert!(statements.len() > 40, "only {} distinct statements were recorded", statements.len());
+    // The first server's connection sees the new statistics too once it
+    // runs a statement (the schema changed under it), as another process
+    // on the same file would.
+    rollcall::with_conn!(&mut old, |c| c.batch_execute("SELECT COUNT(*) FROM accounts")).unwrap();
+    let mut scans = Vec::new();
+    for (server, mut conn) in [("restarted", app.pool.get().unwrap()), ("first", old)] {
+        for sql in &statements {
+            if !["SELECT", "INSERT", "UPDATE", "DELETE"].iter().any(|verb| sql.starts_with(verb)) {
+                continue;
+            }
+            let plan: Vec<PlanStep> = rollcall::with_conn!(&mut conn, |c| diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(c))
+                .unwrap_or_else(|e| panic!("explain {sql}: {e}"));
+            for step in plan {
+                let scanned = step.detail.strip_prefix("SCAN ").and_then(|rest| rest.split(' ').next());
+                if scanned.is_some_and(|table| DATA_TABLES.contains(&table)) {
+                    scans.push(format!("{server} server: {}\n    in: {sql}", step.detail));
+                }
+            }
+        }
+    }
+    assert!(scans.is_empty(), "{} statements scan a table:\n{}", scans.len(), scans.join("\n"));
+}
+
+#[derive(QueryableByName, PartialEq, Eq, PartialOrd, Ord, Debug)]
+struct IndexName {
+    #[diesel(sql_type = Text)]
+    tbl_name: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+#[derive(QueryableByName)]
+struct SchemaVersion {
+    #[diesel(sql_type = Integer)]
+    schema_version: i32,
+}
+
+/// The pinned statistics name every index of the schema (a new index without
+/// them would be planned from SQLite's guesses), and a start that finds them
+/// in place changes nothing (other connections keep their plans).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_statistics_cover_every_index_and_are_written_once() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite is always available");
+    let mut conn = app.pool.get().unwrap();
+    let mut indexes: Vec<IndexName> = rollcall::with_conn!(&mut conn, |c| diesel::sql_query(
+        "SELECT tbl_name, name FROM sqlite_schema WHERE type = 'index' AND tbl_name NOT LIKE '%diesel%'"
+    )
+    .load(c))
+    .unwrap();
+    indexes.sort();
+    let mut pinned: Vec<IndexName> = rollcall::db::statistics::PINNED
+        .iter()
+        .map(|(tbl, idx, _)| IndexName { tbl_name: (*tbl).into(), name: (*idx).into() })
+        .collect();
+    pinned.sort();
+    assert_eq!(indexes, pinned);
+
+    let version = |conn: &mut rollcall::db::Conn| -> i32 {
+        let row: SchemaVersion =
+            rollcall::with_conn!(conn, |c| diesel::sql_query("SELECT schema_version FROM pragma_schema_version").get_result(c)).unwrap();
+        row.schema_version
+    };
+    let before = version(&mut conn);
+    app.pool.migrate().expect("second start");
+    assert_eq!(version(&mut conn), before, "a start that found the statistics in place changed the schema");
+}
