@@ -9,6 +9,7 @@ pub mod hierarchy;
 pub mod memberships;
 pub mod schema;
 pub mod settings;
+pub mod stable_plans;
 pub mod statistics;
 pub mod users;
 
@@ -162,6 +163,7 @@ impl Pool {
             Ok(Pool { pools: Pools::Postgres(pool), group_commit: None })
         } else {
             let path = config.sqlite_path();
+            stable_plans::enable();
             // WAL lets readers proceed during a write; set once, it persists in
             // the file. The busy timeout comes first: another process closing
             // the database (its last connection checkpoints) holds a lock briefly.
