@@ -177,6 +177,9 @@ impl Pool {
             let pool = diesel::r2d2::Pool::builder()
                 .max_size(size)
                 .connection_timeout(timeout)
+                // A file connection cannot be cut off the way a network one
+                // can: no `SELECT 1` before each use.
+                .test_on_check_out(false)
                 .connection_customizer(Box::new(SqliteSetup {
                     synchronous: config.sqlite_synchronous.pragma(),
                 }))
