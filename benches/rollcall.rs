@@ -280,8 +280,10 @@ fn wrk(load: &Load, url: &str, mode: &str, offset: usize, connections: usize) ->
 }
 
 /// Runs `op(i)` on `threads` threads for `seconds`, with distinct `i`s.
-fn in_process(threads: usize, seconds: u64, op: impl Fn(usize) + Sync) -> Figures {
-    let counter = AtomicUsize::new(0);
+/// Runs `op(first)`, `op(first + 1)`, … from `threads` threads for `seconds`;
+/// give each run its own `first` so that no run repeats another's writes.
+fn in_process(threads: usize, seconds: u64, first: usize, op: impl Fn(usize) + Sync) -> Figures {
+    let counter = AtomicUsize::new(first);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let mut latencies: Vec<f64> = std::thread::scope(|s| {
@@ -329,6 +331,17 @@ fn start_floor() -> String {
     format!("http://127.0.0.1:{port}/floor")
 }
 
+/// One single add through the engine, as the admin: the pair of (group,
+/// user) that index `i` names, new for every `i` below 1,000 x users.
+fn add_one(pool: &Pool, seeded: &Seeded, i: usize) {
+    let groups = &seeded.groups[..seeded.groups.len() - 1];
+    let group = GroupIdentifier::Id(Uuid::parse_str(&groups[i % groups.len()]).unwrap());
+    let user = UserIdentifier::Id(Uuid::parse_str(&seeded.users[(i / groups.len()) % seeded.users.len()]).unwrap());
+    let caller = rollcall::auth::Caller { user_id: seeded.admin.clone(), account_id: seeded.account.clone() };
+    let mut conn = pool.get().unwrap();
+    members::add_user_to_group(&mut conn, &caller, &group, &user).unwrap();
+}
+
 fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures, String)>) -> Value {
     let name = format!("{backend:?}").to_lowercase();
     eprintln!("[{name}] seeding {} users, {} groups", scale.users, scale.groups);
@@ -373,17 +386,10 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     eprintln!("[{name}] in-process ceiling");
     let pool = db.pool(SqliteSynchronous::Full, 8);
     let groups = &seeded.groups[..seeded.groups.len() - 1];
-    let add_one = |i: usize| {
-        let i = 70_000_000 + i;
-        let group = GroupIdentifier::Id(Uuid::parse_str(&groups[i % groups.len()]).unwrap());
-        let user = UserIdentifier::Id(Uuid::parse_str(&seeded.users[(i / groups.len()) % seeded.users.len()]).unwrap());
-        let caller = rollcall::auth::Caller { user_id: seeded.admin.clone(), account_id: seeded.account.clone() };
-        let mut conn = pool.get().unwrap();
-        members::add_user_to_group(&mut conn, &caller, &group, &user).unwrap();
-    };
-    let ceiling1 = in_process(1, scale.seconds, add_one);
+    let one = |i: usize| add_one(&pool, &seeded, i);
+    let ceiling1 = in_process(1, scale.seconds, 70_000_000, one);
     row("ceiling: single add, 1 thread", &ceiling1, "one commit per add".into(), &mut result);
-    let ceiling16 = in_process(16, scale.seconds, add_one);
+    let ceiling16 = in_process(16, scale.seconds, 80_000_000, one);
     row("ceiling: single add, 16 threads", &ceiling16, String::new(), &mut result);
     let add_bulk = |i: usize| {
         let group = GroupIdentifier::Id(Uuid::parse_str(&groups[i % groups.len()]).unwrap());
@@ -394,7 +400,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         let mut conn = pool.get().unwrap();
         members::add_users_to_group(&mut conn, &caller, &group, &ids).unwrap();
     };
-    let ceiling_bulk = in_process(1, scale.seconds, add_bulk);
+    let ceiling_bulk = in_process(1, scale.seconds, 0, add_bulk);
     row("ceiling: bulk add 100, 1 thread", &ceiling_bulk, String::new(), &mut result);
 
     drop(pool);
@@ -435,12 +441,19 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     row(&format!("single add c=1 at {total} memberships"), &full, format!("p50 {:.2}x the empty db", growth), &mut result);
     let rss = server.peak_rss_mb();
     drop(server);
+    // The engine alone at this size: is the growth in the engine or around it?
+    let pool = db.pool(SqliteSynchronous::Full, 8);
+    let ceiling_full = in_process(1, scale.seconds, 90_000_000, |i| add_one(&pool, &seeded, i));
+    let engine_growth = ceiling_full.p50_ms / ceiling1.p50_ms;
+    row(&format!("ceiling: single add, 1 thread at {total} memberships"), &ceiling_full, format!("p50 {engine_growth:.2}x the ceiling before the fill"), &mut result);
+    drop(pool);
 
     let ratios = json!({
         "single_c16_vs_ceiling_16_threads": round(single[&16].rps / ceiling16.rps),
         "single_c64_vs_one_commit_per_request": round(single[&64].rps / ceiling1.rps),
         "bulk_p50_vs_ceiling_p50": round(bulk1.p50_ms / ceiling_bulk.p50_ms),
         "latency_p50_at_full_vs_empty": round(growth),
+        "ceiling_p50_at_full_vs_before_fill": round(engine_growth),
     });
     table.push((format!("{name}: peak server RSS"), Figures::default(), format!("{rss:.1} MB")));
     json!({"figures": result, "ratios": ratios, "peak_rss_mb": round(rss), "memberships_at_end_of_load": total,
