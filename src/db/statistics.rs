@@ -19,7 +19,7 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text};
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 /// `(table, index, stat)` rows of `sqlite_stat1`: the index's row count,
 /// then the average number of rows per distinct value of each prefix of its
@@ -73,10 +73,17 @@ pub fn pin(conn: &mut SqliteConnection) -> QueryResult<()> {
         conn.batch_execute("ANALYZE sqlite_schema")?;
         let current: Vec<StatRow> =
             diesel::sql_query("SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx, stat").load(conn)?;
-        if current == pinned_rows() {
+        // SQLite built with STAT4 (the bundled one is) also keeps the key
+        // samples an ANALYZE took; pinned statistics leave none.
+        let has_samples_table = count(conn, "SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat4'")? > 0;
+        let samples = if has_samples_table { count(conn, "SELECT count(*) FROM sqlite_stat4")? } else { 0 };
+        if current == pinned_rows() && samples == 0 {
             return Ok(());
         }
         diesel::sql_query("DELETE FROM sqlite_stat1").execute(conn)?;
+        if has_samples_table {
+            diesel::sql_query("DELETE FROM sqlite_stat4").execute(conn)?;
+        }
         for (tbl, idx, stat) in PINNED {
             diesel::sql_query("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)")
                 .bind::<Text, _>(*tbl)
@@ -89,4 +96,8 @@ pub fn pin(conn: &mut SqliteConnection) -> QueryResult<()> {
              ANALYZE sqlite_schema;",
         )
     })
+}
+
+fn count(conn: &mut SqliteConnection, query: &str) -> QueryResult<i64> {
+    diesel::select(diesel::dsl::sql::<BigInt>(&format!("({query})"))).get_result(conn)
 }
