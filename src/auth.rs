@@ -13,11 +13,15 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::{self, Pool};
-use crate::error::{ApiError, ErrorKind};
+use crate::error::{ApiError, ApiSurface, ErrorKind};
 
 pub const ISSUER: &str = "rollcall";
 pub const ACCOUNT_HEADER: &str = "X-Account-ID";
 const SECRET_SETTING: &str = "jwt_secret";
+/// Clock skew tolerated on `exp` and `nbf`.
+const LEEWAY_SECS: u64 = 5;
+/// How far ahead of this server's clock a token may say it was issued.
+pub const MAX_IAT_AHEAD_SECS: i64 = 60;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -42,7 +46,8 @@ impl TokenKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -83,6 +88,7 @@ impl TokenKeys {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
             let why = match e.kind() {
                 J::ExpiredSignature => "The token has expired",
+                J::ImmatureSignature => "The token is not valid yet (nbf)",
                 J::InvalidSignature => "The token signature is invalid",
                 J::InvalidAlgorithm | J::InvalidAlgorithmName => "The token algorithm is not accepted",
                 J::InvalidIssuer => "The token issuer is not accepted",
@@ -91,6 +97,10 @@ impl TokenKeys {
             };
             ApiError::unauthenticated(why)
         })?;
+        // A token from the future was not issued by a server with a sane clock.
+        if data.claims.iat > chrono::Utc::now().timestamp() + MAX_IAT_AHEAD_SECS {
+            return Err(ApiError::unauthenticated("The token was issued in the future"));
+        }
         Ok(data.claims)
     }
 }
@@ -107,9 +117,8 @@ impl Caller {
         let keys = req
             .app_data::<web::Data<TokenKeys>>()
             .ok_or_else(|| ApiError::internal("token keys are not configured"))?;
-        let header = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
+        let header = single_header(req, actix_web::http::header::AUTHORIZATION.as_str())
+            .map_err(|()| ApiError::unauthenticated("Send exactly one Authorization header"))?
             .ok_or_else(|| ApiError::unauthenticated("The Authorization header is missing"))?;
         let token = header
             .to_str()
@@ -123,7 +132,7 @@ impl Caller {
             .map_err(|_| ApiError::unauthenticated("The token subject is not a user id"))?;
         let account_id = Uuid::try_parse(&claims.acc)
             .map_err(|_| ApiError::unauthenticated("The token account is not an account id"))?;
-        if is_v1(req.path()) {
+        if ApiSurface::of(req) == ApiSurface::V1 {
             check_account_header(req, account_id)?;
         }
         Ok(Self { user_id: user_id.to_string(), account_id: account_id.to_string() })
@@ -172,8 +181,15 @@ impl Caller {
     }
 }
 
-fn is_v1(path: &str) -> bool {
-    path.starts_with("/v1/")
+/// The one value of a header: `Ok(None)` when absent, `Err` when it is sent
+/// more than once (which of two credentials counts is not a guess to make).
+fn single_header<'a>(req: &'a HttpRequest, name: &str) -> Result<Option<&'a actix_web::http::header::HeaderValue>, ()> {
+    let mut values = req.headers().get_all(name);
+    let first = values.next();
+    match values.next() {
+        Some(_) => Err(()),
+        None => Ok(first),
+    }
 }
 
 /// The v1 surface names the account twice (token and header); they must agree.
@@ -182,9 +198,8 @@ fn check_account_header(req: &HttpRequest, token_account: Uuid) -> Result<(), Ap
         ApiError::new(ErrorKind::AccountMismatch, "The X-Account-ID header must name the token's account")
             .developer(why)
     };
-    let value = req
-        .headers()
-        .get(ACCOUNT_HEADER)
+    let value = single_header(req, ACCOUNT_HEADER)
+        .map_err(|()| mismatch("Send exactly one X-Account-ID header"))?
         .ok_or_else(|| mismatch("The X-Account-ID header is missing"))?;
     let header_account = value
         .to_str()
@@ -202,6 +217,6 @@ impl FromRequest for Caller {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(Caller::from_request(req).map_err(|e| e.into_actix_for_path(req.path())))
+        ready(Caller::from_request(req).map_err(|e| e.into_actix_for(req)))
     }
 }

@@ -9,7 +9,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
@@ -196,19 +196,51 @@ impl ApiError {
         }
     }
 
-    /// Renders this error in the shape of the surface that serves `path`.
-    pub fn response_for_path(&self, path: &str) -> HttpResponse {
-        if path.starts_with("/v1/") || path == "/v1" {
-            V1::render(self)
-        } else {
-            Management::render(self)
+    /// Renders this error in the shape of `surface`.
+    pub fn response_for(&self, surface: ApiSurface) -> HttpResponse {
+        match surface {
+            ApiSurface::V1 => V1::render(self),
+            ApiSurface::Management => Management::render(self),
         }
     }
 
-    /// The same, as an `actix_web::Error` for extractors and config handlers.
-    pub fn into_actix_for_path(self, path: &str) -> actix_web::Error {
-        let response = self.response_for_path(path);
+    /// The same, as an `actix_web::Error` for extractors and config handlers,
+    /// in the shape of the surface that serves `req` ([`ApiSurface::of`]).
+    pub fn into_actix_for(self, req: &HttpRequest) -> actix_web::Error {
+        let response = self.response_for(ApiSurface::of(req));
         actix_web::error::InternalError::from_response(self, response).into()
+    }
+}
+
+/// Which API surface a request belongs to: it decides the error body and
+/// whether `X-Account-ID` is required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiSurface {
+    V1,
+    Management,
+}
+
+impl ApiSurface {
+    /// The surface of the route that matched: each surface's scope carries it
+    /// as app data, so the decision is the router's, never a string test on
+    /// the raw path (which `/%76%31/…` spells differently from `/v1/…`). A
+    /// request no route matched is classified by the path the router saw
+    /// (percent-decoded, as routing does).
+    pub fn of(req: &HttpRequest) -> Self {
+        match req.app_data::<ApiSurface>() {
+            Some(surface) => *surface,
+            None => Self::of_routed_path(req.match_info().as_str()),
+        }
+    }
+
+    /// The surface whose prefix a routed (percent-decoded) path has.
+    pub fn of_routed_path(path: &str) -> Self {
+        let v1 = crate::api::v1::PREFIX;
+        if path == v1 || path.strip_prefix(v1).is_some_and(|rest| rest.starts_with('/')) {
+            Self::V1
+        } else {
+            Self::Management
+        }
     }
 }
 

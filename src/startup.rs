@@ -16,7 +16,7 @@ use crate::api::fallback::{self, RouteTable};
 use crate::api::{management, v1};
 use crate::auth::TokenKeys;
 use crate::db::Pool;
-use crate::error::{ApiError, ErrorKind};
+use crate::error::{ApiError, ApiSurface, ErrorKind};
 
 /// Largest accepted JSON body: a 100-id bulk is about 4 KiB.
 pub const JSON_LIMIT: usize = 64 * 1024;
@@ -25,9 +25,11 @@ fn api<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
-    app.service(scope(v1::PREFIX).configure(v1::routes))
-        .service(scope(management::PREFIX).configure(management::routes))
-        .service(scope(management::LEGACY_PREFIX).configure(management::routes))
+    // Each scope names its surface: error bodies and the account-header rule
+    // follow the route that matched (`ApiSurface::of`).
+    app.service(scope(v1::PREFIX).app_data(ApiSurface::V1).configure(v1::routes))
+        .service(scope(management::PREFIX).app_data(ApiSurface::Management).configure(management::routes))
+        .service(scope(management::LEGACY_PREFIX).app_data(ApiSurface::Management).configure(management::routes))
 }
 
 /// The OpenAPI document, exactly as served.
@@ -58,15 +60,15 @@ fn json_error(err: JsonPayloadError, req: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::Deserialize(e) => ApiError::validation("The body is not valid for this operation").developer(e.to_string()),
         _ => ApiError::validation("The body could not be read").developer(err.to_string()),
     };
-    error.into_actix_for_path(req.path())
+    error.into_actix_for(req)
 }
 
 fn path_error(err: PathError, req: &HttpRequest) -> actix_web::Error {
-    ApiError::validation("A path parameter is not valid").developer(err.to_string()).into_actix_for_path(req.path())
+    ApiError::validation("A path parameter is not valid").developer(err.to_string()).into_actix_for(req)
 }
 
 fn query_error(err: QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
-    ApiError::validation("A query parameter is not valid").developer(err.to_string()).into_actix_for_path(req.path())
+    ApiError::validation("A query parameter is not valid").developer(err.to_string()).into_actix_for(req)
 }
 
 async fn healthz() -> HttpResponse {
@@ -77,7 +79,7 @@ async fn readyz(pool: web::Data<Pool>) -> HttpResponse {
     let ready = pool.run(|conn| crate::db::ping(conn)).await;
     match ready {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
-        Err(e) => e.response_for_path("/readyz"),
+        Err(e) => e.response_for(ApiSurface::Management),
     }
 }
 

@@ -6,7 +6,7 @@ use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use crate::error::{ApiError, ErrorKind};
+use crate::error::{ApiError, ApiSurface, ErrorKind};
 
 /// Every documented path with the methods it serves.
 pub struct RouteTable(Vec<(ResourceDef, Vec<Method>)>);
@@ -44,7 +44,7 @@ impl RouteTable {
 }
 
 pub async fn not_matched(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
-    let error = match routes.allowed(req.path()) {
+    let error = match routes.allowed(req.match_info().as_str()) {
         Some(methods) => {
             let allow: Vec<&str> = methods.iter().map(Method::as_str).collect();
             let allow = allow.join(", ");
@@ -52,7 +52,7 @@ pub async fn not_matched(req: HttpRequest, routes: web::Data<RouteTable>) -> Htt
                 ErrorKind::MethodNotAllowed,
                 format!("Method {} is not allowed here; allowed: {allow}", req.method()),
             );
-            let mut response = error.response_for_path(req.path());
+            let mut response = error.response_for(ApiSurface::of(&req));
             if let Ok(value) = header::HeaderValue::from_str(&allow) {
                 response.headers_mut().insert(header::ALLOW, value);
             }
@@ -60,5 +60,5 @@ pub async fn not_matched(req: HttpRequest, routes: web::Data<RouteTable>) -> Htt
         }
         None => ApiError::new(ErrorKind::RouteNotFound, format!("No route {} {}", req.method(), req.path())),
     };
-    error.response_for_path(req.path())
+    error.response_for(ApiSurface::of(&req))
 }

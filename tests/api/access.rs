@@ -169,10 +169,88 @@ async fn a_token_names_its_account_and_sees_nothing_of_another(app: TestApp) {
     assert!(app.membership_rows(&their_group).is_empty());
 }
 
+/// The header rule and the error body follow the route that matched, however
+/// the path spells it: `%76%31` routes as `v1`.
+async fn the_surface_follows_the_route_not_the_raw_path(app: TestApp) {
+    let other = app.new_tenant("other");
+    let user = app.create_user("bob@example.com", Some("bob")).await;
+    for spelling in ["/%76%31/groups", "/%761/groups", "/v%31/groups", "/v1/%67roups", "/%76%31/%67%72%6f%75%70%73"] {
+        let r = app.send(app.client.get(app.url(spelling)).bearer_auth(&app.tenant.token).header("X-Account-ID", &other.account_id)).await;
+        assert_v1_error(&r, 403, "ACCOUNT_MISMATCH");
+        let r = app.send(app.client.post(app.url(spelling)).bearer_auth(&app.tenant.token).json(&json!({"name": "Sneaky"}))).await;
+        assert_v1_error(&r, 403, "ACCOUNT_MISMATCH");
+        let r = app.send(app.client.get(app.url(spelling)).bearer_auth(&app.tenant.token).header("X-Account-ID", &app.tenant.account_id)).await;
+        assert_eq!(r.status, StatusCode::OK, "{spelling}: {}", r.text);
+        let r = app.send(app.client.delete(app.url(spelling)).bearer_auth(&app.tenant.token)).await;
+        assert_v1_error(&r, 405, "METHOD_NOT_ALLOWED");
+    }
+    assert_v1_error(&app.send(app.client.get(app.url("/%76%31/nothing-here"))).await, 404, "NOT_FOUND");
+    assert_v1_error(&app.send(app.client.get(app.url("/%76%31/groups/not-a-uuid")).bearer_auth(&app.tenant.token).header("X-Account-ID", &app.tenant.account_id)).await, 400, "VALIDATION_ERROR");
+    // An encoded management path is the management surface: no header rule, its body.
+    let r = app.send(app.client.get(app.url("/api/%73ecurity/users/nobody")).bearer_auth(&app.tenant.token)).await;
+    assert_management_error(&r, 404, "USER_NOT_FOUND");
+    let r = app.send(app.client.put(app.url(&format!("/api/%73ecurity/groups/System%20Administrators/users/{user}"))).bearer_auth(&other.token)).await;
+    assert_management_error(&r, 404, "USER_NOT_FOUND");
+    let groups = app.send(app.request(Method::GET, "/v1/groups")).await;
+    assert_eq!(groups.body["total"], 1, "nothing was created: {}", groups.text);
+}
+
+fn signed(app: &TestApp, extra: serde_json::Value) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = json!({"sub": app.tenant.admin_id, "acc": app.tenant.account_id, "exp": now + 3600, "iat": now, "iss": "rollcall"});
+    for (k, v) in extra.as_object().unwrap() {
+        claims[k] = v.clone();
+    }
+    sign(&claims, SECRET, Algorithm::HS256)
+}
+
+async fn tokens_not_yet_valid_or_issued_in_the_future_are_refused(app: TestApp) {
+    let now = chrono::Utc::now().timestamp();
+    let ten_years = 10 * 365 * 86_400;
+    for (what, extra, accepted) in [
+        ("nbf in the past", json!({"nbf": now - 60}), true),
+        ("nbf in ten minutes", json!({"nbf": now + 600}), false),
+        ("iat 30 s ahead", json!({"iat": now + 30}), true),
+        ("iat 2 min ahead", json!({"iat": now + 120, "exp": now + 3600}), false),
+        ("iat ten years ahead", json!({"iat": now + ten_years, "exp": now + ten_years + 3600}), false),
+    ] {
+        let token = signed(&app, extra);
+        let r = app.send(app.client.get(app.url("/v1/groups")).bearer_auth(&token).header("X-Account-ID", &app.tenant.account_id)).await;
+        if accepted {
+            assert_eq!(r.status, StatusCode::OK, "{what}: {}", r.text);
+        } else {
+            assert_v1_error(&r, 401, "UNAUTHENTICATED");
+            let r = app.send(app.client.get(app.url("/api/security/groups/")).bearer_auth(&token)).await;
+            assert_management_error(&r, 401, "UNAUTHENTICATED");
+        }
+    }
+}
+
+async fn a_request_with_two_credentials_is_refused(app: TestApp) {
+    let good = format!("Bearer {}", app.tenant.token);
+    let other = app.new_tenant("other");
+    let theirs = format!("Bearer {}", other.token);
+    for pair in [[&good, &good], [&good, &theirs], [&theirs, &good], [&good, &"Bearer junk".to_owned()]] {
+        let r = app
+            .send(app.client.get(app.url("/v1/groups")).header("Authorization", pair[0].as_str()).header("Authorization", pair[1].as_str()).header("X-Account-ID", &app.tenant.account_id))
+            .await;
+        assert_v1_error(&r, 401, "UNAUTHENTICATED");
+        let r = app.send(app.client.get(app.url("/api/security/groups/")).header("Authorization", pair[0].as_str()).header("Authorization", pair[1].as_str())).await;
+        assert_management_error(&r, 401, "UNAUTHENTICATED");
+    }
+    let r = app
+        .send(app.client.get(app.url("/v1/groups")).bearer_auth(&app.tenant.token).header("X-Account-ID", &app.tenant.account_id).header("X-Account-ID", &other.account_id))
+        .await;
+    assert_v1_error(&r, 403, "ACCOUNT_MISMATCH");
+}
+
 backend_tests!(
     every_bad_token_is_a_401_on_every_surface,
     v1_requires_the_tokens_account_in_x_account_id,
     users_without_permission_get_403_and_change_nothing,
     a_group_granted_group_update_may_add_members_and_nothing_more,
     a_token_names_its_account_and_sees_nothing_of_another,
+    the_surface_follows_the_route_not_the_raw_path,
+    tokens_not_yet_valid_or_issued_in_the_future_are_refused,
+    a_request_with_two_credentials_is_refused,
 );
