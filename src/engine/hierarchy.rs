@@ -80,23 +80,19 @@ fn cycle(parent: &Group, child: &Group) -> ApiError {
         .detail("childGroupId", child.id.clone().into())
 }
 
-/// Nesting under System Administrators makes administrators: only they may.
-fn require_for_parent(conn: &mut Conn, caller: &Caller, parent: &Group) -> Result<(), ApiError> {
-    caller.require(conn, Permission::GroupUpdate)?;
-    if parent.is_system {
-        caller.require_admin(conn)?;
-    }
-    Ok(())
-}
 
 /// Puts the child groups under the parent, all or none: every id must name a
 /// group of the account (400 listing the others) and none may close a cycle.
 /// Returns how many edges are new.
 pub fn add_children(conn: &mut Conn, caller: &Caller, parent: &GroupIdentifier, children: &[GroupIdentifier]) -> Result<usize, ApiError> {
     conn.write(|conn| {
-        let parent = find_group(conn, &caller.account_id, parent)?;
-        require_for_parent(conn, caller, &parent)?;
+        // Permission first: a caller without it learns nothing, not even
+        // whether the groups exist.
+        caller.require(conn, Permission::GroupUpdate)?;
         hierarchy::lock(conn, &caller.account_id)?;
+        let parent = find_group(conn, &caller.account_id, parent)?;
+        // The children's members gain what the parent grants.
+        super::access::require_may_grant_through(conn, caller, &parent)?;
         let mut found = Vec::new();
         let mut unknown = Vec::new();
         for ident in children {
@@ -135,8 +131,12 @@ fn unknown_groups(unknown: &[GroupIdentifier]) -> ApiError {
 /// Takes the child out of the parent; 404 when it was not a child.
 pub fn remove_child(conn: &mut Conn, caller: &Caller, parent: &GroupIdentifier, child: &GroupIdentifier) -> Result<(), ApiError> {
     conn.write(|conn| {
+        caller.require(conn, Permission::GroupUpdate)?;
         let parent = find_group(conn, &caller.account_id, parent)?;
-        require_for_parent(conn, caller, &parent)?;
+        // Un-nesting from System Administrators demotes administrators.
+        if parent.is_system {
+            caller.require_admin(conn)?;
+        }
         let child = find_group(conn, &caller.account_id, child)?;
         if !hierarchy::remove(conn, &parent.id, &child.id)? {
             return Err(ApiError::new(ErrorKind::NotAChild, "Group not in group")

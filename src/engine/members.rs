@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use uuid::Uuid;
 
+use super::access::require_may_grant_through;
 use super::groups::find_group;
 use super::now;
 use super::users::find_user;
@@ -16,8 +17,9 @@ use crate::db::{groups, memberships, users, Conn};
 use crate::domain::{GroupIdentifier, Page, Permission, Search, Sort, UserIdList, UserIdentifier, UserSort};
 use crate::error::{ApiError, ErrorKind};
 
-/// System Administrators' membership makes
-/// administrators, so only administrators change it.
+/// Taking members out of System Administrators demotes administrators, so
+/// only administrators do it. (Adding members anywhere follows
+/// [`require_may_grant_through`].)
 fn require_admin_for_system(conn: &mut Conn, caller: &Caller, group: &Group) -> Result<(), ApiError> {
     if group.is_system {
         caller.require_admin(conn)
@@ -31,7 +33,7 @@ pub fn add_user_to_group(conn: &mut Conn, caller: &Caller, group: &GroupIdentifi
     conn.write(|conn| {
         caller.require(conn, Permission::GroupUpdate)?;
         let group = find_group(conn, &caller.account_id, group)?;
-        require_admin_for_system(conn, caller, &group)?;
+        require_may_grant_through(conn, caller, &group)?;
         let user = users::find(conn, &caller.account_id, user)?.ok_or_else(ApiError::user_not_found)?;
         memberships::add(conn, &group.id, &[user.id], now())?;
         Ok(())
@@ -56,7 +58,7 @@ pub fn add_users_to_group(conn: &mut Conn, caller: &Caller, group: &GroupIdentif
     conn.write(|conn| {
         caller.require(conn, Permission::GroupUpdate)?;
         let group = find_group(conn, &caller.account_id, group)?;
-        require_admin_for_system(conn, caller, &group)?;
+        require_may_grant_through(conn, caller, &group)?;
         let ids = check_users(conn, &caller.account_id, user_ids)?;
         Ok(memberships::add(conn, &group.id, &ids, now())?)
     })

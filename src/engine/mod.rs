@@ -1,6 +1,7 @@
 //! The one engine behind all three API surfaces: each function is one use
 //! case, takes parsed domain values, and does its writes in one transaction.
 
+pub mod access;
 pub mod accounts;
 pub mod groups;
 pub mod hierarchy;

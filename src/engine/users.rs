@@ -88,6 +88,7 @@ pub fn update(conn: &mut Conn, caller: &Caller, ident: &UserIdentifier, patch: U
     conn.write(|conn| {
         caller.require(conn, Permission::UserUpdate)?;
         let user = find_user(conn, &caller.account_id, ident, false)?;
+        super::access::require_covers_user(conn, caller, &user.id)?;
         let email_key = patch.email.as_ref().map(Email::key);
         let username_key = patch.username.as_ref().map(|u| u.as_ref().map(Username::key));
         if let Some(field) = users::taken_by_other(conn, &caller.account_id, &user.id, email_key.as_deref(), username_key.clone().flatten().as_deref())? {
@@ -120,6 +121,7 @@ pub fn delete(conn: &mut Conn, caller: &Caller, ident: &UserIdentifier) -> Resul
     conn.write(|conn| {
         caller.require(conn, Permission::UserDelete)?;
         let user = find_user(conn, &caller.account_id, ident, false)?;
+        super::access::require_covers_user(conn, caller, &user.id)?;
         super::members::keep_an_administrator(conn, &caller.account_id, &[user.id.clone()])?;
         Ok(users::soft_delete(conn, &user.id, now())?)
     })

@@ -14,5 +14,6 @@ mod seed_examples;
 mod single_add;
 mod management_surface;
 mod permissions;
+mod privilege_model;
 mod users_and_groups;
 mod v1_crud;

@@ -138,9 +138,148 @@ async fn another_account_sees_nothing_of_the_full_surface(app: TestApp) {
     assert_management_error(&r, 400, "UNKNOWN_GROUPS");
 }
 
+/// The holes an attacker found (issue: "delegated rights must never grow
+/// themselves"), on every path that adds members or nests groups.
+async fn group_update_alone_cannot_join_or_nest_into_more_rights(app: TestApp) {
+    let editor = app.create_user("editor@example.com", Some("editor")).await;
+    let editors = app.create_group("Editors").await;
+    let ops = app.create_group("Ops").await;
+    let deleters = app.create_group("Deleters").await;
+    let readers = app.create_group("Readers").await;
+    let plain = app.create_group("Plain").await;
+    for (group, permissions) in [(&editors, json!(["group_update"])), (&deleters, json!(["user_delete"])), (&readers, json!(["user_read"]))] {
+        let r = app.send(app.request(Method::PATCH, &format!("/v1/groups/{group}")).json(&json!({"permissions": permissions}))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    app.send(app.request(Method::PUT, &format!("{M}/groups/Editors/users/editor"))).await;
+    let r = app.send(app.request(Method::PUT, &format!("{M}/groups/System%20Administrators/groups/Ops"))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let token = app.token_for(&app.tenant, &editor);
+    for target in [&ops, &deleters, &readers] {
+        for (method, path, body) in [
+            (Method::PUT, format!("{M}/groups/{target}/users/{editor}"), None),
+            (Method::PUT, format!("/api/management/security/groups/{target}/users/editor@example.com"), None),
+            (Method::POST, format!("{M}/groups/{target}/users/"), Some(json!([editor]))),
+            (Method::POST, format!("{M}/groups/{target}/users"), Some(json!([editor]))),
+            (Method::PUT, format!("/v1/groups/{target}/users"), Some(json!([editor]))),
+            (Method::PUT, format!("{M}/groups/{target}/groups/{editors}"), None),
+            (Method::POST, format!("{M}/groups/{target}/groups"), Some(json!([editors]))),
+            // Nesting a group that holds the editor under one below the target.
+            (Method::PUT, format!("{M}/groups/{target}/groups/{plain}"), None),
+        ] {
+            let mut request = app.request_as(&app.tenant, &token, method.clone(), &path);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let r = app.send(request).await;
+            if path.starts_with("/v1/") {
+                assert_v1_error(&r, 403, "FORBIDDEN");
+            } else {
+                assert_management_error(&r, 403, "FORBIDDEN");
+            }
+        }
+    }
+    // Nothing changed: the editor holds what they held.
+    for group in [&ops, &deleters, &readers] {
+        assert!(app.membership_rows(group).is_empty());
+        let children = app.send(app.request(Method::GET, &format!("{M}/groups/{group}/groups"))).await;
+        assert_eq!(children.body, json!([]), "{}", children.text);
+    }
+    assert_eq!(status_as(&app, &token, Method::GET, "/v1/users", None).await, StatusCode::FORBIDDEN);
+    assert_eq!(status_as(&app, &token, Method::DELETE, &format!("/v1/users/{editor}"), None).await, StatusCode::FORBIDDEN);
+    // What the editor holds, they may hand on: with user_read granted to
+    // Editors, joining Readers gives nothing new and is allowed.
+    let r = app.send(app.request(Method::PATCH, &format!("/v1/groups/{editors}")).json(&json!({"permissions": ["group_update", "user_read"]}))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(status_as(&app, &token, Method::PUT, &format!("{M}/groups/Readers/users/editor"), None).await, StatusCode::NO_CONTENT);
+    assert_eq!(status_as(&app, &token, Method::PUT, &format!("{M}/groups/Readers/groups/Plain"), None).await, StatusCode::NO_CONTENT);
+    assert_eq!(status_as(&app, &token, Method::PUT, &format!("{M}/groups/Deleters/users/editor"), None).await, StatusCode::FORBIDDEN);
+}
+
+/// Changing or deleting a user who holds more than the caller is acting with
+/// their rights: refused, while peers and lesser users stay manageable.
+async fn a_user_manager_cannot_change_or_delete_someone_holding_more(app: TestApp) {
+    let manager = app.create_user("manager@example.com", Some("manager")).await;
+    let peer = app.create_user("peer@example.com", Some("peer")).await;
+    let nobody = app.create_user("nobody@example.com", Some("nobody")).await;
+    let managers = app.create_group("Managers").await;
+    let r = app.send(app.request(Method::PATCH, &format!("/v1/groups/{managers}")).json(&json!({"permissions": ["user_update", "user_delete"]}))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    app.send(app.request(Method::PUT, &format!("/v1/groups/{managers}/users")).json(&json!([manager, peer]))).await;
+    let token = app.token_for(&app.tenant, &manager);
+    let admin = app.tenant.admin_id.clone();
+    for (method, path, body) in [
+        (Method::PATCH, format!("/v1/users/{admin}"), Some(json!({"email": "mine@example.com"}))),
+        (Method::PUT, format!("{M}/users/{admin}"), Some(json!({"email": "mine@example.com"}))),
+        (Method::DELETE, format!("/v1/users/{admin}"), None),
+        (Method::DELETE, format!("{M}/users/admin"), None),
+    ] {
+        assert_eq!(status_as(&app, &token, method.clone(), &path, body).await, StatusCode::FORBIDDEN, "{method} {path}");
+    }
+    let me = app.send(app.request(Method::GET, &format!("/v1/users/{admin}"))).await;
+    assert_eq!(me.body["email"], "admin@example.com", "{}", me.text);
+    assert_eq!(status_as(&app, &token, Method::PATCH, &format!("/v1/users/{peer}"), Some(json!({"first_name": "Peer"}))).await, StatusCode::OK);
+    assert_eq!(status_as(&app, &token, Method::DELETE, &format!("/v1/users/{nobody}"), None).await, StatusCode::NO_CONTENT);
+}
+
+/// Every route of the spec, called by a user without rights with
+/// identifiers of things that exist and of things that do not: the answers
+/// are the same 403, so nothing is learnt about what exists. A route added
+/// later is covered without touching this test.
+async fn a_caller_without_rights_learns_nothing_from_any_route(app: TestApp) {
+    let plain = app.create_user("plain@example.com", Some("plain")).await;
+    let token = app.token_for(&app.tenant, &plain);
+    let other = app.create_user("other@example.com", Some("other")).await;
+    let group = app.create_group("Existing").await;
+    let child = app.create_group("Child").await;
+    app.send(app.request(Method::PUT, &format!("{M}/groups/{group}/users/{other}"))).await;
+    app.send(app.request(Method::PUT, &format!("{M}/groups/{group}/groups/{child}"))).await;
+    let spec = app.send(app.client.get(app.url("/api-docs/openapi.json"))).await.body;
+    let mut checked = 0;
+    for (template, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Ok(method) = method.to_uppercase().parse::<Method>() else { continue };
+            let mut answers = Vec::new();
+            for existing in [true, false] {
+                let missing = uuid::Uuid::new_v4().to_string();
+                let pick = |id: &str| if existing { id.to_owned() } else { missing.clone() };
+                let user_id_path = template.contains("/users/{id}");
+                let path = template
+                    .replace("{groupIdentifier}", &pick(&group))
+                    .replace("{groupId}", &pick(&group))
+                    .replace("{childGroupIdentifier}", &pick(&child))
+                    .replace("{groupIdentifiers}", &pick(&group))
+                    .replace("{userIdentifier}", &pick(&other))
+                    .replace("{id}", &if user_id_path { pick(&other) } else { pick(&group) });
+                let mut request = app.request_as(&app.tenant, &token, method.clone(), &path);
+                if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema/$ref").and_then(Value::as_str) {
+                    let body = match schema.rsplit('/').next().unwrap() {
+                        "UserIds" => json!([pick(&other)]),
+                        "GroupIds" => json!([pick(&child)]),
+                        _ => json!({"name": "Renamed", "email": "renamed@example.com"}),
+                    };
+                    request = request.json(&body);
+                }
+                let r = app.send(request).await;
+                answers.push((r.status, r.body["error_code"].clone(), r.body["data"]["code"].clone()));
+            }
+            assert_eq!(answers[0], answers[1], "{method} {template}: existing vs missing");
+            assert_eq!(answers[0].0, StatusCode::FORBIDDEN, "{method} {template}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "every operation of the spec was tried ({checked})");
+    assert_eq!(app.membership_rows(&group), [other.clone()], "nothing changed");
+    let children = app.send(app.request(Method::GET, &format!("{M}/groups/{group}/groups"))).await;
+    assert_eq!(children.body.as_array().map(Vec::len), Some(1), "{}", children.text);
+}
+
 backend_tests!(
     a_plain_user_reads_only_themself,
     delegated_group_update_manages_members_but_not_administrators,
     members_of_a_child_group_hold_the_parents_permissions,
     another_account_sees_nothing_of_the_full_surface,
+    group_update_alone_cannot_join_or_nest_into_more_rights,
+    a_user_manager_cannot_change_or_delete_someone_holding_more,
+    a_caller_without_rights_learns_nothing_from_any_route,
 );

@@ -148,7 +148,7 @@ pub async fn delete_group(pool: web::Data<Pool>, caller: Caller, path: web::Path
 /// A group can never contain itself, directly or through others (400
 /// `GROUP_CYCLE`).
 ///
-/// **Permissions:** `group_update` (under `System Administrators`: administrators only).
+/// **Permissions:** `group_update`, and you must already hold everything a member of the parent holds (its permissions and those of every group above it; at or below `System Administrators`, everything), so delegated rights never grow themselves (else 403).
 #[utoipa::path(
     tag = "Management: child groups",
     params(
@@ -177,7 +177,7 @@ pub async fn add_child_group(pool: web::Data<Pool>, caller: Caller, path: web::P
 /// none. Unknown ids: 400 `UNKNOWN_GROUPS` listing them in `data.groupIds`;
 /// a cycle: 400 `GROUP_CYCLE`.
 ///
-/// **Permissions:** `group_update` (under `System Administrators`: administrators only).
+/// **Permissions:** `group_update`, and you must already hold everything a member of the parent holds (its permissions and those of every group above it; at or below `System Administrators`, everything), so delegated rights never grow themselves (else 403).
 #[utoipa::path(
     tag = "Management: child groups",
     params(("groupIdentifier" = String, Path, description = "The parent group: id (UUID) or name")),
@@ -199,7 +199,7 @@ pub async fn add_child_groups(pool: web::Data<Pool>, caller: Caller, path: web::
 
 /// Un-nest a group
 ///
-/// **Permissions:** `group_update` (under `System Administrators`: administrators only).
+/// **Permissions:** `group_update` (from `System Administrators`: administrators only).
 #[utoipa::path(
     tag = "Management: child groups",
     params(

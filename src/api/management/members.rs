@@ -21,7 +21,7 @@ use crate::error::{ManagementError, ManagementResult};
 /// already a member. The group is named by id or name, the user by id, email
 /// or username (see the parameters).
 ///
-/// **Permissions:** member of `System Administrators`, or of a group granted `group_update`.
+/// **Permissions:** `group_update`, and you must already hold everything a member of the group holds (its permissions and those of every group above it; at or below `System Administrators`, everything), so delegated rights never grow themselves (else 403).
 #[utoipa::path(
     tag = "Management: group members",
     params(
@@ -56,7 +56,7 @@ pub async fn add_user_to_group(
 /// and the answer is 400 with every offending id in `data.userIds`.
 /// The trailing slash is optional.
 ///
-/// **Permissions:** member of `System Administrators`, or of a group granted `group_update`.
+/// **Permissions:** `group_update`, and you must already hold everything a member of the group holds (its permissions and those of every group above it; at or below `System Administrators`, everything), so delegated rights never grow themselves (else 403).
 #[utoipa::path(
     tag = "Management: group members",
     params(
@@ -85,7 +85,7 @@ pub async fn add_users_to_group(
 /// The same operation as `POST …/groups/{groupIdentifier}/users/`, for
 /// clients that drop the trailing slash.
 ///
-/// **Permissions:** member of `System Administrators`, or of a group granted `group_update`.
+/// **Permissions:** `group_update`, and you must already hold everything a member of the group holds (its permissions and those of every group above it; at or below `System Administrators`, everything), so delegated rights never grow themselves (else 403).
 #[utoipa::path(
     tag = "Management: group members",
     params(

@@ -99,7 +99,7 @@ pub async fn get_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<Str
 ///
 /// Sets every field; absent optional fields are cleared.
 ///
-/// **Permissions:** `user_update`.
+/// **Permissions:** `user_update`, and holding everything the user holds (else 403).
 #[utoipa::path(
     tag = "Management: users",
     params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username")),
@@ -126,7 +126,7 @@ pub async fn replace_user(pool: web::Data<Pool>, caller: Caller, path: web::Path
 /// the email and username stay taken. The last member of `System
 /// Administrators` cannot be deleted (409 `LAST_ADMINISTRATOR`).
 ///
-/// **Permissions:** `user_delete`.
+/// **Permissions:** `user_delete`, and holding everything the user holds (else 403).
 #[utoipa::path(
     tag = "Management: users",
     params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username")),

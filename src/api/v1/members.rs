@@ -27,7 +27,7 @@ use crate::error::{ApiError, ErrorResponse, V1Result};
 /// - All user IDs must exist (validated before any changes)
 /// - If any user validation fails, the entire operation is rejected (no partial updates)
 ///
-/// **Permissions:** Requires `group_update` permission
+/// **Permissions:** Requires `group_update` permission, and you must already hold everything a member of the group holds (its permissions and those of every group above it; at or below `System Administrators`, everything), so delegated rights never grow themselves (else 403)
 #[utoipa::path(
     tag = "Groups",
     params(("groupId" = Uuid, Path, description = "Group ID", example = "6254736c-70e1-43b0-b769-f8e0f6359862")),
@@ -120,7 +120,7 @@ pub async fn list_group_members(
 /// members are ignored. The last member of `System Administrators` cannot be
 /// removed (409 `LAST_ADMINISTRATOR`).
 ///
-/// **Permissions:** Requires `group_update` permission
+/// **Permissions:** Requires `group_update` permission (System Administrators: administrators only)
 #[utoipa::path(
     tag = "Groups",
     params(("groupId" = Uuid, Path, description = "Group ID", example = "6254736c-70e1-43b0-b769-f8e0f6359862")),

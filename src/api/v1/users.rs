@@ -204,7 +204,7 @@ pub async fn get_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<Str
 ///
 /// Changes the fields present in the body.
 ///
-/// **Permissions:** Requires `user_update` permission
+/// **Permissions:** Requires `user_update` permission, and holding everything the user holds (else 403)
 #[utoipa::path(
     tag = "Users",
     params(("id" = Uuid, Path, description = "User ID")),
@@ -237,7 +237,7 @@ pub async fn update_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<
 /// their email and username stay taken. The last member of
 /// `System Administrators` cannot be deleted (409 `LAST_ADMINISTRATOR`).
 ///
-/// **Permissions:** Requires `user_delete` permission
+/// **Permissions:** Requires `user_delete` permission, and holding everything the user holds (else 403)
 #[utoipa::path(
     tag = "Users",
     params(("id" = Uuid, Path, description = "User ID")),
