@@ -50,13 +50,7 @@ pub fn remove(conn: &mut Conn, parent_id: &str, child_id: &str) -> QueryResult<b
 }
 
 /// Serializes changes to one account's hierarchy, so two concurrent nestings
-/// cannot close a cycle together. SQLite writes are serial already; on
-/// PostgreSQL this takes a transaction-scoped advisory lock.
+/// cannot close a cycle together.
 pub fn lock(conn: &mut Conn, account_id: &str) -> QueryResult<()> {
-    if let Conn::Postgres(c) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(format!("rollcall-hierarchy-{account_id}"))
-            .execute(&mut **c)?;
-    }
-    Ok(())
+    super::lock_account(conn, "hierarchy", account_id)
 }

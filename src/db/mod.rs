@@ -261,6 +261,19 @@ impl Pool {
     }
 }
 
+/// Serializes, per account, the transactions that take this lock (`what`
+/// names which ones) until they end: their checks then see each other's
+/// committed writes. SQLite writes are serial already; on PostgreSQL this is
+/// a transaction-scoped advisory lock, so it holds across instances.
+pub fn lock_account(conn: &mut Conn, what: &str, account_id: &str) -> QueryResult<()> {
+    if let Conn::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(format!("rollcall-{what}-{account_id}"))
+            .execute(&mut **c)?;
+    }
+    Ok(())
+}
+
 /// A trivial query: is the database answering?
 pub fn ping(conn: &mut Conn) -> Result<(), ApiError> {
     with_conn!(conn, |c| c.batch_execute("SELECT 1"))?;

@@ -65,8 +65,12 @@ pub fn add_users_to_group(conn: &mut Conn, caller: &Caller, group: &GroupIdentif
 }
 
 /// Fails when removing `leaving` would leave System Administrators without a
-/// live member.
+/// live member. Every path that can take a live member out of System
+/// Administrators (membership removal, user deletion, and whatever comes
+/// later) calls this before writing: it takes the account's administrators
+/// lock, so two such removals cannot both pass on what the other is removing.
 pub fn keep_an_administrator(conn: &mut Conn, account_id: &str, leaving: &[String]) -> Result<(), ApiError> {
+    crate::db::lock_account(conn, "administrators", account_id)?;
     let Some(system) = groups::find_system(conn, account_id)? else { return Ok(()) };
     let filter = UserFilter { email: None, name: None, any: None, include_deleted: false, member_of: Some(vec![system.id]) };
     let staying = Page { offset: 0, limit: leaving.len() as i64 + 1 };

@@ -111,9 +111,60 @@ async fn rejected_bulks_among_concurrent_good_ones_write_nothing(app: TestApp) {
     }
 }
 
+/// Two administrators take each other out at the same moment, by every path
+/// that can remove a member of System Administrators, on one instance and on
+/// two: one wins, the other is refused, and the account keeps an
+/// administrator.
+async fn mutual_removal_of_the_last_two_administrators_leaves_one(app: TestApp) {
+    let second = app.start_another_instance();
+    let kinds = ["v1 delete user", "mgmt delete user", "mgmt remove member", "v1 remove members"];
+    let mut rounds = 0;
+    for (a_kind, b_kind) in kinds.iter().flat_map(|a| kinds.iter().map(move |b| (*a, *b))) {
+        for two_instances in [false, true] {
+            rounds += 1;
+            let tenant = app.new_tenant(&format!("round-{rounds}"));
+            let a = tenant.admin_id.clone();
+            let b = app.create_user_in(&tenant, &format!("b{rounds}@example.com"), None).await;
+            let r = app.send(app.request_as(&tenant, &tenant.token, Method::PUT, &format!("/api/security/groups/System%20Administrators/users/{b}"))).await;
+            assert_eq!(r.status.as_u16(), 204, "{}", r.text);
+            let system = app.send(app.request_as(&tenant, &tenant.token, Method::GET, "/v1/groups?name=System")).await.body["items"][0]["id"].as_str().unwrap().to_owned();
+            let remove = |base: &str, token: &str, kind: &str, target: &str| {
+                let (method, path, body) = match kind {
+                    "v1 delete user" => (Method::DELETE, format!("/v1/users/{target}"), None),
+                    "mgmt delete user" => (Method::DELETE, format!("/api/security/users/{target}"), None),
+                    "mgmt remove member" => (Method::DELETE, format!("/api/security/groups/{system}/users/{target}"), None),
+                    _ => (Method::DELETE, format!("/v1/groups/{system}/users"), Some(json!([target]))),
+                };
+                let mut request = app.client.request(method, format!("{base}{path}")).bearer_auth(token).header("X-Account-ID", &tenant.account_id);
+                if let Some(body) = body {
+                    request = request.json(&body);
+                }
+                app.send(request)
+            };
+            let token_b = app.token_for(&tenant, &b);
+            let other_base = if two_instances { second.clone() } else { app.address.clone() };
+            let (by_a, by_b) = futures_util::join!(remove(&app.address, &tenant.token, a_kind, &b), remove(&other_base, &token_b, b_kind, &a));
+            let context = format!("round {rounds}: A {a_kind} B / B {b_kind} A, two instances: {two_instances}: {} {} / {} {}", by_a.status, by_a.text, by_b.status, by_b.text);
+            let won = [&by_a, &by_b].iter().filter(|r| r.status.is_success()).count();
+            assert_eq!(won, 1, "{context}");
+            for r in [&by_a, &by_b] {
+                assert!(r.status.is_success() || [403, 409].contains(&r.status.as_u16()), "{context}");
+            }
+            let admins = app.send(app.request_as(&tenant, &tenant.token, Method::GET, &format!("/api/security/groups/{system}/users")))
+                .await;
+            let admins = if admins.status.is_success() { admins } else {
+                let token_b = app.token_for(&tenant, &b);
+                app.send(app.request_as(&tenant, &token_b, Method::GET, &format!("/api/security/groups/{system}/users"))).await
+            };
+            assert_eq!(admins.body["totalCount"], 1, "{context}; administrators: {}", admins.text);
+        }
+    }
+}
+
 backend_tests!(
     rejected_bulks_among_concurrent_good_ones_write_nothing,
     concurrent_single_adds_of_one_user_make_one_membership,
     concurrent_overlapping_bulks_make_each_membership_once,
     two_instances_on_one_database_write_concurrently_without_loss,
+    mutual_removal_of_the_last_two_administrators_leaves_one,
 );
