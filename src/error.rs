@@ -257,17 +257,54 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
         match &e {
             // Reached only when a concurrent writer won a race that the
-            // explicit checks inside the transaction could not see.
-            E::DatabaseError(K::UniqueViolation, _) => ApiError::new(
-                ErrorKind::NameTaken,
-                "The name is already taken in this account",
-            ),
+            // explicit checks inside the transaction could not see: a client
+            // answer by the constraint's name, never a 500.
+            E::DatabaseError(kind @ (K::UniqueViolation | K::ForeignKeyViolation), info) => {
+                match violated(info.constraint_name(), info.message()) {
+                    Some(answer) => answer,
+                    // A constraint this table does not know: run the whole
+                    // transaction again; its explicit checks then see the
+                    // committed state and answer.
+                    None => {
+                        log::warn!("unmapped {kind:?}: {}", info.message());
+                        ApiError::unavailable(e).transient()
+                    }
+                }
+            }
             E::DatabaseError(K::ClosedConnection, _) => ApiError::unavailable(e),
             E::DatabaseError(K::SerializationFailure, _) => ApiError::unavailable(e).transient(),
             E::DatabaseError(K::Unknown, info) if is_transient(info.message()) => ApiError::unavailable(e).transient(),
             _ => ApiError::internal(e),
         }
     }
+}
+
+/// Every constraint of the schema that a race can violate, by its
+/// PostgreSQL name and by the columns SQLite names in its message, with the
+/// answer the explicit check would have given.
+const CONSTRAINTS: [(&str, &str, fn() -> ApiError); 9] = [
+    ("users_account_email_key", "users.email_key", || ApiError::name_taken("email")),
+    ("users_account_username_key", "users.username_key", || ApiError::name_taken("username")),
+    ("groups_account_name_key", "groups.name_key", || ApiError::name_taken("name")),
+    ("accounts_name_key_key", "accounts.name_key", || ApiError::name_taken("account name")),
+    ("memberships_group_id_fkey", "-", ApiError::group_not_found),
+    ("memberships_user_id_fkey", "-", ApiError::user_not_found),
+    ("group_permissions_group_id_fkey", "-", ApiError::group_not_found),
+    ("group_children_parent_id_fkey", "-", ApiError::group_not_found),
+    ("group_children_child_id_fkey", "-", ApiError::group_not_found),
+];
+
+/// The client answer for a violated constraint, if it is one of [`CONSTRAINTS`].
+/// (SQLite names no constraint and, for foreign keys, no column either; its
+/// writes are serial, so only the unique ones can be reached there.)
+fn violated(constraint: Option<&str>, message: &str) -> Option<ApiError> {
+    CONSTRAINTS.iter().find_map(|(name, sqlite_column, answer)| {
+        let hit = match constraint {
+            Some(c) => c == *name,
+            None => *sqlite_column != "-" && message.contains(sqlite_column),
+        };
+        hit.then(answer)
+    })
 }
 
 fn is_transient(message: &str) -> bool {
@@ -403,3 +440,24 @@ impl<S: Surface> ResponseError for SurfaceError<S> {
 
 pub type V1Result<T> = Result<T, SurfaceError<V1>>;
 pub type ManagementResult<T> = Result<T, SurfaceError<Management>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraint_violations_map_to_the_answers_of_the_explicit_checks() {
+        let kind = |c: Option<&str>, m: &str| violated(c, m).map(|e| (e.kind, e.details.get("field").cloned()));
+        assert_eq!(kind(Some("memberships_group_id_fkey"), ""), Some((ErrorKind::GroupNotFound, None)));
+        assert_eq!(kind(Some("group_children_child_id_fkey"), ""), Some((ErrorKind::GroupNotFound, None)));
+        assert_eq!(kind(Some("memberships_user_id_fkey"), ""), Some((ErrorKind::UserNotFound, None)));
+        assert_eq!(kind(Some("users_account_email_key"), ""), Some((ErrorKind::NameTaken, Some(json!("email")))));
+        assert_eq!(
+            kind(None, "UNIQUE constraint failed: users.account_id, users.username_key"),
+            Some((ErrorKind::NameTaken, Some(json!("username"))))
+        );
+        assert_eq!(kind(None, "UNIQUE constraint failed: groups.account_id, groups.name_key"), Some((ErrorKind::NameTaken, Some(json!("name")))));
+        assert!(kind(None, "FOREIGN KEY constraint failed").is_none());
+        assert!(kind(Some("something_new"), "").is_none());
+    }
+}

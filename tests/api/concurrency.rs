@@ -161,10 +161,51 @@ async fn mutual_removal_of_the_last_two_administrators_leaves_one(app: TestApp) 
     }
 }
 
+/// Groups deleted while members are being added to them and groups nested
+/// under them, on every add path: each answer is a success or 404
+/// GROUP_NOT_FOUND, never a 500 (PostgreSQL raised the membership foreign
+/// key in the window between the group check and the insert).
+async fn adds_racing_a_group_delete_answer_success_or_404(app: TestApp) {
+    let users = app.create_users(4).await;
+    let spare = app.create_group("Spare").await;
+    let mut answers = Vec::new();
+    for round in 0..24 {
+        let group = app.create_group(&format!("Doomed {round}")).await;
+        let mut requests = Vec::new();
+        for i in 0..12 {
+            let user = &users[i % users.len()];
+            let request = match i % 4 {
+                0 => app.request(Method::PUT, &format!("/api/security/groups/{group}/users/{user}")),
+                1 => app.request(Method::PUT, &format!("/v1/groups/{group}/users")).json(&json!(users)),
+                2 => app.request(Method::POST, &format!("/api/security/groups/{group}/users/")).json(&json!([user])),
+                _ => app.request(Method::PUT, &format!("/api/security/groups/{group}/groups/{spare}")),
+            };
+            requests.push(app.send(request));
+            if i == 5 {
+                requests.push(app.send(app.request(Method::DELETE, &format!("/v1/groups/{group}"))));
+            }
+        }
+        answers.extend(join_all(requests).await);
+    }
+    let mut not_found = 0;
+    for r in &answers {
+        if r.status.as_u16() == 404 {
+            not_found += 1;
+            assert!(r.body["error_code"] == "GROUP_NOT_FOUND" || r.body["data"]["code"] == "GROUP_NOT_FOUND", "{}", r.text);
+        } else {
+            assert!(r.status.is_success(), "{} {}", r.status, r.text);
+        }
+    }
+    assert!(not_found > 0, "the deletes raced the adds");
+    let spare_parents = app.send(app.request(Method::GET, &format!("/api/security/users/{}/groups", users[0]))).await;
+    assert_eq!(spare_parents.body, json!([]), "no membership of a deleted group survives: {}", spare_parents.text);
+}
+
 backend_tests!(
     rejected_bulks_among_concurrent_good_ones_write_nothing,
     concurrent_single_adds_of_one_user_make_one_membership,
     concurrent_overlapping_bulks_make_each_membership_once,
     two_instances_on_one_database_write_concurrently_without_loss,
     mutual_removal_of_the_last_two_administrators_leaves_one,
+    adds_racing_a_group_delete_answer_success_or_404,
 );
