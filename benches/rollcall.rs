@@ -133,17 +133,9 @@ fn seed(db: &Database, scale: &Scale) -> Seeded {
     let admin = accounts::ensure_admin(&mut conn, &account.id, "admin", "admin@example.com").unwrap();
     let now = chrono::Utc::now().naive_utc();
     let users: Vec<db::users::NewUser> = (0..scale.users)
-        .map(|i| db::users::NewUser {
-            id: Uuid::new_v4().to_string(),
-            account_id: account.id.clone(),
-            email: format!("user{i}@example.com"),
-            email_key: format!("user{i}@example.com"),
-            username: Some(format!("user{i}")),
-            username_key: Some(format!("user{i}")),
-            first_name: None,
-            last_name: None,
-            created_at: now,
-            updated_at: now,
+        .map(|i| {
+            let (email, username) = (format!("user{i}@example.com"), Some(format!("user{i}")));
+            db::users::NewUser::new(Uuid::new_v4().to_string(), account.id.clone(), email, username, None, None, now)
         })
         .collect();
     conn.write(|c| Ok(db::users::insert_many(c, &users)?)).unwrap();

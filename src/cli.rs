@@ -106,8 +106,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Migrate => {
-            open(&cli.database)?;
+            let pool = Pool::connect(&cli.database)?;
+            let collisions = pool.migrate_reporting()?;
             eprintln!("migrations applied ({})", cli.database.redacted_url());
+            for c in &collisions {
+                eprintln!("name key collision: {c}");
+            }
             Ok(())
         }
         Command::Bootstrap { account, username, email, ttl } => {

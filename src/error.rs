@@ -35,6 +35,8 @@ pub enum ErrorKind {
     SystemGroup,
     LastAdministrator,
     PayloadTooLarge,
+    UriTooLong,
+    HeadersTooLarge,
     UnsupportedMediaType,
     ServiceUnavailable,
     Internal,
@@ -52,6 +54,8 @@ impl ErrorKind {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NameTaken | Self::SystemGroup | Self::LastAdministrator => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -78,6 +82,8 @@ impl ErrorKind {
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::NameTaken => "NAME_TAKEN",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UriTooLong => "URI_TOO_LONG",
+            Self::HeadersTooLarge => "HEADERS_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::Internal => "INTERNAL_ERROR",
@@ -270,6 +276,11 @@ impl From<diesel::result::Error> for ApiError {
                         ApiError::unavailable(e).transient()
                     }
                 }
+            }
+            // PostgreSQL refuses NUL in text; the edge refuses it first, so
+            // this is only a net under a field added without its check.
+            E::DatabaseError(_, info) if info.message().contains("invalid byte sequence for encoding") => {
+                ApiError::validation("A text value contains a NUL character").developer(info.message().to_owned())
             }
             E::DatabaseError(K::ClosedConnection, _) => ApiError::unavailable(e),
             E::DatabaseError(K::SerializationFailure, _) => ApiError::unavailable(e).transient(),

@@ -122,6 +122,7 @@ pub fn app(
         .route("/readyz", web::get().to(readyz))
         .app_data(routes)
         .default_service(web::to(fallback::not_matched))
+        .wrap(actix_web::middleware::from_fn(crate::api::edge::checks))
         .wrap(Logger::new("%a \"%r\" %s %b %Dms"))
 }
 

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi as _};
 use serde_json::{json, Value};
 
 use super::{management, v1};
-use crate::domain::{NAME_PATTERN, PERSON_NAME_PATTERN, USERNAME_PATTERN};
+use crate::domain::{DESCRIPTION_PATTERN, EMAIL_PATTERN, NAME_PATTERN, PERSON_NAME_PATTERN, TEXT_PATTERN, USERNAME_PATTERN};
 use crate::error::{ErrorResponse, ManagementError};
 
 pub const SPEC_PATH: &str = "/api-docs/openapi.json";
@@ -86,10 +86,16 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 
 /// The name rules of `crate::domain`, as schema patterns (utoipa's
 /// attribute takes literals only; this keeps one copy of each).
-const PATTERNS: [(&str, &str, &str); 12] = [
+const PATTERNS: [(&str, &str, &str); 18] = [
     ("CreateGroupRequest", "name", NAME_PATTERN),
     ("UpdateGroupRequest", "name", NAME_PATTERN),
     ("GroupBody", "name", NAME_PATTERN),
+    ("CreateGroupRequest", "description", DESCRIPTION_PATTERN),
+    ("UpdateGroupRequest", "description", DESCRIPTION_PATTERN),
+    ("GroupBody", "description", DESCRIPTION_PATTERN),
+    ("CreateUserRequest", "email", EMAIL_PATTERN),
+    ("UpdateUserRequest", "email", EMAIL_PATTERN),
+    ("UserBody", "email", EMAIL_PATTERN),
     ("CreateUserRequest", "username", USERNAME_PATTERN),
     ("CreateUserRequest", "first_name", PERSON_NAME_PATTERN),
     ("CreateUserRequest", "last_name", PERSON_NAME_PATTERN),
@@ -124,6 +130,20 @@ fn patch_json(doc: OpenApi) -> Value {
         target["pattern"] = json!(pattern);
     }
     let paths = value["paths"].as_object_mut().expect("paths");
+    // Free-text path and query parameters (identifiers, search text) refuse
+    // control characters, NUL included.
+    for item in paths.values_mut() {
+        for op in item.as_object_mut().unwrap().values_mut() {
+            for param in op["parameters"].as_array_mut().into_iter().flatten() {
+                let schema = &mut param["schema"];
+                let is_string = schema["type"] == "string" || schema["type"].as_array().is_some_and(|t| t.contains(&json!("string")));
+                let free = ["format", "pattern", "enum"].iter().all(|k| schema.get(k).is_none());
+                if is_string && free {
+                    schema["pattern"] = json!(TEXT_PATTERN);
+                }
+            }
+        }
+    }
     let mut operations: Vec<&mut Value> = paths.values_mut().flat_map(|item| item.as_object_mut().unwrap().values_mut()).collect();
     for (source, status, name, link) in links() {
         let op = operations.iter_mut().find(|op| op["operationId"] == source).unwrap_or_else(|| panic!("{source} exists"));
@@ -171,6 +191,8 @@ fn add_common_errors(op: &mut Operation, schema: &str) {
         ("400", "Bad request - validation error"),
         ("401", "Unauthorized - missing, malformed, expired or badly signed token"),
         ("403", "Forbidden - insufficient permissions"),
+        ("414", "URI too long - the path and query exceed 8 KiB (`URI_TOO_LONG`)"),
+        ("431", "Request header fields too large - more than 64 headers, one over 8 KiB, or over 32 KiB in all (`HEADERS_TOO_LARGE`)"),
         ("500", "Internal server error"),
         ("503", "Service unavailable - the database cannot be reached; retry later"),
     ];

@@ -2,6 +2,7 @@
 //! the engine, and answer.
 
 pub mod docs;
+pub mod edge;
 pub mod fallback;
 pub mod management;
 pub mod openapi30;

@@ -7,6 +7,7 @@ pub mod group_commit;
 pub mod groups;
 pub mod hierarchy;
 pub mod memberships;
+pub mod name_keys;
 pub mod schema;
 pub mod settings;
 pub mod stable_plans;
@@ -214,22 +215,32 @@ impl Pool {
     /// statistics ([`statistics`]). On PostgreSQL an advisory lock keeps
     /// instances that start together from migrating at the same time.
     pub fn migrate(&self) -> Result<(), ConnectError> {
-        let mut conn = self.get().map_err(|e| ConnectError::Migrate(e.to_string()))?;
-        let result = match &mut conn {
-            Conn::Sqlite(c) => c
-                .run_pending_migrations(SQLITE_MIGRATIONS)
-                .map(|_| ())
-                .and_then(|()| statistics::pin(c).map_err(Into::into)),
+        self.migrate_reporting().map(drop)
+    }
+
+    /// [`Pool::migrate`], returning the name-key collisions that re-keying
+    /// found ([`name_keys`]; also logged).
+    pub fn migrate_reporting(&self) -> Result<Vec<name_keys::Collision>, ConnectError> {
+        let failed = |e: &dyn std::fmt::Display| ConnectError::Migrate(e.to_string());
+        let mut conn = self.get().map_err(|e| failed(&e))?;
+        match &mut conn {
+            Conn::Sqlite(c) => {
+                c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(|e| failed(&e))?;
+                statistics::pin(c).map_err(|e| failed(&e))?;
+                name_keys::ensure_current(&mut conn).map_err(|e| failed(&e))
+            }
             Conn::Postgres(c) => {
                 let lock = "SELECT pg_advisory_lock(7243151)";
                 let unlock = "SELECT pg_advisory_unlock(7243151)";
-                c.batch_execute(lock).map_err(|e| ConnectError::Migrate(e.to_string()))?;
-                let done = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
-                let _ = c.batch_execute(unlock);
+                c.batch_execute(lock).map_err(|e| failed(&e))?;
+                let done = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop).map_err(|e| failed(&e));
+                let done = done.and_then(|()| name_keys::ensure_current(&mut conn).map_err(|e| failed(&e)));
+                if let Conn::Postgres(c) = &mut conn {
+                    let _ = c.batch_execute(unlock);
+                }
                 done
             }
-        };
-        result.map_err(|e| ConnectError::Migrate(e.to_string()))
+        }
     }
 
     /// Runs blocking database work off the async workers, on one pooled

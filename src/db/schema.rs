@@ -23,6 +23,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        first_name_key -> Nullable<Text>,
+        last_name_key -> Nullable<Text>,
     }
 }
 

@@ -22,3 +22,15 @@ pub fn get_or_insert(conn: &mut Conn, key: &str, value: &str) -> QueryResult<Str
         .execute(c))?;
     get(conn, key)?.ok_or(diesel::result::Error::NotFound)
 }
+
+/// Stores `value` under `key`, replacing any value.
+pub fn set(conn: &mut Conn, key: &str, value: &str) -> QueryResult<()> {
+    let row = (settings::key.eq(key), settings::value.eq(value));
+    with_conn!(conn, |c| diesel::insert_into(settings::table)
+        .values(row)
+        .on_conflict(settings::key)
+        .do_update()
+        .set(settings::value.eq(value))
+        .execute(c))
+    .map(drop)
+}

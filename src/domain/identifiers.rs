@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::names::{normalize_key, parse_uuid};
+use super::names::{check_plain_text, normalize_key, parse_uuid};
 use crate::error::ApiError;
 
 /// A group by id or by (case-insensitive) name.
@@ -20,6 +20,7 @@ impl GroupIdentifier {
         if raw.is_empty() {
             return Err(ApiError::validation("The group identifier is empty"));
         }
+        check_plain_text("groupIdentifier", raw)?;
         Ok(match parse_uuid(raw) {
             Some(id) => Self::Id(id),
             None => Self::Name(normalize_key(raw)),
@@ -41,6 +42,7 @@ impl UserIdentifier {
         if raw.is_empty() {
             return Err(ApiError::validation("The user identifier is empty"));
         }
+        check_plain_text("userIdentifier", raw)?;
         Ok(if let Some(id) = parse_uuid(raw) {
             Self::Id(id)
         } else if raw.contains('@') {

@@ -44,17 +44,18 @@ impl<K: Copy> Sort<K> {
     }
 }
 
-/// A case-insensitive substring filter, as a LIKE pattern (with `\` escaping
-/// `%`, `_` and itself) over the lowercased column.
+/// A substring filter by the name key ([`super::normalize_key`]), as a LIKE
+/// pattern (with `\` escaping `%`, `_` and itself) over the key columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Search(String);
 
 impl Search {
-    pub fn parse(raw: Option<&str>) -> Option<Self> {
-        let raw = raw?;
-        if raw.is_empty() {
-            return None;
-        }
+    /// `None` for no filter (absent or empty); 400 for control characters.
+    pub fn parse(field: &str, raw: Option<&str>) -> Result<Option<Self>, ApiError> {
+        let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+            return Ok(None);
+        };
+        super::check_plain_text(field, raw)?;
         let mut pattern = String::with_capacity(raw.len() + 2);
         pattern.push('%');
         for c in super::normalize_key(raw).chars() {
@@ -64,7 +65,7 @@ impl Search {
             pattern.push(c);
         }
         pattern.push('%');
-        Some(Search(pattern))
+        Ok(Some(Search(pattern)))
     }
 
     pub fn pattern(&self) -> &str {
@@ -101,8 +102,10 @@ mod tests {
 
     #[test]
     fn search_escapes_like_wildcards() {
-        assert_eq!(Search::parse(Some("A_b%c\\")).unwrap().pattern(), "%a\\_b\\%c\\\\%");
-        assert!(Search::parse(Some("")).is_none());
+        assert_eq!(Search::parse("q", Some("A_b%c\\")).unwrap().unwrap().pattern(), "%a\\_b\\%c\\\\%");
+        assert_eq!(Search::parse("q", Some("ÉLODIE")).unwrap().unwrap().pattern(), "%élodie%");
+        assert!(Search::parse("q", Some("")).unwrap().is_none());
+        assert!(Search::parse("q", Some("a\0")).is_err());
     }
 
     #[test]

@@ -18,10 +18,7 @@ pub const DEFAULT_ADMIN_EMAIL: &str = "admin@example.com";
 
 /// Creates an account with its built-in `System Administrators` group.
 pub fn create_account(conn: &mut Conn, name: &str) -> Result<Account, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 255 {
-        return Err(ApiError::validation("The account name must have 1 to 255 characters"));
-    }
+    crate::domain::check_account_name(name)?;
     let at = now();
     let account = Account { id: Uuid::new_v4().to_string(), name: name.to_owned(), created_at: at };
     let admins = NewGroup {
@@ -113,17 +110,9 @@ pub const EXAMPLE_BULK_USER_IDS: [&str; 8] = [
 pub fn seed_document_examples(conn: &mut Conn, account_id: &str) -> Result<(), ApiError> {
     use crate::db::users::NewUser;
     let at = now();
-    let user = |id: &str, email: String, username: Option<&str>| NewUser {
-        id: id.to_owned(),
-        account_id: account_id.to_owned(),
-        email_key: normalize_key(&email),
-        email,
-        username: username.map(str::to_owned),
-        username_key: username.map(normalize_key),
-        first_name: Some("Tyler".to_owned()),
-        last_name: Some("Durden".to_owned()),
-        created_at: at,
-        updated_at: at,
+    let user = |id: &str, email: String, username: Option<&str>| {
+        let (first, last) = (Some("Tyler".to_owned()), Some("Durden".to_owned()));
+        NewUser::new(id.to_owned(), account_id.to_owned(), email, username.map(str::to_owned), first, last, at)
     };
     let mut rows = vec![user(EXAMPLE_USER_ID, "t.durden@fightclub.com".to_owned(), Some("tdurden"))];
     rows.extend(EXAMPLE_BULK_USER_IDS.iter().map(|id| user(id, format!("{id}@example.com"), None)));

@@ -20,18 +20,15 @@ pub struct UserDraft {
 
 pub fn create_user(conn: &mut Conn, account_id: &str, draft: UserDraft) -> Result<User, ApiError> {
     let at = now();
-    let row = NewUser {
-        id: Uuid::new_v4().to_string(),
-        account_id: account_id.to_owned(),
-        email_key: draft.email.key(),
-        email: draft.email.as_str().to_owned(),
-        username_key: draft.username.as_ref().map(Username::key),
-        username: draft.username.as_ref().map(|u| u.as_str().to_owned()),
-        first_name: draft.first_name.into_inner(),
-        last_name: draft.last_name.into_inner(),
-        created_at: at,
-        updated_at: at,
-    };
+    let row = NewUser::new(
+        Uuid::new_v4().to_string(),
+        account_id.to_owned(),
+        draft.email.as_str().to_owned(),
+        draft.username.as_ref().map(|u| u.as_str().to_owned()),
+        draft.first_name.into_inner(),
+        draft.last_name.into_inner(),
+        at,
+    );
     conn.write(|conn| {
         if let Some(field) = users::taken(conn, account_id, &row.email_key, row.username_key.as_deref())? {
             return Err(ApiError::name_taken(field));
@@ -100,7 +97,9 @@ pub fn update(conn: &mut Conn, caller: &Caller, ident: &UserIdentifier, patch: U
             username: patch.username.as_ref().map(|u| u.as_ref().map(|u| u.as_str().to_owned())),
             username_key,
             first_name: patch.first_name.clone().map(PersonName::into_inner),
+            first_name_key: patch.first_name.as_ref().map(PersonName::key),
             last_name: patch.last_name.clone().map(PersonName::into_inner),
+            last_name_key: patch.last_name.as_ref().map(PersonName::key),
             updated_at: now(),
         };
         users::update(conn, &user.id, &changes)?;

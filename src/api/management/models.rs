@@ -80,10 +80,13 @@ impl From<GroupView> for ManagementGroup {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserBody {
-    /// Email address, unique in the account (case-insensitive)
+    /// Email address, unique in the account by its name key (Unicode NFKC_Casefold: case, width, compatibility forms and invisible characters make no difference); no control characters,
+    /// no leading or trailing whitespace
     #[schema(format = "email", min_length = 3, max_length = 320, example = "t.durden@fightclub.com")]
     pub email: String,
-    /// Username, unique in the account (case-insensitive); no `@`, not a UUID
+    /// Username, unique in the account by its name key (Unicode NFKC_Casefold: case, width, compatibility forms and invisible characters make no difference):
+    /// no control characters or line separators, no leading or trailing
+    /// whitespace, no `@` or `/`, not a hyphenated UUID
     #[schema(min_length = 1, max_length = 255, example = "tdurden")]
     pub username: Option<String>,
     #[schema(max_length = 255, example = "Tyler")]
@@ -96,7 +99,9 @@ pub struct UserBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupBody {
-    /// Group name, unique in the account (case-insensitive); not a UUID
+    /// Group name, unique in the account by its name key (Unicode NFKC_Casefold: case, width, compatibility forms and invisible characters make no difference):
+    /// no control characters or line separators, no leading or trailing
+    /// whitespace, not a hyphenated UUID
     #[schema(min_length = 1, max_length = 255, example = "Paper Street Soap Company")]
     pub name: String,
     #[schema(max_length = 1000)]
@@ -185,7 +190,7 @@ fn paging(page_index: Option<i64>, page_size: Option<i64>, q: Option<&str>) -> R
         return Err(ApiError::validation("pageIndex must be between 0 and 1000000").detail("field", "pageIndex".into()));
     }
     let size = Page::new(("pageIndex", Some(0)), ("pageSize", page_size), 25, 1000)?.limit;
-    Ok(Paging { page_index: index, page: Page { offset: index * size, limit: size }, search: Search::parse(q) })
+    Ok(Paging { page_index: index, page: Page { offset: index * size, limit: size }, search: Search::parse("q", q)? })
 }
 
 /// Array of group IDs (1 to 100)

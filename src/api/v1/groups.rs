@@ -15,8 +15,9 @@ use crate::error::{ErrorResponse, V1Result};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateGroupRequest {
-    /// Group name, unique in the account (case-insensitive): a visible
-    /// character, no control characters, not a hyphenated UUID
+    /// Group name, unique in the account by its name key (Unicode NFKC_Casefold: case, width, compatibility forms and invisible characters make no difference):
+    /// no control characters or line separators, no leading or trailing
+    /// whitespace, not a hyphenated UUID
     #[schema(min_length = 1, max_length = 255, example = "Paper Street Soap Company")]
     pub name: String,
     #[schema(max_length = 1000)]
@@ -141,7 +142,7 @@ pub async fn list_groups(pool: web::Data<Pool>, caller: Caller, query: web::Quer
     let q = query.into_inner();
     let page = Page::new(("offset", q.offset), ("limit", q.limit), 100, 1000)?;
     let sort = Sort::parse("sort", q.sort.as_deref(), GroupSort::CreatedAt, &GROUP_SORTS)?;
-    let search = Search::parse(q.name.as_deref());
+    let search = Search::parse("name", q.name.as_deref())?;
     let page = pool.run(move |conn| engine::groups::list(conn, &caller, search.as_ref(), sort, page)).await?;
     Ok(HttpResponse::Ok().json(GroupList { items: page.items.into_iter().map(GroupResponse::from).collect(), total: page.total }))
 }

@@ -15,11 +15,13 @@ use crate::error::{ErrorResponse, V1Result};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUserRequest {
-    /// Email address, unique in the account (case-insensitive)
+    /// Email address, unique in the account by its name key (Unicode NFKC_Casefold: case, width, compatibility forms and invisible characters make no difference); no control characters,
+    /// no leading or trailing whitespace
     #[schema(format = "email", min_length = 3, max_length = 320, example = "t.durden@fightclub.com")]
     pub email: String,
-    /// Username, unique in the account (case-insensitive): a visible
-    /// character, no control characters, no `@`, not a hyphenated UUID
+    /// Username, unique in the account by its name key (Unicode NFKC_Casefold: case, width, compatibility forms and invisible characters make no difference):
+    /// no control characters or line separators, no leading or trailing
+    /// whitespace, no `@` or `/`, not a hyphenated UUID
     #[schema(min_length = 1, max_length = 255, example = "tdurden")]
     pub username: Option<String>,
     #[schema(max_length = 255, example = "Tyler")]
@@ -157,8 +159,8 @@ pub async fn list_users(pool: web::Data<Pool>, caller: Caller, query: web::Query
     let page = Page::new(("offset", q.offset), ("limit", q.limit), 100, 1000)?;
     let sort = Sort::parse("sort", q.sort.as_deref(), UserSort::CreatedAt, &USER_SORTS)?;
     let filter = UserFilter {
-        email: Search::parse(q.email.as_deref()),
-        name: Search::parse(q.name.as_deref()),
+        email: Search::parse("email", q.email.as_deref())?,
+        name: Search::parse("name", q.name.as_deref())?,
         any: None,
         include_deleted: q.include_deleted.unwrap_or(false),
         member_of: None,
