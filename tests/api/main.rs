@@ -13,6 +13,7 @@ mod openapi;
 mod seed_examples;
 mod single_add;
 mod management_surface;
+mod names;
 mod permissions;
 mod privilege_model;
 mod users_and_groups;
