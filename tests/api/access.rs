@@ -8,7 +8,7 @@ use rollcall::auth::Claims;
 use serde_json::json;
 
 use crate::backend_tests;
-use crate::helpers::{assert_management_error, assert_v1_error, TestApp, SECRET};
+use crate::helpers::{assert_management_error, assert_surface_error, assert_v1_error, TestApp, SECRET};
 
 fn claims(app: &TestApp, exp_offset: i64) -> Claims {
     let now = chrono::Utc::now().timestamp();
@@ -121,11 +121,7 @@ async fn users_without_permission_get_403_and_change_nothing(app: TestApp) {
             request = request.json(&body);
         }
         let r = app.send(request).await;
-        if path.starts_with("/v1/") {
-            assert_v1_error(&r, 403, "FORBIDDEN");
-        } else {
-            assert_management_error(&r, 403, "FORBIDDEN");
-        }
+        assert_surface_error(&r, &path, 403, "FORBIDDEN");
     }
     assert!(app.membership_rows(&group).is_empty());
 }

@@ -300,6 +300,15 @@ pub fn assert_management_error(r: &Response, status: u16, code: &str) {
     assert!(Uuid::try_parse(id).is_ok(), "logId is a uuid: {id}");
 }
 
+/// Asserts the error shape of the surface `path` is on, and its code.
+pub fn assert_surface_error(r: &Response, path: &str, status: u16, code: &str) {
+    if path.starts_with("/v1") {
+        assert_v1_error(r, status, code);
+    } else {
+        assert_management_error(r, status, code);
+    }
+}
+
 /// Runs each named `async fn(TestApp)` once per backend, as
 /// `sqlite::name` and `postgres::name`.
 #[macro_export]

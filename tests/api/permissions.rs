@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::backend_tests;
-use crate::helpers::{assert_management_error, assert_v1_error, TestApp};
+use crate::helpers::{assert_management_error, assert_surface_error, assert_v1_error, TestApp};
 
 const M: &str = "/api/security";
 
@@ -172,11 +172,7 @@ async fn group_update_alone_cannot_join_or_nest_into_more_rights(app: TestApp) {
                 request = request.json(&body);
             }
             let r = app.send(request).await;
-            if path.starts_with("/v1/") {
-                assert_v1_error(&r, 403, "FORBIDDEN");
-            } else {
-                assert_management_error(&r, 403, "FORBIDDEN");
-            }
+            assert_surface_error(&r, &path, 403, "FORBIDDEN");
         }
     }
     // Nothing changed: the editor holds what they held.
