@@ -134,7 +134,7 @@ fn patch_json(doc: OpenApi) -> Value {
     // control characters, NUL included.
     for item in paths.values_mut() {
         for op in item.as_object_mut().unwrap().values_mut() {
-            for param in op["parameters"].as_array_mut().into_iter().flatten() {
+            for param in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
                 let schema = &mut param["schema"];
                 let is_string = schema["type"] == "string" || schema["type"].as_array().is_some_and(|t| t.contains(&json!("string")));
                 let free = ["format", "pattern", "enum"].iter().all(|k| schema.get(k).is_none());
