@@ -259,7 +259,10 @@ fn wrk(load: &Load, url: &str, mode: &str, offset: usize, connections: usize) ->
         .output()
         .expect("wrk runs (apt-get install wrk)");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout.lines().find_map(|l| l.strip_prefix("WRK_RESULT ")).unwrap_or_else(|| panic!("wrk printed no result for {url}: {stdout} {}", String::from_utf8_lossy(&output.stderr)));
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("WRK_RESULT "))
+        .unwrap_or_else(|| panic!("wrk printed no result for {url}: {stdout} {}", String::from_utf8_lossy(&output.stderr)));
     let v: Value = serde_json::from_str(line).unwrap();
     let requests = v["requests"].as_u64().unwrap();
     Figures {
@@ -437,7 +440,12 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     let pool = db.pool(SqliteSynchronous::Full, 8);
     let ceiling_full = in_process(1, scale.seconds, 90_000_000, |i| add_one(&pool, &seeded, i));
     let engine_growth = ceiling_full.p50_ms / ceiling1.p50_ms;
-    row(&format!("ceiling: single add, 1 thread at {total} memberships"), &ceiling_full, format!("p50 {engine_growth:.2}x the ceiling before the fill"), &mut result);
+    row(
+        &format!("ceiling: single add, 1 thread at {total} memberships"),
+        &ceiling_full,
+        format!("p50 {engine_growth:.2}x the ceiling before the fill"),
+        &mut result,
+    );
     drop(pool);
 
     let ratios = json!({
@@ -485,7 +493,13 @@ fn main() {
     }
 
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("\nRollcall benchmark ({}; {cores} cores; {} users, {} groups; {} s a run)", if full { "release" } else { "tiny smoke run" }, scale.users, scale.groups, seconds);
+    println!(
+        "\nRollcall benchmark ({}; {cores} cores; {} users, {} groups; {} s a run)",
+        if full { "release" } else { "tiny smoke run" },
+        scale.users,
+        scale.groups,
+        seconds
+    );
     println!("{:<62} {:>10} {:>9} {:>9} {:>7}  note", "", "req/s", "p50 ms", "p99 ms", "errors");
     for (label, f, note) in &table {
         if f.requests == 0 {

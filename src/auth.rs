@@ -48,11 +48,7 @@ impl TokenKeys {
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
-        }
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
     }
 
     /// The secret from `ROLLCALL_JWT_SECRET`, else the one stored in the
@@ -73,13 +69,7 @@ impl TokenKeys {
 
     pub fn issue(&self, user_id: &str, account_id: &str, ttl_secs: i64) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp();
-        let claims = Claims {
-            sub: user_id.to_owned(),
-            acc: account_id.to_owned(),
-            iat: now,
-            exp: now + ttl_secs,
-            iss: ISSUER.to_owned(),
-        };
+        let claims = Claims { sub: user_id.to_owned(), acc: account_id.to_owned(), iat: now, exp: now + ttl_secs, iss: ISSUER.to_owned() };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
     }
 
@@ -114,9 +104,7 @@ pub struct Caller {
 
 impl Caller {
     fn from_request(req: &HttpRequest) -> Result<Self, ApiError> {
-        let keys = req
-            .app_data::<web::Data<TokenKeys>>()
-            .ok_or_else(|| ApiError::internal("token keys are not configured"))?;
+        let keys = req.app_data::<web::Data<TokenKeys>>().ok_or_else(|| ApiError::internal("token keys are not configured"))?;
         let header = single_header(req, actix_web::http::header::AUTHORIZATION.as_str())
             .map_err(|()| ApiError::unauthenticated("Send exactly one Authorization header"))?
             .ok_or_else(|| ApiError::unauthenticated("The Authorization header is missing"))?;
@@ -128,10 +116,8 @@ impl Caller {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthenticated("The Authorization header must be 'Bearer <token>'"))?;
         let claims = keys.verify(token)?;
-        let user_id = Uuid::try_parse(&claims.sub)
-            .map_err(|_| ApiError::unauthenticated("The token subject is not a user id"))?;
-        let account_id = Uuid::try_parse(&claims.acc)
-            .map_err(|_| ApiError::unauthenticated("The token account is not an account id"))?;
+        let user_id = Uuid::try_parse(&claims.sub).map_err(|_| ApiError::unauthenticated("The token subject is not a user id"))?;
+        let account_id = Uuid::try_parse(&claims.acc).map_err(|_| ApiError::unauthenticated("The token account is not an account id"))?;
         if ApiSurface::of(req) == ApiSurface::V1 {
             check_account_header(req, account_id)?;
         }
@@ -194,10 +180,8 @@ fn single_header<'a>(req: &'a HttpRequest, name: &str) -> Result<Option<&'a acti
 
 /// The v1 surface names the account twice (token and header); they must agree.
 fn check_account_header(req: &HttpRequest, token_account: Uuid) -> Result<(), ApiError> {
-    let mismatch = |why: &str| {
-        ApiError::new(ErrorKind::AccountMismatch, "The X-Account-ID header must name the token's account")
-            .developer(why)
-    };
+    let mismatch =
+        |why: &str| ApiError::new(ErrorKind::AccountMismatch, "The X-Account-ID header must name the token's account").developer(why);
     let value = single_header(req, ACCOUNT_HEADER)
         .map_err(|()| mismatch("Send exactly one X-Account-ID header"))?
         .ok_or_else(|| mismatch("The X-Account-ID header is missing"))?;

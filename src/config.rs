@@ -65,10 +65,7 @@ impl DatabaseConfig {
     /// The SQLite file path of a `sqlite://` URL or a bare path.
     pub fn sqlite_path(&self) -> String {
         let url = self.url.as_str();
-        url.strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url)
-            .to_owned()
+        url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url).to_owned()
     }
 
     /// The URL without any password, for messages.

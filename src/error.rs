@@ -48,9 +48,7 @@ impl ErrorKind {
             Self::Validation | Self::UnknownUsers | Self::UnknownGroups | Self::GroupCycle => StatusCode::BAD_REQUEST,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::AccountMismatch => StatusCode::FORBIDDEN,
-            Self::GroupNotFound | Self::UserNotFound | Self::NotAMember | Self::NotAChild | Self::RouteNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            Self::GroupNotFound | Self::UserNotFound | Self::NotAMember | Self::NotAChild | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::NameTaken | Self::SystemGroup | Self::LastAdministrator => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -141,8 +139,7 @@ impl ApiError {
     }
 
     pub fn name_taken(what: &str) -> Self {
-        Self::new(ErrorKind::NameTaken, format!("The {what} is already taken in this account"))
-            .detail("field", json!(what))
+        Self::new(ErrorKind::NameTaken, format!("The {what} is already taken in this account")).detail("field", json!(what))
     }
 
     pub fn unknown_users(ids: &[Uuid]) -> Self {
@@ -159,10 +156,7 @@ impl ApiError {
     }
 
     pub fn unavailable(cause: impl fmt::Display) -> Self {
-        let mut e = Self::new(
-            ErrorKind::ServiceUnavailable,
-            "The service is temporarily unavailable; retry later",
-        );
+        let mut e = Self::new(ErrorKind::ServiceUnavailable, "The service is temporarily unavailable; retry later");
         e.internal = Some(cause.to_string());
         e
     }
@@ -185,20 +179,10 @@ impl ApiError {
     fn log(&self) {
         let status = self.kind.status();
         match &self.internal {
-            Some(cause) if status.is_server_error() => log::error!(
-                "error_id={} code={} status={} cause={}",
-                self.id,
-                self.kind.code(),
-                status.as_u16(),
-                cause
-            ),
-            _ => log::info!(
-                "error_id={} code={} status={} {}",
-                self.id,
-                self.kind.code(),
-                status.as_u16(),
-                self.developer_message
-            ),
+            Some(cause) if status.is_server_error() => {
+                log::error!("error_id={} code={} status={} cause={}", self.id, self.kind.code(), status.as_u16(), cause)
+            }
+            _ => log::info!("error_id={} code={} status={} {}", self.id, self.kind.code(), status.as_u16(), self.developer_message),
         }
     }
 
@@ -408,12 +392,7 @@ impl Surface for Management {
         if e.developer_message != e.message {
             data.insert("developerMessage".into(), json!(e.developer_message));
         }
-        json!(ManagementError {
-            log_id: e.id,
-            message: e.message.clone(),
-            data,
-            kind: "error".into(),
-        })
+        json!(ManagementError { log_id: e.id, message: e.message.clone(), data, kind: "error".into() })
     }
 }
 
@@ -467,7 +446,10 @@ mod tests {
             kind(None, "UNIQUE constraint failed: users.account_id, users.username_key"),
             Some((ErrorKind::NameTaken, Some(json!("username"))))
         );
-        assert_eq!(kind(None, "UNIQUE constraint failed: groups.account_id, groups.name_key"), Some((ErrorKind::NameTaken, Some(json!("name")))));
+        assert_eq!(
+            kind(None, "UNIQUE constraint failed: groups.account_id, groups.name_key"),
+            Some((ErrorKind::NameTaken, Some(json!("name"))))
+        );
         assert!(kind(None, "FOREIGN KEY constraint failed").is_none());
         assert!(kind(Some("something_new"), "").is_none());
     }

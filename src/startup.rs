@@ -91,24 +91,16 @@ pub fn app(
     pool: Pool,
     keys: TokenKeys,
 ) -> App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
+    impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
 > {
-    let (app, doc) = api(
-        App::new()
-            .into_utoipa_app()
-            .openapi(docs::base())
-            .app_data(web::Data::new(pool))
-            .app_data(web::Data::new(keys))
-            .app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
-            .app_data(web::PathConfig::default().error_handler(path_error))
-            .app_data(web::QueryConfig::default().error_handler(query_error)),
-    )
+    let (app, doc) = api(App::new()
+        .into_utoipa_app()
+        .openapi(docs::base())
+        .app_data(web::Data::new(pool))
+        .app_data(web::Data::new(keys))
+        .app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .app_data(web::QueryConfig::default().error_handler(query_error)))
     .split_for_parts();
     let doc = docs::finish(doc);
     let routes = web::Data::new(RouteTable::from_openapi(&doc));
@@ -128,9 +120,6 @@ pub fn app(
 
 /// Starts serving on an already bound listener (tests bind port 0).
 pub fn serve(listener: TcpListener, pool: Pool, keys: TokenKeys, workers: usize) -> std::io::Result<Server> {
-    let server = HttpServer::new(move || app(pool.clone(), keys.clone()))
-        .workers(workers.max(1))
-        .listen(listener)?
-        .run();
+    let server = HttpServer::new(move || app(pool.clone(), keys.clone())).workers(workers.max(1)).listen(listener)?.run();
     Ok(server)
 }

@@ -89,8 +89,8 @@ async fn exercise(app: &TestApp) {
     ok(app, Method::PATCH, &format!("/v1/groups/{engineering}"), Some(json!({"description": "builders"}))).await;
 
     // The management surface: groups, users, nesting, inherited listings.
-    let platform = ok(app, Method::POST, &format!("{M}/groups/"), Some(json!({"name": "platform", "permissions": ["user_read"]})))
-        .await["id"]
+    let platform = ok(app, Method::POST, &format!("{M}/groups/"), Some(json!({"name": "platform", "permissions": ["user_read"]}))).await
+        ["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -100,7 +100,13 @@ async fn exercise(app: &TestApp) {
     ok(app, Method::PUT, &format!("{M}/groups/sre/users/{}", users[26]), None).await;
     ok(app, Method::GET, &format!("{M}/groups/?pageIndex=0&pageSize=5&order=-createdAt&q=e"), None).await;
     ok(app, Method::GET, &format!("{M}/groups/platform"), None).await;
-    ok(app, Method::PUT, &format!("{M}/groups/platform"), Some(json!({"name": "platform", "description": "paved roads", "permissions": ["user_read"]}))).await;
+    ok(
+        app,
+        Method::PUT,
+        &format!("{M}/groups/platform"),
+        Some(json!({"name": "platform", "description": "paved roads", "permissions": ["user_read"]})),
+    )
+    .await;
     ok(app, Method::GET, &format!("{M}/groups/engineering/groups?includeInherited=true&includeSelf=true"), None).await;
     ok(app, Method::GET, &format!("{M}/groups/engineering/users?pageSize=5&pageIndex=1&order=-email&q=example"), None).await;
     ok(app, Method::GET, &format!("{M}/groups/engineering/users?includeInherited=true&excludedGroups=sre"), None).await;
@@ -108,7 +114,13 @@ async fn exercise(app: &TestApp) {
     ok(app, Method::GET, &format!("{M}/users?pageSize=5&order=username&q=example"), None).await;
     ok(app, Method::POST, &format!("{M}/users"), Some(json!({"email": "t.durden@fightclub.com", "username": "tdurden"}))).await;
     ok(app, Method::GET, &format!("{M}/users/tdurden"), None).await;
-    ok(app, Method::PUT, &format!("{M}/users/tdurden"), Some(json!({"email": "tyler@fightclub.com", "username": "tdurden", "firstName": "Tyler"}))).await;
+    ok(
+        app,
+        Method::PUT,
+        &format!("{M}/users/tdurden"),
+        Some(json!({"email": "tyler@fightclub.com", "username": "tdurden", "firstName": "Tyler"})),
+    )
+    .await;
     ok(app, Method::GET, &format!("{M}/users/{}/groups?includeInherited=true", users[26]), None).await;
     ok(app, Method::HEAD, &format!("{M}/users/{}/groups/engineering,sre", users[26]), None).await;
     ok(app, Method::DELETE, &format!("{M}/groups/platform/groups/sre"), None).await;
@@ -120,7 +132,9 @@ async fn exercise(app: &TestApp) {
     let token = app.token_for(&app.tenant, &users[26]);
     let r = app.send(app.request_as(&app.tenant, &token, Method::GET, &format!("/v1/users/{}", users[5]))).await;
     assert_eq!(r.status, StatusCode::OK, "inherited user_read: {}", r.text);
-    let r = app.send(app.request_as(&app.tenant, &token, Method::PUT, &format!("/v1/groups/{engineering}/users")).json(&json!([users[6]]))).await;
+    let r = app
+        .send(app.request_as(&app.tenant, &token, Method::PUT, &format!("/v1/groups/{engineering}/users")).json(&json!([users[6]])))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 
     ok(app, Method::DELETE, &format!("/v1/groups/{sre}"), None).await;
@@ -198,10 +212,8 @@ async fn sqlite_statistics_cover_every_index_and_are_written_once() {
     .load(c))
     .unwrap();
     indexes.sort();
-    let mut pinned: Vec<IndexName> = rollcall::db::statistics::PINNED
-        .iter()
-        .map(|(tbl, idx, _)| IndexName { tbl_name: (*tbl).into(), name: (*idx).into() })
-        .collect();
+    let mut pinned: Vec<IndexName> =
+        rollcall::db::statistics::PINNED.iter().map(|(tbl, idx, _)| IndexName { tbl_name: (*tbl).into(), name: (*idx).into() }).collect();
     pinned.sort();
     assert_eq!(indexes, pinned);
 

@@ -46,11 +46,7 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme(
             "bearerAuth",
             SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some("Bearer token"))
-                    .build(),
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").description(Some("Bearer token")).build(),
             ),
         );
         components.add_security_scheme(
@@ -70,18 +66,9 @@ pub fn base() -> OpenApi {
 }
 
 fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
-    [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.delete,
-        &mut item.patch,
-        &mut item.head,
-        &mut item.options,
-        &mut item.trace,
-    ]
-    .into_iter()
-    .filter_map(Option::as_mut)
+    [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head, &mut item.options, &mut item.trace]
+        .into_iter()
+        .filter_map(Option::as_mut)
 }
 
 /// The name rules of `crate::domain`, as schema patterns (utoipa's
@@ -111,12 +98,37 @@ const PATTERNS: [(&str, &str, &str); 18] = [
 /// call creates into the next.
 fn links() -> Vec<(&'static str, &'static str, &'static str, Value)> {
     vec![
-        ("v1_create_group", "201", "ListMembers", json!({"operationId": "v1_list_group_members", "parameters": {"groupId": "$response.body#/id"}})),
-        ("v1_create_group", "201", "AddUsers", json!({"operationId": "v1_add_users_to_group", "parameters": {"groupId": "$response.body#/id"}})),
-        ("v1_create_group", "201", "AddUserToGroup", json!({"operationId": "add_user_to_group", "parameters": {"groupIdentifier": "$response.body#/id"}})),
-        ("v1_create_group", "201", "AddUsersToGroup", json!({"operationId": "add_users_to_group", "parameters": {"groupIdentifier": "$response.body#/id"}})),
+        (
+            "v1_create_group",
+            "201",
+            "ListMembers",
+            json!({"operationId": "v1_list_group_members", "parameters": {"groupId": "$response.body#/id"}}),
+        ),
+        (
+            "v1_create_group",
+            "201",
+            "AddUsers",
+            json!({"operationId": "v1_add_users_to_group", "parameters": {"groupId": "$response.body#/id"}}),
+        ),
+        (
+            "v1_create_group",
+            "201",
+            "AddUserToGroup",
+            json!({"operationId": "add_user_to_group", "parameters": {"groupIdentifier": "$response.body#/id"}}),
+        ),
+        (
+            "v1_create_group",
+            "201",
+            "AddUsersToGroup",
+            json!({"operationId": "add_users_to_group", "parameters": {"groupIdentifier": "$response.body#/id"}}),
+        ),
         ("v1_create_user", "201", "AddToGroupV1", json!({"operationId": "v1_add_users_to_group", "requestBody": ["$response.body#/id"]})),
-        ("v1_create_user", "201", "AddToGroup", json!({"operationId": "add_user_to_group", "parameters": {"userIdentifier": "$response.body#/id"}})),
+        (
+            "v1_create_user",
+            "201",
+            "AddToGroup",
+            json!({"operationId": "add_user_to_group", "parameters": {"userIdentifier": "$response.body#/id"}}),
+        ),
         ("v1_create_user", "201", "AddManyToGroup", json!({"operationId": "add_users_to_group", "requestBody": ["$response.body#/id"]})),
     ]
 }

@@ -43,7 +43,10 @@ fn refusal(req: &HttpRequest) -> Option<ApiError> {
     None
 }
 
-pub async fn checks(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+pub async fn checks(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if let Some(error) = refusal(req.request()) {
         let response = error.response_for(ApiSurface::of(req.request()));
         return Ok(req.into_response(response).map_into_right_body());

@@ -48,10 +48,8 @@ pub async fn not_matched(req: HttpRequest, routes: web::Data<RouteTable>) -> Htt
         Some(methods) => {
             let allow: Vec<&str> = methods.iter().map(Method::as_str).collect();
             let allow = allow.join(", ");
-            let error = ApiError::new(
-                ErrorKind::MethodNotAllowed,
-                format!("Method {} is not allowed here; allowed: {allow}", req.method()),
-            );
+            let error =
+                ApiError::new(ErrorKind::MethodNotAllowed, format!("Method {} is not allowed here; allowed: {allow}", req.method()));
             let mut response = error.response_for(ApiSurface::of(&req));
             if let Ok(value) = header::HeaderValue::from_str(&allow) {
                 response.headers_mut().insert(header::ALLOW, value);

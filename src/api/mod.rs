@@ -30,10 +30,7 @@ pub struct UserIds(#[serde(deserialize_with = "hyphenated_uuids")] Vec<Uuid>);
 pub(crate) fn hyphenated_uuids<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Uuid>, D::Error> {
     let raw = Vec::<String>::deserialize(deserializer)?;
     raw.iter()
-        .map(|s| {
-            crate::domain::parse_uuid(s)
-                .ok_or_else(|| serde::de::Error::custom(format!("'{s}' is not a hyphenated UUID")))
-        })
+        .map(|s| crate::domain::parse_uuid(s).ok_or_else(|| serde::de::Error::custom(format!("'{s}' is not a hyphenated UUID"))))
         .collect()
 }
 

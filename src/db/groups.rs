@@ -68,29 +68,20 @@ pub fn find(conn: &mut Conn, account_id: &str, ident: &GroupIdentifier) -> Query
 }
 
 pub fn find_system(conn: &mut Conn, account_id: &str) -> QueryResult<Option<Group>> {
-    let query = groups::table
-        .filter(groups::account_id.eq(account_id))
-        .filter(groups::is_system.eq(true));
+    let query = groups::table.filter(groups::account_id.eq(account_id)).filter(groups::is_system.eq(true));
     with_conn!(conn, |c| query.select(Group::as_select()).first(c).optional())
 }
 
 /// Whether any of the groups is a System Administrators group (by primary
 /// key only: the ids come from one account already).
 pub fn system_among(conn: &mut Conn, ids: &[String]) -> QueryResult<bool> {
-    let q = groups::table
-        .filter(groups::is_system.eq(true))
-        .filter(groups::id.eq_any(ids))
-        .select(groups::id);
+    let q = groups::table.filter(groups::is_system.eq(true)).filter(groups::id.eq_any(ids)).select(groups::id);
     Ok(with_conn!(conn, |c| q.first::<String>(c).optional())?.is_some())
 }
 
 pub fn grant(conn: &mut Conn, group_id: &str, permission: &str) -> QueryResult<()> {
     let row = (group_permissions::group_id.eq(group_id), group_permissions::permission.eq(permission));
-    with_conn!(conn, |c| diesel::insert_into(group_permissions::table)
-        .values(row)
-        .on_conflict_do_nothing()
-        .execute(c))
-    .map(drop)
+    with_conn!(conn, |c| diesel::insert_into(group_permissions::table).values(row).on_conflict_do_nothing().execute(c)).map(drop)
 }
 
 macro_rules! filtered {

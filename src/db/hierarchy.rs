@@ -36,10 +36,7 @@ pub fn add(conn: &mut Conn, account_id: &str, parent_id: &str, child_ids: &[Stri
         .collect();
     Ok(match conn {
         Conn::Sqlite(c) => diesel::insert_or_ignore_into(group_children::table).values(&rows).execute(&mut **c)?,
-        Conn::Postgres(c) => diesel::insert_into(group_children::table)
-            .values(&rows)
-            .on_conflict_do_nothing()
-            .execute(&mut **c)?,
+        Conn::Postgres(c) => diesel::insert_into(group_children::table).values(&rows).on_conflict_do_nothing().execute(&mut **c)?,
     })
 }
 

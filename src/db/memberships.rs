@@ -22,10 +22,7 @@ pub fn add(conn: &mut Conn, group_id: &str, user_ids: &[String], now: NaiveDateT
     // deadlocking on each other's uncommitted rows (PostgreSQL).
     let mut sorted: Vec<&String> = user_ids.iter().collect();
     sorted.sort_unstable();
-    let rows: Vec<NewMembership> = sorted
-        .into_iter()
-        .map(|user_id| NewMembership { group_id, user_id, created_at: now })
-        .collect();
+    let rows: Vec<NewMembership> = sorted.into_iter().map(|user_id| NewMembership { group_id, user_id, created_at: now }).collect();
     let mut added = 0;
     // 3 bound values a row; SQLite allows 32,766 per statement.
     for chunk in rows.chunks(10_000) {
@@ -33,10 +30,7 @@ pub fn add(conn: &mut Conn, group_id: &str, user_ids: &[String], now: NaiveDateT
             // diesel cannot put ON CONFLICT on a multi-row SQLite insert; OR
             // IGNORE is the same here (it never ignores foreign-key failures).
             Conn::Sqlite(c) => diesel::insert_or_ignore_into(memberships::table).values(chunk).execute(&mut **c)?,
-            Conn::Postgres(c) => diesel::insert_into(memberships::table)
-                .values(chunk)
-                .on_conflict_do_nothing()
-                .execute(&mut **c)?,
+            Conn::Postgres(c) => diesel::insert_into(memberships::table).values(chunk).on_conflict_do_nothing().execute(&mut **c)?,
         };
     }
     Ok(added)
@@ -62,10 +56,7 @@ pub fn count_members(conn: &mut Conn, group_id: &str) -> QueryResult<i64> {
     let all = memberships::table.filter(memberships::group_id.eq(group_id)).count();
     let all: i64 = with_conn!(conn, |c| all.get_result(c))?;
     let deleted_users = users::table.filter(users::deleted_at.is_not_null()).select(users::id);
-    let deleted = memberships::table
-        .filter(memberships::group_id.eq(group_id))
-        .filter(memberships::user_id.eq_any(deleted_users))
-        .count();
+    let deleted = memberships::table.filter(memberships::group_id.eq(group_id)).filter(memberships::user_id.eq_any(deleted_users)).count();
     let deleted: i64 = with_conn!(conn, |c| deleted.get_result(c))?;
     Ok(all - deleted)
 }
@@ -73,9 +64,8 @@ pub fn count_members(conn: &mut Conn, group_id: &str) -> QueryResult<i64> {
 /// Whether the live user belongs, in this account, to the built-in
 /// administrators group or to a group granted `permission`. One query.
 pub fn has_permission(conn: &mut Conn, account_id: &str, user_id: &str, permission: &str) -> QueryResult<bool> {
-    let granted = group_permissions::table.on(group_permissions::group_id
-        .eq(memberships::group_id)
-        .and(group_permissions::permission.eq(permission)));
+    let granted = group_permissions::table
+        .on(group_permissions::group_id.eq(memberships::group_id).and(group_permissions::permission.eq(permission)));
     let query = memberships::table
         .inner_join(groups::table)
         .inner_join(users::table)
@@ -90,11 +80,7 @@ pub fn has_permission(conn: &mut Conn, account_id: &str, user_id: &str, permissi
 
 /// Removes the users from the group; returns how many were members.
 pub fn remove(conn: &mut Conn, group_id: &str, user_ids: &[String]) -> QueryResult<usize> {
-    let q = diesel::delete(
-        memberships::table
-            .filter(memberships::group_id.eq(group_id))
-            .filter(memberships::user_id.eq_any(user_ids)),
-    );
+    let q = diesel::delete(memberships::table.filter(memberships::group_id.eq(group_id)).filter(memberships::user_id.eq_any(user_ids)));
     with_conn!(conn, |c| q.execute(c))
 }
 
@@ -115,9 +101,7 @@ pub fn is_member_of_any(conn: &mut Conn, user_id: &str, group_ids: &[String]) ->
 
 /// Which of the groups are the system group or granted `permission` (ids).
 pub fn granting(conn: &mut Conn, group_ids: &[String], permission: &str) -> QueryResult<bool> {
-    let granted = group_permissions::table.on(group_permissions::group_id
-        .eq(groups::id)
-        .and(group_permissions::permission.eq(permission)));
+    let granted = group_permissions::table.on(group_permissions::group_id.eq(groups::id).and(group_permissions::permission.eq(permission)));
     let q = groups::table
         .left_join(granted)
         .filter(groups::id.eq_any(group_ids))

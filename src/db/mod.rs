@@ -119,11 +119,8 @@ struct SqliteSetup {
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {};",
-            self.synchronous
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute(&format!("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {};", self.synchronous))
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -169,9 +166,7 @@ impl Pool {
             // the file. The busy timeout comes first: another process closing
             // the database (its last connection checkpoints) holds a lock briefly.
             let mut first = SqliteConnection::establish(&path).map_err(|e| open_error(e.to_string()))?;
-            first
-                .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
-                .map_err(|e| open_error(e.to_string()))?;
+            first.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;").map_err(|e| open_error(e.to_string()))?;
             let manager = ConnectionManager::<SqliteConnection>::new(path);
             // The writer keeps one connection; readers need at least one more.
             let size = if config.sqlite_group_commit { config.pool_size.max(2) } else { config.pool_size };
@@ -181,9 +176,7 @@ impl Pool {
                 // A file connection cannot be cut off the way a network one
                 // can: no `SELECT 1` before each use.
                 .test_on_check_out(false)
-                .connection_customizer(Box::new(SqliteSetup {
-                    synchronous: config.sqlite_synchronous.pragma(),
-                }))
+                .connection_customizer(Box::new(SqliteSetup { synchronous: config.sqlite_synchronous.pragma() }))
                 .build(manager)
                 .map_err(|e| open_error(e.to_string()))?;
             let group_commit = if config.sqlite_group_commit {

@@ -53,43 +53,50 @@ pub fn ensure_current(conn: &mut Conn) -> Result<Vec<Collision>, ApiError> {
     if settings::get(conn, SETTING)?.as_deref() == Some(VERSION) {
         return Ok(Vec::new());
     }
-    let collisions = conn
-        .write(|conn| {
-            let mut found = rekey_users(conn)?;
-            found.extend(rekey_groups(conn)?);
-            rekey_accounts(conn)?;
-            settings::set(conn, SETTING, VERSION)?;
-            Ok(found)
-        })?;
+    let collisions = conn.write(|conn| {
+        let mut found = rekey_users(conn)?;
+        found.extend(rekey_groups(conn)?);
+        rekey_accounts(conn)?;
+        settings::set(conn, SETTING, VERSION)?;
+        Ok(found)
+    })?;
     for c in &collisions {
         log::warn!("name keys: {c}");
     }
     Ok(collisions)
 }
 
-type UserRow = (String, String, String, String, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, NaiveDateTime);
+type UserRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    NaiveDateTime,
+);
 
 fn rekey_users(conn: &mut Conn) -> QueryResult<Vec<Collision>> {
     let mut changed = Vec::new();
     let mut after = String::new();
     loop {
-        let q = users::table
-            .filter(users::id.gt(after.clone()))
-            .order(users::id)
-            .limit(5000)
-            .select((
-                users::id,
-                users::account_id,
-                users::email,
-                users::email_key,
-                users::username,
-                users::username_key,
-                users::first_name,
-                users::first_name_key,
-                users::last_name,
-                users::last_name_key,
-                users::created_at,
-            ));
+        let q = users::table.filter(users::id.gt(after.clone())).order(users::id).limit(5000).select((
+            users::id,
+            users::account_id,
+            users::email,
+            users::email_key,
+            users::username,
+            users::username_key,
+            users::first_name,
+            users::first_name_key,
+            users::last_name,
+            users::last_name_key,
+            users::created_at,
+        ));
         let rows: Vec<UserRow> = with_conn!(conn, |c| q.load(c))?;
         let Some(last) = rows.last() else { break };
         after = last.0.clone();
@@ -123,7 +130,13 @@ fn rekey_users(conn: &mut Conn) -> QueryResult<Vec<Collision>> {
         };
         let username_key = match username_key {
             Some(key) if user_username_taken(conn, &account, &key)? => {
-                collisions.push(Collision { table: "users", field: "username", id: id.clone(), value: username.unwrap_or_default(), key: key.clone() });
+                collisions.push(Collision {
+                    table: "users",
+                    field: "username",
+                    id: id.clone(),
+                    value: username.unwrap_or_default(),
+                    key: key.clone(),
+                });
                 Some(parked(&key, &id))
             }
             other => other,
@@ -142,7 +155,11 @@ fn rekey_users(conn: &mut Conn) -> QueryResult<Vec<Collision>> {
 fn rekey_groups(conn: &mut Conn) -> QueryResult<Vec<Collision>> {
     let q = groups::table.order((groups::created_at, groups::id)).select((groups::id, groups::account_id, groups::name, groups::name_key));
     let rows: Vec<(String, String, String, String)> = with_conn!(conn, |c| q.load(c))?;
-    let changed: Vec<_> = rows.into_iter().map(|(id, account, name, old)| (normalize_key(&name), id, account, name, old)).filter(|(new, .., old)| new != old).collect();
+    let changed: Vec<_> = rows
+        .into_iter()
+        .map(|(id, account, name, old)| (normalize_key(&name), id, account, name, old))
+        .filter(|(new, .., old)| new != old)
+        .collect();
     for (new, id, ..) in &changed {
         let q = diesel::update(groups::table.find(id)).set(groups::name_key.eq(parked(new, id)));
         with_conn!(conn, |c| q.execute(c))?;

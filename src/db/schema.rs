@@ -78,12 +78,4 @@ diesel::joinable!(group_permissions -> groups (group_id));
 diesel::joinable!(memberships -> groups (group_id));
 diesel::joinable!(memberships -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(
-    accounts,
-    users,
-    groups,
-    group_permissions,
-    memberships,
-    group_children,
-    settings,
-);
+diesel::allow_tables_to_appear_in_same_query!(accounts, users, groups, group_permissions, memberships, group_children, settings,);

@@ -16,10 +16,7 @@ pub fn get(conn: &mut Conn, key: &str) -> QueryResult<Option<String>> {
 /// value: the first instance to write wins, the others adopt its value.
 pub fn get_or_insert(conn: &mut Conn, key: &str, value: &str) -> QueryResult<String> {
     let row = (settings::key.eq(key), settings::value.eq(value));
-    with_conn!(conn, |c| diesel::insert_into(settings::table)
-        .values(row)
-        .on_conflict_do_nothing()
-        .execute(c))?;
+    with_conn!(conn, |c| diesel::insert_into(settings::table).values(row).on_conflict_do_nothing().execute(c))?;
     get(conn, key)?.ok_or(diesel::result::Error::NotFound)
 }
 

@@ -55,10 +55,8 @@ struct StatRow {
 }
 
 fn pinned_rows() -> Vec<StatRow> {
-    let mut rows: Vec<StatRow> = PINNED
-        .iter()
-        .map(|(tbl, idx, stat)| StatRow { tbl: (*tbl).into(), idx: Some((*idx).into()), stat: (*stat).into() })
-        .collect();
+    let mut rows: Vec<StatRow> =
+        PINNED.iter().map(|(tbl, idx, stat)| StatRow { tbl: (*tbl).into(), idx: Some((*idx).into()), stat: (*stat).into() }).collect();
     rows.sort();
     rows
 }
@@ -71,8 +69,7 @@ pub fn pin(conn: &mut SqliteConnection) -> QueryResult<()> {
     conn.transaction(|conn| {
         // Creates sqlite_stat1 when missing (and analyzes nothing else).
         conn.batch_execute("ANALYZE sqlite_schema")?;
-        let current: Vec<StatRow> =
-            diesel::sql_query("SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx, stat").load(conn)?;
+        let current: Vec<StatRow> = diesel::sql_query("SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx, stat").load(conn)?;
         // SQLite built with STAT4 (the bundled one is) also keeps the key
         // samples an ANALYZE took; pinned statistics leave none.
         let has_samples_table = count(conn, "SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat4'")? > 0;

@@ -86,9 +86,7 @@ pub fn insert(conn: &mut Conn, user: &NewUser) -> QueryResult<()> {
 }
 
 pub fn find(conn: &mut Conn, account_id: &str, ident: &UserIdentifier) -> QueryResult<Option<User>> {
-    let live = users::table
-        .filter(users::account_id.eq(account_id))
-        .filter(users::deleted_at.is_null());
+    let live = users::table.filter(users::account_id.eq(account_id)).filter(users::deleted_at.is_null());
     match ident {
         UserIdentifier::Id(id) => {
             let query = live.filter(users::id.eq(id.to_string()));
@@ -179,7 +177,9 @@ macro_rules! filtered {
         if let Some(s) = &f.name {
             let p = s.pattern().to_owned();
             q = q.filter(
-                users::username_key.like(p.clone()).escape('\\')
+                users::username_key
+                    .like(p.clone())
+                    .escape('\\')
                     .or(users::first_name_key.like(p.clone()).escape('\\'))
                     .or(users::last_name_key.like(p).escape('\\')),
             );
@@ -187,7 +187,10 @@ macro_rules! filtered {
         if let Some(s) = &f.any {
             let p = s.pattern().to_owned();
             q = q.filter(
-                users::email_key.like(p.clone()).escape('\\').nullable()
+                users::email_key
+                    .like(p.clone())
+                    .escape('\\')
+                    .nullable()
                     .or(users::username_key.like(p.clone()).escape('\\'))
                     .or(users::first_name_key.like(p.clone()).escape('\\'))
                     .or(users::last_name_key.like(p).escape('\\')),
@@ -241,7 +244,13 @@ pub fn soft_delete(conn: &mut Conn, id: &str, at: NaiveDateTime) -> QueryResult<
 
 /// Whether the email or username key is held by another user of the account
 /// (deleted users keep theirs).
-pub fn taken_by_other(conn: &mut Conn, account_id: &str, except_id: &str, email_key: Option<&str>, username_key: Option<&str>) -> QueryResult<Option<&'static str>> {
+pub fn taken_by_other(
+    conn: &mut Conn,
+    account_id: &str,
+    except_id: &str,
+    email_key: Option<&str>,
+    username_key: Option<&str>,
+) -> QueryResult<Option<&'static str>> {
     if let Some(key) = email_key {
         let q = users::table
             .filter(users::account_id.eq(account_id))

@@ -90,25 +90,16 @@ mod tests {
     fn group_identifier_is_an_id_only_when_it_parses_as_a_uuid() {
         let id = Uuid::new_v4();
         assert_eq!(GroupIdentifier::parse(&id.to_string()).unwrap(), GroupIdentifier::Id(id));
-        assert_eq!(
-            GroupIdentifier::parse("Paper Street Soap Company").unwrap(),
-            GroupIdentifier::Name("paper street soap company".into())
-        );
+        assert_eq!(GroupIdentifier::parse("Paper Street Soap Company").unwrap(), GroupIdentifier::Name("paper street soap company".into()));
         assert!(GroupIdentifier::parse("").is_err());
-        assert_eq!(
-            GroupIdentifier::parse(&id.simple().to_string()).unwrap(),
-            GroupIdentifier::Name(id.simple().to_string())
-        );
+        assert_eq!(GroupIdentifier::parse(&id.simple().to_string()).unwrap(), GroupIdentifier::Name(id.simple().to_string()));
     }
 
     #[test]
     fn user_identifier_distinguishes_id_email_and_username() {
         let id = Uuid::new_v4();
         assert_eq!(UserIdentifier::parse(&id.to_string()).unwrap(), UserIdentifier::Id(id));
-        assert_eq!(
-            UserIdentifier::parse("T.Durden@FightClub.com").unwrap(),
-            UserIdentifier::Email("t.durden@fightclub.com".into())
-        );
+        assert_eq!(UserIdentifier::parse("T.Durden@FightClub.com").unwrap(), UserIdentifier::Email("t.durden@fightclub.com".into()));
         assert_eq!(UserIdentifier::parse("TDurden").unwrap(), UserIdentifier::Username("tdurden".into()));
     }
 

@@ -111,7 +111,10 @@ mod tests {
     #[test]
     fn sort_parses_direction_and_rejects_unknown_fields() {
         let fields = [("name", GroupSort::Name), ("created_at", GroupSort::CreatedAt)];
-        assert_eq!(Sort::parse("sort", Some("-name"), GroupSort::CreatedAt, &fields).unwrap(), Sort { key: GroupSort::Name, descending: true });
+        assert_eq!(
+            Sort::parse("sort", Some("-name"), GroupSort::CreatedAt, &fields).unwrap(),
+            Sort { key: GroupSort::Name, descending: true }
+        );
         assert_eq!(Sort::parse("sort", None, GroupSort::CreatedAt, &fields).unwrap().key, GroupSort::CreatedAt);
         assert!(Sort::parse("sort", Some("id"), GroupSort::Name, &fields).is_err());
         assert!(Sort::parse("sort", Some(""), GroupSort::Name, &fields).is_err());

@@ -52,9 +52,6 @@ impl fmt::Display for Permission {
 impl FromStr for Permission {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| format!("unknown permission '{s}'"))
+        Self::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| format!("unknown permission '{s}'"))
     }
 }

@@ -11,12 +11,7 @@ use crate::db::Conn;
 use crate::domain::{GroupDescription, GroupIdentifier, GroupName, GroupSort, Page, Permission, Search, Sort};
 use crate::error::{ApiError, ErrorKind};
 
-pub fn create_group(
-    conn: &mut Conn,
-    account_id: &str,
-    name: GroupName,
-    description: GroupDescription,
-) -> Result<Group, ApiError> {
+pub fn create_group(conn: &mut Conn, account_id: &str, name: GroupName, description: GroupDescription) -> Result<Group, ApiError> {
     let at = now();
     let row = NewGroup {
         id: Uuid::new_v4().to_string(),
@@ -87,7 +82,13 @@ fn system_group(why: &str) -> ApiError {
 }
 
 /// Creates a group, optionally granting it permissions (administrators only).
-pub fn create(conn: &mut Conn, caller: &Caller, name: GroupName, description: GroupDescription, permissions: Option<Vec<Permission>>) -> Result<GroupView, ApiError> {
+pub fn create(
+    conn: &mut Conn,
+    caller: &Caller,
+    name: GroupName,
+    description: GroupDescription,
+    permissions: Option<Vec<Permission>>,
+) -> Result<GroupView, ApiError> {
     conn.write(|conn| {
         caller.require(conn, Permission::GroupCreate)?;
         let group = create_group(conn, &caller.account_id, name.clone(), description.clone())?;

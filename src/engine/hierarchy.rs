@@ -55,11 +55,8 @@ impl Tree {
 
     /// Groups below `group`, not descending into `excluded`.
     pub fn descendants_except(&self, group: &str, excluded: &HashSet<String>) -> Vec<String> {
-        let pruned: HashMap<String, Vec<String>> = self
-            .children
-            .iter()
-            .map(|(p, cs)| (p.clone(), cs.iter().filter(|c| !excluded.contains(*c)).cloned().collect()))
-            .collect();
+        let pruned: HashMap<String, Vec<String>> =
+            self.children.iter().map(|(p, cs)| (p.clone(), cs.iter().filter(|c| !excluded.contains(*c)).cloned().collect())).collect();
         Self::walk(&pruned, &[group.to_owned()])
     }
 
@@ -79,7 +76,6 @@ fn cycle(parent: &Group, child: &Group) -> ApiError {
         .detail("groupId", parent.id.clone().into())
         .detail("childGroupId", child.id.clone().into())
 }
-
 
 /// Puts the child groups under the parent, all or none: every id must name a
 /// group of the account (400 listing the others) and none may close a cycle.
@@ -148,7 +144,13 @@ pub fn remove_child(conn: &mut Conn, caller: &Caller, parent: &GroupIdentifier, 
 
 /// The group ids whose members count as members of `group`: itself, and
 /// with `inherited` every group below it except the `excluded` subtrees.
-pub fn member_groups(conn: &mut Conn, account_id: &str, group: &Group, inherited: bool, excluded: &HashSet<String>) -> Result<Vec<String>, ApiError> {
+pub fn member_groups(
+    conn: &mut Conn,
+    account_id: &str,
+    group: &Group,
+    inherited: bool,
+    excluded: &HashSet<String>,
+) -> Result<Vec<String>, ApiError> {
     let mut ids = vec![group.id.clone()];
     if inherited && hierarchy::any(conn, account_id)? {
         ids.extend(Tree::load(conn, account_id)?.descendants_except(&group.id, excluded));
@@ -180,7 +182,13 @@ pub fn groups_of_user(conn: &mut Conn, account_id: &str, user_id: &str, inherite
 
 /// The groups below `group` (direct children, or with `inherited` all
 /// descendants), with `include_self` the group too, as views in name order.
-pub fn list_children(conn: &mut Conn, caller: &Caller, group: &GroupIdentifier, inherited: bool, include_self: bool) -> Result<Vec<super::groups::GroupView>, ApiError> {
+pub fn list_children(
+    conn: &mut Conn,
+    caller: &Caller,
+    group: &GroupIdentifier,
+    inherited: bool,
+    include_self: bool,
+) -> Result<Vec<super::groups::GroupView>, ApiError> {
     caller.require(conn, Permission::GroupRead)?;
     let group = find_group(conn, &caller.account_id, group)?;
     let tree = Tree::load(conn, &caller.account_id)?;

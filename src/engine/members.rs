@@ -84,7 +84,12 @@ pub fn keep_an_administrator(conn: &mut Conn, account_id: &str, leaving: &[Strin
 
 /// Takes the users out of the group, all in one transaction; ids that are not
 /// members (or name no user) are ignored. Returns how many left.
-pub fn remove_users_from_group(conn: &mut Conn, caller: &Caller, group: &GroupIdentifier, user_ids: &UserIdList) -> Result<usize, ApiError> {
+pub fn remove_users_from_group(
+    conn: &mut Conn,
+    caller: &Caller,
+    group: &GroupIdentifier,
+    user_ids: &UserIdList,
+) -> Result<usize, ApiError> {
     let ids: Vec<String> = user_ids.as_slice().iter().map(Uuid::to_string).collect();
     conn.write(|conn| {
         caller.require(conn, Permission::GroupUpdate)?;
@@ -131,7 +136,13 @@ pub struct MemberPage {
 }
 
 /// Direct members in id order, a keyset page after `after` (v1).
-pub fn list_members(conn: &mut Conn, caller: &Caller, group: &GroupIdentifier, after: Option<Uuid>, limit: i64) -> Result<MemberPage, ApiError> {
+pub fn list_members(
+    conn: &mut Conn,
+    caller: &Caller,
+    group: &GroupIdentifier,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<MemberPage, ApiError> {
     caller.require(conn, Permission::GroupRead)?;
     let group = find_group(conn, &caller.account_id, group)?;
     let after = after.map(|id| id.to_string());
@@ -156,7 +167,12 @@ pub struct MemberQuery {
 
 /// Members (with `inherited`, also of every group below, except the
 /// `excluded` subtrees), an offset page of them.
-pub fn list_members_paged(conn: &mut Conn, caller: &Caller, group: &GroupIdentifier, query: &MemberQuery) -> Result<super::users::UserPage, ApiError> {
+pub fn list_members_paged(
+    conn: &mut Conn,
+    caller: &Caller,
+    group: &GroupIdentifier,
+    query: &MemberQuery,
+) -> Result<super::users::UserPage, ApiError> {
     caller.require(conn, Permission::GroupRead)?;
     let group = find_group(conn, &caller.account_id, group)?;
     let excluded = super::hierarchy::resolve_ids(conn, &caller.account_id, &query.excluded)?;

@@ -88,7 +88,9 @@ pub fn update(conn: &mut Conn, caller: &Caller, ident: &UserIdentifier, patch: U
         super::access::require_covers_user(conn, caller, &user.id)?;
         let email_key = patch.email.as_ref().map(Email::key);
         let username_key = patch.username.as_ref().map(|u| u.as_ref().map(Username::key));
-        if let Some(field) = users::taken_by_other(conn, &caller.account_id, &user.id, email_key.as_deref(), username_key.clone().flatten().as_deref())? {
+        if let Some(field) =
+            users::taken_by_other(conn, &caller.account_id, &user.id, email_key.as_deref(), username_key.clone().flatten().as_deref())?
+        {
             return Err(ApiError::name_taken(field));
         }
         let changes = UserChanges {

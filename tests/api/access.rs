@@ -12,13 +12,7 @@ use crate::helpers::{assert_management_error, assert_surface_error, assert_v1_er
 
 fn claims(app: &TestApp, exp_offset: i64) -> Claims {
     let now = chrono::Utc::now().timestamp();
-    Claims {
-        sub: app.tenant.admin_id.clone(),
-        acc: app.tenant.account_id.clone(),
-        exp: now + exp_offset,
-        iat: now,
-        iss: "rollcall".into(),
-    }
+    Claims { sub: app.tenant.admin_id.clone(), acc: app.tenant.account_id.clone(), exp: now + exp_offset, iat: now, iss: "rollcall".into() }
 }
 
 fn sign(claims: &impl serde::Serialize, secret: &[u8], alg: Algorithm) -> String {
@@ -49,7 +43,13 @@ fn bad_authorizations(app: &TestApp) -> Vec<(&'static str, Option<String>)> {
         ("other algorithm", Some(format!("Bearer {}", sign(&good, SECRET, Algorithm::HS512)))),
         ("wrong issuer", Some(format!("Bearer {}", sign(&wrong_issuer, SECRET, Algorithm::HS256)))),
         ("subject not a uuid", Some(format!("Bearer {}", sign(&not_a_user, SECRET, Algorithm::HS256)))),
-        ("no exp", Some(format!("Bearer {}", sign(&json!({"sub": good.sub, "acc": good.acc, "iat": good.iat, "iss": "rollcall"}), SECRET, Algorithm::HS256)))),
+        (
+            "no exp",
+            Some(format!(
+                "Bearer {}",
+                sign(&json!({"sub": good.sub, "acc": good.acc, "iat": good.iat, "iss": "rollcall"}), SECRET, Algorithm::HS256)
+            )),
+        ),
     ]
 }
 
@@ -160,7 +160,9 @@ async fn a_token_names_its_account_and_sees_nothing_of_another(app: TestApp) {
 
     // A token claiming their account for my admin grants nothing there.
     let forged_scope = app.keys.issue(&app.tenant.admin_id, &other.account_id, 3600).unwrap();
-    let r = app.send(app.request_as(&other, &forged_scope, Method::PUT, &format!("/v1/groups/{their_group}/users")).json(&json!([their_user]))).await;
+    let r = app
+        .send(app.request_as(&other, &forged_scope, Method::PUT, &format!("/v1/groups/{their_group}/users")).json(&json!([their_user])))
+        .await;
     assert_v1_error(&r, 403, "FORBIDDEN");
     assert!(app.membership_rows(&their_group).is_empty());
 }
@@ -175,17 +177,30 @@ async fn the_surface_follows_the_route_not_the_raw_path(app: TestApp) {
         assert_v1_error(&r, 403, "ACCOUNT_MISMATCH");
         let r = app.send(app.client.post(app.url(spelling)).bearer_auth(&app.tenant.token).json(&json!({"name": "Sneaky"}))).await;
         assert_v1_error(&r, 403, "ACCOUNT_MISMATCH");
-        let r = app.send(app.client.get(app.url(spelling)).bearer_auth(&app.tenant.token).header("X-Account-ID", &app.tenant.account_id)).await;
+        let r =
+            app.send(app.client.get(app.url(spelling)).bearer_auth(&app.tenant.token).header("X-Account-ID", &app.tenant.account_id)).await;
         assert_eq!(r.status, StatusCode::OK, "{spelling}: {}", r.text);
         let r = app.send(app.client.delete(app.url(spelling)).bearer_auth(&app.tenant.token)).await;
         assert_v1_error(&r, 405, "METHOD_NOT_ALLOWED");
     }
     assert_v1_error(&app.send(app.client.get(app.url("/%76%31/nothing-here"))).await, 404, "NOT_FOUND");
-    assert_v1_error(&app.send(app.client.get(app.url("/%76%31/groups/not-a-uuid")).bearer_auth(&app.tenant.token).header("X-Account-ID", &app.tenant.account_id)).await, 400, "VALIDATION_ERROR");
+    assert_v1_error(
+        &app.send(
+            app.client
+                .get(app.url("/%76%31/groups/not-a-uuid"))
+                .bearer_auth(&app.tenant.token)
+                .header("X-Account-ID", &app.tenant.account_id),
+        )
+        .await,
+        400,
+        "VALIDATION_ERROR",
+    );
     // An encoded management path is the management surface: no header rule, its body.
     let r = app.send(app.client.get(app.url("/api/%73ecurity/users/nobody")).bearer_auth(&app.tenant.token)).await;
     assert_management_error(&r, 404, "USER_NOT_FOUND");
-    let r = app.send(app.client.put(app.url(&format!("/api/%73ecurity/groups/System%20Administrators/users/{user}"))).bearer_auth(&other.token)).await;
+    let r = app
+        .send(app.client.put(app.url(&format!("/api/%73ecurity/groups/System%20Administrators/users/{user}"))).bearer_auth(&other.token))
+        .await;
     assert_management_error(&r, 404, "USER_NOT_FOUND");
     let groups = app.send(app.request(Method::GET, "/v1/groups")).await;
     assert_eq!(groups.body["total"], 1, "nothing was created: {}", groups.text);
@@ -228,14 +243,33 @@ async fn a_request_with_two_credentials_is_refused(app: TestApp) {
     let theirs = format!("Bearer {}", other.token);
     for pair in [[&good, &good], [&good, &theirs], [&theirs, &good], [&good, &"Bearer junk".to_owned()]] {
         let r = app
-            .send(app.client.get(app.url("/v1/groups")).header("Authorization", pair[0].as_str()).header("Authorization", pair[1].as_str()).header("X-Account-ID", &app.tenant.account_id))
+            .send(
+                app.client
+                    .get(app.url("/v1/groups"))
+                    .header("Authorization", pair[0].as_str())
+                    .header("Authorization", pair[1].as_str())
+                    .header("X-Account-ID", &app.tenant.account_id),
+            )
             .await;
         assert_v1_error(&r, 401, "UNAUTHENTICATED");
-        let r = app.send(app.client.get(app.url("/api/security/groups/")).header("Authorization", pair[0].as_str()).header("Authorization", pair[1].as_str())).await;
+        let r = app
+            .send(
+                app.client
+                    .get(app.url("/api/security/groups/"))
+                    .header("Authorization", pair[0].as_str())
+                    .header("Authorization", pair[1].as_str()),
+            )
+            .await;
         assert_management_error(&r, 401, "UNAUTHENTICATED");
     }
     let r = app
-        .send(app.client.get(app.url("/v1/groups")).bearer_auth(&app.tenant.token).header("X-Account-ID", &app.tenant.account_id).header("X-Account-ID", &other.account_id))
+        .send(
+            app.client
+                .get(app.url("/v1/groups"))
+                .bearer_auth(&app.tenant.token)
+                .header("X-Account-ID", &app.tenant.account_id)
+                .header("X-Account-ID", &other.account_id),
+        )
         .await;
     assert_v1_error(&r, 403, "ACCOUNT_MISMATCH");
 }

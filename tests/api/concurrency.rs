@@ -63,7 +63,10 @@ async fn two_instances_on_one_database_write_concurrently_without_loss(app: Test
             let request = app.client.put(format!("{base}{path}")).bearer_auth(&app.tenant.token);
             requests.push(app.send(request));
             if i % 3 == 0 {
-                let request = app.client.put(format!("{base}/v1/groups/{group}/users")).bearer_auth(&app.tenant.token)
+                let request = app
+                    .client
+                    .put(format!("{base}/v1/groups/{group}/users"))
+                    .bearer_auth(&app.tenant.token)
                     .header("X-Account-ID", &app.tenant.account_id)
                     .json(&json!(users[i..(i + 5).min(users.len())]));
                 requests.push(app.send(request));
@@ -77,7 +80,14 @@ async fn two_instances_on_one_database_write_concurrently_without_loss(app: Test
     expected.sort();
     assert_eq!(app.membership_rows(&group), expected);
     // Both instances see the same state.
-    let r = app.send(app.client.get(format!("{second}/v1/groups/{group}/users?limit=1000")).bearer_auth(&app.tenant.token).header("X-Account-ID", &app.tenant.account_id)).await;
+    let r = app
+        .send(
+            app.client
+                .get(format!("{second}/v1/groups/{group}/users?limit=1000"))
+                .bearer_auth(&app.tenant.token)
+                .header("X-Account-ID", &app.tenant.account_id),
+        )
+        .await;
     assert_eq!(r.body["total"], 30);
 }
 
@@ -125,9 +135,20 @@ async fn mutual_removal_of_the_last_two_administrators_leaves_one(app: TestApp) 
             let tenant = app.new_tenant(&format!("round-{rounds}"));
             let a = tenant.admin_id.clone();
             let b = app.create_user_in(&tenant, &format!("b{rounds}@example.com"), None).await;
-            let r = app.send(app.request_as(&tenant, &tenant.token, Method::PUT, &format!("/api/security/groups/System%20Administrators/users/{b}"))).await;
+            let r = app
+                .send(app.request_as(
+                    &tenant,
+                    &tenant.token,
+                    Method::PUT,
+                    &format!("/api/security/groups/System%20Administrators/users/{b}"),
+                ))
+                .await;
             assert_eq!(r.status.as_u16(), 204, "{}", r.text);
-            let system = app.send(app.request_as(&tenant, &tenant.token, Method::GET, "/v1/groups?name=System")).await.body["items"][0]["id"].as_str().unwrap().to_owned();
+            let system = app.send(app.request_as(&tenant, &tenant.token, Method::GET, "/v1/groups?name=System")).await.body["items"][0]
+                ["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
             let remove = |base: &str, token: &str, kind: &str, target: &str| {
                 let (method, path, body) = match kind {
                     "v1 delete user" => (Method::DELETE, format!("/v1/users/{target}"), None),
@@ -135,7 +156,8 @@ async fn mutual_removal_of_the_last_two_administrators_leaves_one(app: TestApp) 
                     "mgmt remove member" => (Method::DELETE, format!("/api/security/groups/{system}/users/{target}"), None),
                     _ => (Method::DELETE, format!("/v1/groups/{system}/users"), Some(json!([target]))),
                 };
-                let mut request = app.client.request(method, format!("{base}{path}")).bearer_auth(token).header("X-Account-ID", &tenant.account_id);
+                let mut request =
+                    app.client.request(method, format!("{base}{path}")).bearer_auth(token).header("X-Account-ID", &tenant.account_id);
                 if let Some(body) = body {
                     request = request.json(&body);
                 }
@@ -143,16 +165,22 @@ async fn mutual_removal_of_the_last_two_administrators_leaves_one(app: TestApp) 
             };
             let token_b = app.token_for(&tenant, &b);
             let other_base = if two_instances { second.clone() } else { app.address.clone() };
-            let (by_a, by_b) = futures_util::join!(remove(&app.address, &tenant.token, a_kind, &b), remove(&other_base, &token_b, b_kind, &a));
-            let context = format!("round {rounds}: A {a_kind} B / B {b_kind} A, two instances: {two_instances}: {} {} / {} {}", by_a.status, by_a.text, by_b.status, by_b.text);
+            let (by_a, by_b) =
+                futures_util::join!(remove(&app.address, &tenant.token, a_kind, &b), remove(&other_base, &token_b, b_kind, &a));
+            let context = format!(
+                "round {rounds}: A {a_kind} B / B {b_kind} A, two instances: {two_instances}: {} {} / {} {}",
+                by_a.status, by_a.text, by_b.status, by_b.text
+            );
             let won = [&by_a, &by_b].iter().filter(|r| r.status.is_success()).count();
             assert_eq!(won, 1, "{context}");
             for r in [&by_a, &by_b] {
                 assert!(r.status.is_success() || [403, 409].contains(&r.status.as_u16()), "{context}");
             }
-            let admins = app.send(app.request_as(&tenant, &tenant.token, Method::GET, &format!("/api/security/groups/{system}/users")))
-                .await;
-            let admins = if admins.status.is_success() { admins } else {
+            let admins =
+                app.send(app.request_as(&tenant, &tenant.token, Method::GET, &format!("/api/security/groups/{system}/users"))).await;
+            let admins = if admins.status.is_success() {
+                admins
+            } else {
                 let token_b = app.token_for(&tenant, &b);
                 app.send(app.request_as(&tenant, &token_b, Method::GET, &format!("/api/security/groups/{system}/users"))).await
             };

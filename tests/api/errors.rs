@@ -47,8 +47,4 @@ async fn health_and_readiness_answer(app: TestApp) {
     }
 }
 
-backend_tests!(
-    unknown_routes_are_404_in_the_surfaces_error_body,
-    wrong_methods_are_405_with_allow,
-    health_and_readiness_answer,
-);
+backend_tests!(unknown_routes_are_404_in_the_surfaces_error_body, wrong_methods_are_405_with_allow, health_and_readiness_answer,);

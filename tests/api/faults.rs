@@ -10,8 +10,8 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::Method;
 use rollcall::config::DatabaseConfig;
 use rollcall::db::Pool;
-use rollcall::engine::{accounts, users::UserDraft};
 use rollcall::domain::{Email, PersonName};
+use rollcall::engine::{accounts, users::UserDraft};
 use serde_json::json;
 
 use crate::helpers::{assert_management_error, assert_v1_error, Backend, TestApp, TestDatabase, SECRET};
@@ -141,12 +141,7 @@ async fn killing_the_server_loses_no_acknowledged_membership(backend: Backend) {
     server.kill().unwrap();
     server.wait().unwrap();
     let lost: Vec<&String> = acknowledged.iter().filter(|u| !present.contains(*u)).collect();
-    eprintln!(
-        "crash test ({backend:?}): acknowledged={} present={} lost={}",
-        acknowledged.len(),
-        present.len(),
-        lost.len()
-    );
+    eprintln!("crash test ({backend:?}): acknowledged={} present={} lost={}", acknowledged.len(), present.len(), lost.len());
     assert!(lost.is_empty(), "{} acknowledged memberships were lost", lost.len());
 }
 

@@ -260,10 +260,11 @@ impl TestApp {
         use diesel::prelude::*;
         use rollcall::db::schema::memberships;
         let mut conn = self.pool.get().expect("connection");
-        let query = memberships::table
-            .filter(memberships::group_id.eq(group_id.to_owned()))
-            .order(memberships::user_id)
-            .select((memberships::group_id, memberships::user_id, memberships::created_at));
+        let query = memberships::table.filter(memberships::group_id.eq(group_id.to_owned())).order(memberships::user_id).select((
+            memberships::group_id,
+            memberships::user_id,
+            memberships::created_at,
+        ));
         rollcall::with_conn!(&mut conn, |c| query.load(c)).expect("rows")
     }
 

@@ -37,7 +37,11 @@ async fn groups_are_created_paged_replaced_and_deleted(app: TestApp) {
     let r = call(&app, Method::POST, &format!("{M}/groups"), Some(json!({"name": "Epsilon", "description": "no slash"}))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_management_error(&call(&app, Method::POST, &format!("{M}/groups/"), Some(json!({"name": "alpha"}))).await, 409, "NAME_TAKEN");
-    assert_management_error(&call(&app, Method::POST, &format!("{M}/groups/"), Some(json!({"name": Uuid::new_v4()}))).await, 400, "VALIDATION_ERROR");
+    assert_management_error(
+        &call(&app, Method::POST, &format!("{M}/groups/"), Some(json!({"name": Uuid::new_v4()}))).await,
+        400,
+        "VALIDATION_ERROR",
+    );
 
     // Six groups with System Administrators, two a page.
     let first = call(&app, Method::GET, &format!("{M}/groups/?pageSize=2"), None).await;
@@ -65,12 +69,21 @@ async fn groups_are_created_paged_replaced_and_deleted(app: TestApp) {
     let r = call(&app, Method::GET, &format!("{M}/groups/alpha"), None).await;
     assert_eq!(r.status, StatusCode::OK);
     let alpha = r.body["id"].as_str().unwrap().to_owned();
-    let r = call(&app, Method::PUT, &format!("{LEGACY}/groups/{alpha}"), Some(json!({"name": "Alpha One", "permissions": ["group_read"]}))).await;
+    let r = call(&app, Method::PUT, &format!("{LEGACY}/groups/{alpha}"), Some(json!({"name": "Alpha One", "permissions": ["group_read"]})))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!((r.body["name"].as_str(), r.body["description"].as_str()), (Some("Alpha One"), Some("")));
     assert_eq!(r.body["permissions"], json!(["group_read"]));
-    assert_management_error(&call(&app, Method::PUT, &format!("{M}/groups/Alpha%20One"), Some(json!({"name": "Beta"}))).await, 409, "NAME_TAKEN");
-    assert_management_error(&call(&app, Method::PUT, &format!("{M}/groups/System%20Administrators"), Some(json!({"name": "Root"}))).await, 409, "SYSTEM_GROUP");
+    assert_management_error(
+        &call(&app, Method::PUT, &format!("{M}/groups/Alpha%20One"), Some(json!({"name": "Beta"}))).await,
+        409,
+        "NAME_TAKEN",
+    );
+    assert_management_error(
+        &call(&app, Method::PUT, &format!("{M}/groups/System%20Administrators"), Some(json!({"name": "Root"}))).await,
+        409,
+        "SYSTEM_GROUP",
+    );
     assert_management_error(&call(&app, Method::DELETE, &format!("{M}/groups/System%20Administrators"), None).await, 409, "SYSTEM_GROUP");
     assert_eq!(call(&app, Method::DELETE, &format!("{M}/groups/Alpha%20One"), None).await.status, StatusCode::NO_CONTENT);
     assert_management_error(&call(&app, Method::GET, &format!("{M}/groups/{alpha}"), None).await, 404, "GROUP_NOT_FOUND");
@@ -88,7 +101,11 @@ async fn users_are_created_read_replaced_and_deleted(app: TestApp) {
         assert_eq!(r.status, StatusCode::OK, "{ident}: {}", r.text);
         assert_eq!(r.body["id"], id.as_str());
     }
-    assert_management_error(&call(&app, Method::POST, &format!("{M}/users"), Some(json!({"email": "t.durden@fightclub.com"}))).await, 409, "NAME_TAKEN");
+    assert_management_error(
+        &call(&app, Method::POST, &format!("{M}/users"), Some(json!({"email": "t.durden@fightclub.com"}))).await,
+        409,
+        "NAME_TAKEN",
+    );
     assert_management_error(&call(&app, Method::POST, &format!("{M}/users"), Some(json!({"email": "x"}))).await, 400, "VALIDATION_ERROR");
     // PUT replaces: the username and names not sent are cleared.
     let r = call(&app, Method::PUT, &format!("{M}/users/tdurden"), Some(json!({"email": "tyler@paper.st", "firstName": "T"}))).await;
@@ -133,7 +150,11 @@ async fn members_are_listed_removed_and_checked(app: TestApp) {
     assert_management_error(&call(&app, Method::DELETE, &format!("{M}/groups/Soap/users/nobody"), None).await, 404, "USER_NOT_FOUND");
     assert_management_error(&call(&app, Method::DELETE, &format!("{M}/groups/Nope/users/m2"), None).await, 404, "GROUP_NOT_FOUND");
     assert_eq!(app.send(app.request(Method::HEAD, &format!("{M}/groups/Nope/users/m2"))).await.status, StatusCode::NOT_FOUND);
-    assert_management_error(&call(&app, Method::DELETE, &format!("{M}/groups/System%20Administrators/users/admin"), None).await, 409, "LAST_ADMINISTRATOR");
+    assert_management_error(
+        &call(&app, Method::DELETE, &format!("{M}/groups/System%20Administrators/users/admin"), None).await,
+        409,
+        "LAST_ADMINISTRATOR",
+    );
     assert_eq!(app.membership_rows(&group).len(), 4);
 }
 
@@ -150,7 +171,11 @@ async fn nest_three(app: &TestApp) -> [String; 3] {
     assert_eq!(call(app, Method::PUT, &format!("{M}/groups/Alpha/groups/Beta"), None).await.status, StatusCode::NO_CONTENT);
     assert_eq!(call(app, Method::PUT, &format!("{LEGACY}/groups/Beta/groups/Gamma"), None).await.status, StatusCode::NO_CONTENT);
     let id = |r: Response| r.body["id"].as_str().unwrap().to_owned();
-    [id(call(app, Method::GET, &format!("{M}/groups/Alpha"), None).await), id(call(app, Method::GET, &format!("{M}/groups/Beta"), None).await), id(call(app, Method::GET, &format!("{M}/groups/Gamma"), None).await)]
+    [
+        id(call(app, Method::GET, &format!("{M}/groups/Alpha"), None).await),
+        id(call(app, Method::GET, &format!("{M}/groups/Beta"), None).await),
+        id(call(app, Method::GET, &format!("{M}/groups/Gamma"), None).await),
+    ]
 }
 
 async fn membership_is_inherited_through_three_levels(app: TestApp) {

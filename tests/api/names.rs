@@ -11,7 +11,9 @@ use crate::helpers::{assert_management_error, assert_surface_error, assert_v1_er
 const M: &str = "/api/security";
 
 async fn spellings_of_one_name_are_one_name(app: TestApp) {
-    for (first, second) in [("Straße", "STRASSE"), ("café", "cafe\u{301}"), ("staff", "sta\u{200B}ff"), ("Ｆｕｌｌ", "full"), ("ﬁle", "FILE")] {
+    for (first, second) in
+        [("Straße", "STRASSE"), ("café", "cafe\u{301}"), ("staff", "sta\u{200B}ff"), ("Ｆｕｌｌ", "full"), ("ﬁle", "FILE")]
+    {
         app.create_group(first).await;
         let r = app.send(app.request(Method::POST, "/v1/groups").json(&json!({"name": second}))).await;
         assert_v1_error(&r, 409, "NAME_TAKEN");
@@ -22,7 +24,8 @@ async fn spellings_of_one_name_are_one_name(app: TestApp) {
         assert_eq!(r.body["name"], first, "{second}: {}", r.text);
     }
     let user = app.create_user("Elodie@example.com", Some("Élodie")).await;
-    for (email, username) in [("ELODIE@EXAMPLE.COM", "other"), ("other@example.com", "e\u{301}lodie"), ("x@example.com", "ÉLO\u{200D}DIE")] {
+    for (email, username) in [("ELODIE@EXAMPLE.COM", "other"), ("other@example.com", "e\u{301}lodie"), ("x@example.com", "ÉLO\u{200D}DIE")]
+    {
         let r = app.send(app.request(Method::POST, "/v1/users").json(&json!({"email": email, "username": username}))).await;
         assert_v1_error(&r, 409, "NAME_TAKEN");
     }
@@ -34,7 +37,10 @@ async fn spellings_of_one_name_are_one_name(app: TestApp) {
 
 async fn search_folds_the_same_on_every_backend(app: TestApp) {
     let r = app
-        .send(app.request(Method::POST, "/v1/users").json(&json!({"email": "e.dupont@example.com", "first_name": "Élodie", "last_name": "Straße"})))
+        .send(
+            app.request(Method::POST, "/v1/users")
+                .json(&json!({"email": "e.dupont@example.com", "first_name": "Élodie", "last_name": "Straße"})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     app.create_group("STRASSE Team").await;
@@ -42,7 +48,11 @@ async fn search_folds_the_same_on_every_backend(app: TestApp) {
         let r = app.send(app.request(Method::GET, query)).await;
         assert_eq!(r.body["total"], 1, "{query}: {}", r.text);
     }
-    for query in [format!("{M}/users?q=%C3%89LODIE"), format!("{M}/groups/?q=stra%C3%9Fe"), "/v1/groups?name=%EF%BD%93%EF%BD%94%EF%BD%92%EF%BD%81%EF%BD%93%EF%BD%93%EF%BD%85".to_owned()] {
+    for query in [
+        format!("{M}/users?q=%C3%89LODIE"),
+        format!("{M}/groups/?q=stra%C3%9Fe"),
+        "/v1/groups?name=%EF%BD%93%EF%BD%94%EF%BD%92%EF%BD%81%EF%BD%93%EF%BD%93%EF%BD%85".to_owned(),
+    ] {
         let r = app.send(app.request(Method::GET, &query)).await;
         let total = r.body.get("totalCount").or(r.body.get("total")).cloned();
         assert_eq!(total, Some(json!(1)), "{query}: {}", r.text);
@@ -55,7 +65,8 @@ async fn names_with_invisible_or_control_edges_are_refused(app: TestApp) {
         let r = app.send(app.request(Method::POST, "/v1/groups").json(&json!({"name": name}))).await;
         assert_v1_error(&r, 400, "VALIDATION_ERROR");
         assert!(r.body["message"].as_str().unwrap().starts_with("name "), "the field is named: {}", r.text);
-        let r = app.send(app.request(Method::POST, &format!("{M}/users")).json(&json!({"email": "ok@example.com", "username": name}))).await;
+        let r =
+            app.send(app.request(Method::POST, &format!("{M}/users")).json(&json!({"email": "ok@example.com", "username": name}))).await;
         assert_management_error(&r, 400, "VALIDATION_ERROR");
         assert_eq!(r.body["data"]["field"], "username", "{}", r.text);
         let r = app.send(app.request(Method::POST, "/v1/users").json(&json!({"email": "ok@example.com", "first_name": name}))).await;
@@ -108,14 +119,17 @@ async fn a_nul_anywhere_is_a_400_and_changes_nothing(app: TestApp) {
             for p in &params {
                 let name = p["name"].as_str().unwrap();
                 match p["in"].as_str() {
-                    Some("path") => cases.push((format!("path {name}"), fill(&template.replace(&format!("{{{name}}}"), "a%00b")), valid_body())),
+                    Some("path") => {
+                        cases.push((format!("path {name}"), fill(&template.replace(&format!("{{{name}}}"), "a%00b")), valid_body()))
+                    }
                     Some("query") => cases.push((format!("query {name}"), format!("{}?{name}=a%00b", fill(template)), valid_body())),
                     _ => {}
                 }
             }
             if let Some(schema) = &body_schema {
                 for (property, definition) in schema["properties"].as_object().into_iter().flatten() {
-                    let is_string = definition["type"] == "string" || definition["type"].as_array().is_some_and(|t| t.contains(&json!("string")));
+                    let is_string =
+                        definition["type"] == "string" || definition["type"].as_array().is_some_and(|t| t.contains(&json!("string")));
                     if is_string {
                         let mut body = valid_body().unwrap();
                         body[property] = json!("a\u{0}b");
@@ -178,9 +192,18 @@ async fn an_existing_database_is_rekeyed_and_collisions_reported(app: TestApp) {
         let mut conn = app.pool.get().unwrap();
         rollcall::with_conn!(&mut conn, |c| {
             diesel::update(groups::table.find(&older)).set(groups::name_key.eq("straße")).execute(c).unwrap();
-            diesel::update(groups::table.find(&newer)).set((groups::name.eq("STRASSE"), groups::name_key.eq("strasse"))).execute(c).unwrap();
-            diesel::update(users::table.find(&user)).set((users::username_key.eq("élodie"), users::first_name_key.eq(None::<String>))).execute(c).unwrap();
-            diesel::update(users::table.find(&user)).set((users::first_name.eq(Some("ÉLODIE")), users::first_name_key.eq(None::<String>))).execute(c).unwrap();
+            diesel::update(groups::table.find(&newer))
+                .set((groups::name.eq("STRASSE"), groups::name_key.eq("strasse")))
+                .execute(c)
+                .unwrap();
+            diesel::update(users::table.find(&user))
+                .set((users::username_key.eq("élodie"), users::first_name_key.eq(None::<String>)))
+                .execute(c)
+                .unwrap();
+            diesel::update(users::table.find(&user))
+                .set((users::first_name.eq(Some("ÉLODIE")), users::first_name_key.eq(None::<String>)))
+                .execute(c)
+                .unwrap();
             diesel::delete(settings::table.filter(settings::key.eq("name_keys"))).execute(c).unwrap();
         });
     }

@@ -23,10 +23,7 @@ fn generated() -> Value {
 
 #[test]
 fn the_committed_spec_is_what_the_code_generates() {
-    assert!(
-        committed() == generated(),
-        "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json` and commit it"
-    );
+    assert!(committed() == generated(), "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json` and commit it");
     assert!(
         read_committed("openapi-3.0.json") == rollcall::startup::openapi_30(),
         "openapi/openapi-3.0.json is stale: run `cargo run -- openapi --openapi-version 3.0 > openapi/openapi-3.0.json`"

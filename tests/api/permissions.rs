@@ -103,7 +103,9 @@ async fn members_of_a_child_group_hold_the_parents_permissions(app: TestApp) {
     for g in ["Readers", "Team", "Interns"] {
         app.create_group(g).await;
     }
-    let r = app.send(app.request(Method::PUT, &format!("{M}/groups/Readers")).json(&json!({"name": "Readers", "permissions": ["user_read"]}))).await;
+    let r = app
+        .send(app.request(Method::PUT, &format!("{M}/groups/Readers")).json(&json!({"name": "Readers", "permissions": ["user_read"]})))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     app.send(app.request(Method::PUT, &format!("{M}/groups/Interns/users/intern"))).await;
     let token = app.token_for(&app.tenant, &intern);
@@ -147,7 +149,8 @@ async fn group_update_alone_cannot_join_or_nest_into_more_rights(app: TestApp) {
     let deleters = app.create_group("Deleters").await;
     let readers = app.create_group("Readers").await;
     let plain = app.create_group("Plain").await;
-    for (group, permissions) in [(&editors, json!(["group_update"])), (&deleters, json!(["user_delete"])), (&readers, json!(["user_read"]))] {
+    for (group, permissions) in [(&editors, json!(["group_update"])), (&deleters, json!(["user_delete"])), (&readers, json!(["user_read"]))]
+    {
         let r = app.send(app.request(Method::PATCH, &format!("/v1/groups/{group}")).json(&json!({"permissions": permissions}))).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
@@ -185,7 +188,9 @@ async fn group_update_alone_cannot_join_or_nest_into_more_rights(app: TestApp) {
     assert_eq!(status_as(&app, &token, Method::DELETE, &format!("/v1/users/{editor}"), None).await, StatusCode::FORBIDDEN);
     // What the editor holds, they may hand on: with user_read granted to
     // Editors, joining Readers gives nothing new and is allowed.
-    let r = app.send(app.request(Method::PATCH, &format!("/v1/groups/{editors}")).json(&json!({"permissions": ["group_update", "user_read"]}))).await;
+    let r = app
+        .send(app.request(Method::PATCH, &format!("/v1/groups/{editors}")).json(&json!({"permissions": ["group_update", "user_read"]})))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(status_as(&app, &token, Method::PUT, &format!("{M}/groups/Readers/users/editor"), None).await, StatusCode::NO_CONTENT);
     assert_eq!(status_as(&app, &token, Method::PUT, &format!("{M}/groups/Readers/groups/Plain"), None).await, StatusCode::NO_CONTENT);
@@ -199,7 +204,9 @@ async fn a_user_manager_cannot_change_or_delete_someone_holding_more(app: TestAp
     let peer = app.create_user("peer@example.com", Some("peer")).await;
     let nobody = app.create_user("nobody@example.com", Some("nobody")).await;
     let managers = app.create_group("Managers").await;
-    let r = app.send(app.request(Method::PATCH, &format!("/v1/groups/{managers}")).json(&json!({"permissions": ["user_update", "user_delete"]}))).await;
+    let r = app
+        .send(app.request(Method::PATCH, &format!("/v1/groups/{managers}")).json(&json!({"permissions": ["user_update", "user_delete"]})))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     app.send(app.request(Method::PUT, &format!("/v1/groups/{managers}/users")).json(&json!([manager, peer]))).await;
     let token = app.token_for(&app.tenant, &manager);
@@ -214,7 +221,10 @@ async fn a_user_manager_cannot_change_or_delete_someone_holding_more(app: TestAp
     }
     let me = app.send(app.request(Method::GET, &format!("/v1/users/{admin}"))).await;
     assert_eq!(me.body["email"], "admin@example.com", "{}", me.text);
-    assert_eq!(status_as(&app, &token, Method::PATCH, &format!("/v1/users/{peer}"), Some(json!({"first_name": "Peer"}))).await, StatusCode::OK);
+    assert_eq!(
+        status_as(&app, &token, Method::PATCH, &format!("/v1/users/{peer}"), Some(json!({"first_name": "Peer"}))).await,
+        StatusCode::OK
+    );
     assert_eq!(status_as(&app, &token, Method::DELETE, &format!("/v1/users/{nobody}"), None).await, StatusCode::NO_CONTENT);
 }
 

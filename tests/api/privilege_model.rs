@@ -40,32 +40,37 @@ impl State {
     fn read(app: &TestApp) -> State {
         let account = app.tenant.account_id.clone();
         let mut conn = app.pool.get().unwrap();
-        let (system, ids, members, edges, grants): (String, Vec<String>, Vec<(String, String)>, Vec<(String, String)>, Vec<(String, String)>) =
-            rollcall::with_conn!(&mut conn, |c| {
-                let system = groups::table
-                    .filter(groups::account_id.eq(&account))
-                    .filter(groups::is_system.eq(true))
-                    .select(groups::id)
-                    .first(c)
-                    .unwrap();
-                let ids: Vec<String> = groups::table.filter(groups::account_id.eq(&account)).select(groups::id).load(c).unwrap();
-                let members = memberships::table
-                    .filter(memberships::group_id.eq_any(&ids))
-                    .select((memberships::group_id, memberships::user_id))
-                    .load(c)
-                    .unwrap();
-                let edges = group_children::table
-                    .filter(group_children::account_id.eq(&account))
-                    .select((group_children::parent_id, group_children::child_id))
-                    .load(c)
-                    .unwrap();
-                let grants = group_permissions::table
-                    .filter(group_permissions::group_id.eq_any(&ids))
-                    .select((group_permissions::group_id, group_permissions::permission))
-                    .load(c)
-                    .unwrap();
-                (system, ids, members, edges, grants)
-            });
+        let (system, ids, members, edges, grants): (
+            String,
+            Vec<String>,
+            Vec<(String, String)>,
+            Vec<(String, String)>,
+            Vec<(String, String)>,
+        ) = rollcall::with_conn!(&mut conn, |c| {
+            let system = groups::table
+                .filter(groups::account_id.eq(&account))
+                .filter(groups::is_system.eq(true))
+                .select(groups::id)
+                .first(c)
+                .unwrap();
+            let ids: Vec<String> = groups::table.filter(groups::account_id.eq(&account)).select(groups::id).load(c).unwrap();
+            let members = memberships::table
+                .filter(memberships::group_id.eq_any(&ids))
+                .select((memberships::group_id, memberships::user_id))
+                .load(c)
+                .unwrap();
+            let edges = group_children::table
+                .filter(group_children::account_id.eq(&account))
+                .select((group_children::parent_id, group_children::child_id))
+                .load(c)
+                .unwrap();
+            let grants = group_permissions::table
+                .filter(group_permissions::group_id.eq_any(&ids))
+                .select((group_permissions::group_id, group_permissions::permission))
+                .load(c)
+                .unwrap();
+            (system, ids, members, edges, grants)
+        });
         let mut by_group: HashMap<String, BTreeSet<String>> = ids.into_iter().map(|g| (g, BTreeSet::new())).collect();
         for (g, p) in grants {
             by_group.entry(g).or_default().insert(p);
@@ -132,11 +137,8 @@ async fn build_world(app: &TestApp, rng: &mut StdRng) -> World {
     let mut groups = Vec::new();
     for i in 0..7 {
         let id = app.create_group(&format!("G{i}")).await;
-        let granted: Vec<&str> = PERMISSIONS
-            .iter()
-            .copied()
-            .filter(|p| rng.random_bool(if *p == "group_update" { 0.5 } else { 0.25 }))
-            .collect();
+        let granted: Vec<&str> =
+            PERMISSIONS.iter().copied().filter(|p| rng.random_bool(if *p == "group_update" { 0.5 } else { 0.25 })).collect();
         let r = app.send(app.request(Method::PATCH, &format!("/v1/groups/{id}")).json(&json!({"permissions": granted}))).await;
         assert_eq!(r.status, 200, "{}", r.text);
         groups.push(id);
@@ -228,20 +230,30 @@ async fn perform(app: &TestApp, world: &World, actor: usize, op: &Op) -> (u16, S
     let g = |i: usize| world.groups[i].clone();
     let ids = |list: &[usize]| json!(list.iter().map(|u| world.users[*u].clone()).collect::<Vec<_>>());
     let request = match op {
-        Op::AddOne { group, user } => app.request_as(&app.tenant, token, Method::PUT, &format!("{M}/groups/{}/users/{}", g(*group), world.users[*user])),
-        Op::AddV1 { group, users } => app.request_as(&app.tenant, token, Method::PUT, &format!("/v1/groups/{}/users", g(*group))).json(&ids(users)),
-        Op::AddBulk { group, users } => {
-            app.request_as(&app.tenant, token, Method::POST, &format!("/api/management/security/groups/{}/users/", g(*group))).json(&ids(users))
+        Op::AddOne { group, user } => {
+            app.request_as(&app.tenant, token, Method::PUT, &format!("{M}/groups/{}/users/{}", g(*group), world.users[*user]))
         }
-        Op::Nest { parent, child } => app.request_as(&app.tenant, token, Method::PUT, &format!("{M}/groups/{}/groups/{}", g(*parent), g(*child))),
+        Op::AddV1 { group, users } => {
+            app.request_as(&app.tenant, token, Method::PUT, &format!("/v1/groups/{}/users", g(*group))).json(&ids(users))
+        }
+        Op::AddBulk { group, users } => app
+            .request_as(&app.tenant, token, Method::POST, &format!("/api/management/security/groups/{}/users/", g(*group)))
+            .json(&ids(users)),
+        Op::Nest { parent, child } => {
+            app.request_as(&app.tenant, token, Method::PUT, &format!("{M}/groups/{}/groups/{}", g(*parent), g(*child)))
+        }
         Op::NestBulk { parent, children } => app
             .request_as(&app.tenant, token, Method::POST, &format!("{M}/groups/{}/groups", g(*parent)))
             .json(&json!(children.iter().map(|c| g(*c)).collect::<Vec<_>>())),
         Op::RemoveOne { group, user } => {
             app.request_as(&app.tenant, token, Method::DELETE, &format!("{M}/groups/{}/users/{}", g(*group), world.users[*user]))
         }
-        Op::RemoveV1 { group, users } => app.request_as(&app.tenant, token, Method::DELETE, &format!("/v1/groups/{}/users", g(*group))).json(&ids(users)),
-        Op::Unnest { parent, child } => app.request_as(&app.tenant, token, Method::DELETE, &format!("{M}/groups/{}/groups/{}", g(*parent), g(*child))),
+        Op::RemoveV1 { group, users } => {
+            app.request_as(&app.tenant, token, Method::DELETE, &format!("/v1/groups/{}/users", g(*group))).json(&ids(users))
+        }
+        Op::Unnest { parent, child } => {
+            app.request_as(&app.tenant, token, Method::DELETE, &format!("{M}/groups/{}/groups/{}", g(*parent), g(*child)))
+        }
     };
     let r = app.send(request).await;
     (r.status.as_u16(), r.text)

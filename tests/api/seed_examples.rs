@@ -19,11 +19,8 @@ const BULK_IDS: [&str; 5] = [
     "3c3d98a1-c80a-49d1-b602-f38ad2b01af8",
     "11f5ce76-ca86-45d8-9928-d7fd56863ec7",
 ];
-const V1_IDS: [&str; 3] = [
-    "7c9e6679-7425-40de-944b-e07fc1f90ae7",
-    "f47ac10b-58cc-4372-a567-0e02b2c3d479",
-    "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
-];
+const V1_IDS: [&str; 3] =
+    ["7c9e6679-7425-40de-944b-e07fc1f90ae7", "f47ac10b-58cc-4372-a567-0e02b2c3d479", "6ba7b810-9dad-11d1-80b4-00c04fd430c8"];
 
 /// The documents' group and users, with the documents' ids.
 fn seed_documents_fixtures(app: &TestApp) {

@@ -25,7 +25,12 @@ fn field(r: &Response, name: &str) -> Vec<String> {
 }
 
 async fn users_list_in_pages_with_filters_and_sorts(app: TestApp) {
-    for (email, username, first) in [("alice@x.org", "alice", "Alice"), ("bob@x.org", "bob", "Robert"), ("carol@y.org", "carol", "Carol"), ("dave@y.org", "dave", "Dave")] {
+    for (email, username, first) in [
+        ("alice@x.org", "alice", "Alice"),
+        ("bob@x.org", "bob", "Robert"),
+        ("carol@y.org", "carol", "Carol"),
+        ("dave@y.org", "dave", "Dave"),
+    ] {
         let body = json!({"email": email, "username": username, "first_name": first});
         assert_eq!(call(&app, Method::POST, "/v1/users", Some(body)).await.status, StatusCode::CREATED);
     }
@@ -66,16 +71,24 @@ async fn a_user_is_read_updated_and_soft_deleted(app: TestApp) {
     assert_eq!(r.body["username"], "tyler");
     assert!(r.body.get("deleted_at").is_none());
 
-    let r = call(&app, Method::PATCH, &format!("/v1/users/{id}"), Some(json!({"email": "Tyler.D@example.com", "last_name": "Durden"}))).await;
+    let r =
+        call(&app, Method::PATCH, &format!("/v1/users/{id}"), Some(json!({"email": "Tyler.D@example.com", "last_name": "Durden"}))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["email"], "Tyler.D@example.com");
     assert_eq!(r.body["last_name"], "Durden");
     assert_eq!(r.body["username"], "tyler", "absent fields stay");
-    assert_v1_error(&call(&app, Method::PATCH, &format!("/v1/users/{id}"), Some(json!({"email": "TAKEN@example.com"}))).await, 409, "NAME_TAKEN");
+    assert_v1_error(
+        &call(&app, Method::PATCH, &format!("/v1/users/{id}"), Some(json!({"email": "TAKEN@example.com"}))).await,
+        409,
+        "NAME_TAKEN",
+    );
     assert_v1_error(&call(&app, Method::PATCH, &format!("/v1/users/{id}"), Some(json!({"username": "Taken"}))).await, 409, "NAME_TAKEN");
     assert_v1_error(&call(&app, Method::PATCH, &format!("/v1/users/{id}"), Some(json!({"email": "nope"}))).await, 400, "VALIDATION_ERROR");
     // Keeping one's own email (in another case) is no conflict.
-    assert_eq!(call(&app, Method::PATCH, &format!("/v1/users/{id}"), Some(json!({"email": "tyler.d@EXAMPLE.com"}))).await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, Method::PATCH, &format!("/v1/users/{id}"), Some(json!({"email": "tyler.d@EXAMPLE.com"}))).await.status,
+        StatusCode::OK
+    );
 
     assert_eq!(call(&app, Method::DELETE, &format!("/v1/users/{id}"), None).await.status, StatusCode::NO_CONTENT);
     assert_v1_error(&call(&app, Method::GET, &format!("/v1/users/{id}"), None).await, 404, "USER_NOT_FOUND");
@@ -113,14 +126,32 @@ async fn groups_are_listed_read_updated_and_deleted(app: TestApp) {
     let r = call(&app, Method::GET, &format!("/v1/groups/{soap}"), None).await;
     assert_eq!(r.body["name"], "Soap");
     assert_eq!(r.body["permissions"], json!([]));
-    let r = call(&app, Method::PATCH, &format!("/v1/groups/{soap}"), Some(json!({"description": "bars", "permissions": ["user_read", "group_read"]}))).await;
+    let r = call(
+        &app,
+        Method::PATCH,
+        &format!("/v1/groups/{soap}"),
+        Some(json!({"description": "bars", "permissions": ["user_read", "group_read"]})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["name"], "Soap");
     assert_eq!(r.body["description"], "bars");
     assert_eq!(r.body["permissions"], json!(["group_read", "user_read"]));
-    assert_v1_error(&call(&app, Method::PATCH, &format!("/v1/groups/{soap}"), Some(json!({"name": "project MAYHEM"}))).await, 409, "NAME_TAKEN");
-    assert_v1_error(&call(&app, Method::PATCH, &format!("/v1/groups/{soap}"), Some(json!({"permissions": ["fly"]}))).await, 400, "VALIDATION_ERROR");
-    assert_v1_error(&call(&app, Method::PATCH, &format!("/v1/groups/{soap}"), Some(json!({"description": "x".repeat(1001)}))).await, 400, "VALIDATION_ERROR");
+    assert_v1_error(
+        &call(&app, Method::PATCH, &format!("/v1/groups/{soap}"), Some(json!({"name": "project MAYHEM"}))).await,
+        409,
+        "NAME_TAKEN",
+    );
+    assert_v1_error(
+        &call(&app, Method::PATCH, &format!("/v1/groups/{soap}"), Some(json!({"permissions": ["fly"]}))).await,
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert_v1_error(
+        &call(&app, Method::PATCH, &format!("/v1/groups/{soap}"), Some(json!({"description": "x".repeat(1001)}))).await,
+        400,
+        "VALIDATION_ERROR",
+    );
     let r = call(&app, Method::PATCH, &format!("/v1/groups/{soap}"), Some(json!({"name": "Soap Co"}))).await;
     assert_eq!(r.body["name"], "Soap Co");
 
@@ -136,16 +167,31 @@ async fn system_administrators_is_protected(app: TestApp) {
     let r = call(&app, Method::GET, "/v1/groups?name=system", None).await;
     let system = ids(&r)[0].clone();
     assert_v1_error(&call(&app, Method::DELETE, &format!("/v1/groups/{system}"), None).await, 409, "SYSTEM_GROUP");
-    assert_v1_error(&call(&app, Method::PATCH, &format!("/v1/groups/{system}"), Some(json!({"name": "Admins"}))).await, 409, "SYSTEM_GROUP");
-    assert_v1_error(&call(&app, Method::PATCH, &format!("/v1/groups/{system}"), Some(json!({"permissions": ["user_read"]}))).await, 409, "SYSTEM_GROUP");
+    assert_v1_error(
+        &call(&app, Method::PATCH, &format!("/v1/groups/{system}"), Some(json!({"name": "Admins"}))).await,
+        409,
+        "SYSTEM_GROUP",
+    );
+    assert_v1_error(
+        &call(&app, Method::PATCH, &format!("/v1/groups/{system}"), Some(json!({"permissions": ["user_read"]}))).await,
+        409,
+        "SYSTEM_GROUP",
+    );
     let admin = app.tenant.admin_id.clone();
     // Its only member can neither leave nor be deleted.
-    assert_v1_error(&call(&app, Method::DELETE, &format!("/v1/groups/{system}/users"), Some(json!([admin]))).await, 409, "LAST_ADMINISTRATOR");
+    assert_v1_error(
+        &call(&app, Method::DELETE, &format!("/v1/groups/{system}/users"), Some(json!([admin]))).await,
+        409,
+        "LAST_ADMINISTRATOR",
+    );
     assert_v1_error(&call(&app, Method::DELETE, &format!("/v1/users/{admin}"), None).await, 409, "LAST_ADMINISTRATOR");
     // With a second administrator, the first may go.
     let second = app.create_user("second@example.com", None).await;
     assert_eq!(call(&app, Method::PUT, &format!("/v1/groups/{system}/users"), Some(json!([second]))).await.status, StatusCode::CREATED);
-    assert_eq!(call(&app, Method::DELETE, &format!("/v1/groups/{system}/users"), Some(json!([admin]))).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(&app, Method::DELETE, &format!("/v1/groups/{system}/users"), Some(json!([admin]))).await.status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(app.membership_rows(&system), [second]);
 }
 
@@ -164,7 +210,11 @@ async fn members_are_removed_in_bulk(app: TestApp) {
         assert_v1_error(&call(&app, Method::DELETE, &format!("/v1/groups/{group}/users"), Some(body)).await, 400, "VALIDATION_ERROR");
     }
     assert_eq!(app.members(&group).await, left, "rejected removals change nothing");
-    assert_v1_error(&call(&app, Method::DELETE, &format!("/v1/groups/{}/users", Uuid::new_v4()), Some(json!([users[2]]))).await, 404, "GROUP_NOT_FOUND");
+    assert_v1_error(
+        &call(&app, Method::DELETE, &format!("/v1/groups/{}/users", Uuid::new_v4()), Some(json!([users[2]]))).await,
+        404,
+        "GROUP_NOT_FOUND",
+    );
 }
 
 async fn a_user_lists_their_groups(app: TestApp) {

@@ -4,7 +4,7 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::models::{GroupBody, GroupIds, GroupPagedList, ManagementGroup, GroupPagingQuery};
+use super::models::{GroupBody, GroupIds, GroupPagedList, GroupPagingQuery, ManagementGroup};
 use crate::api::v1::GROUP_SORTS_MANAGEMENT;
 use crate::auth::Caller;
 use crate::db::Pool;
@@ -106,7 +106,12 @@ pub async fn get_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<St
     security(("bearerAuth" = []))
 )]
 #[put("/groups/{groupIdentifier}")]
-pub async fn replace_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>, body: web::Json<GroupBody>) -> ManagementResult<HttpResponse> {
+pub async fn replace_group(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<GroupBody>,
+) -> ManagementResult<HttpResponse> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let body = body.into_inner();
     let patch = GroupPatch {
@@ -190,7 +195,12 @@ pub async fn add_child_group(pool: web::Data<Pool>, caller: Caller, path: web::P
     security(("bearerAuth" = []))
 )]
 #[post("/groups/{groupIdentifier}/groups")]
-pub async fn add_child_groups(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>, body: web::Json<GroupIds>) -> ManagementResult<HttpResponse> {
+pub async fn add_child_groups(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<GroupIds>,
+) -> ManagementResult<HttpResponse> {
     let parent = GroupIdentifier::parse(&path.into_inner())?;
     let children = body.into_inner().parse()?;
     pool.write(move |conn| engine::hierarchy::add_children(conn, &caller, &parent, &children)).await?;
@@ -213,7 +223,11 @@ pub async fn add_child_groups(pool: web::Data<Pool>, caller: Caller, path: web::
     security(("bearerAuth" = []))
 )]
 #[delete("/groups/{groupIdentifier}/groups/{childGroupIdentifier}")]
-pub async fn remove_child_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<(String, String)>) -> ManagementResult<HttpResponse> {
+pub async fn remove_child_group(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ManagementResult<HttpResponse> {
     let (parent, child) = path.into_inner();
     let parent = GroupIdentifier::parse(&parent)?;
     let child = GroupIdentifier::parse(&child)?;
@@ -246,7 +260,12 @@ pub struct ChildGroupsQuery {
     security(("bearerAuth" = []))
 )]
 #[get("/groups/{groupIdentifier}/groups")]
-pub async fn list_child_groups(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>, query: web::Query<ChildGroupsQuery>) -> ManagementResult<HttpResponse> {
+pub async fn list_child_groups(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<ChildGroupsQuery>,
+) -> ManagementResult<HttpResponse> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let (inherited, include_self) = (query.include_inherited.unwrap_or(false), query.include_self.unwrap_or(false));
     let groups = pool.run(move |conn| engine::hierarchy::list_children(conn, &caller, &group, inherited, include_self)).await?;

@@ -1,18 +1,18 @@
 //! Putting users into groups on the management surface.
 
-use actix_web::{delete, head, post, put, web, HttpResponse};
 use actix_web::get;
+use actix_web::{delete, head, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::models::{group_list, ManagementUser, UserPagingQuery, UserPagedList};
+use super::models::{group_list, ManagementUser, UserPagedList, UserPagingQuery};
 use crate::api::v1::USER_SORTS_MANAGEMENT;
 use crate::api::UserIds;
 use crate::auth::Caller;
 use crate::db::Pool;
 use crate::domain::{GroupIdentifier, UserIdentifier, UserSort};
-use crate::engine::members::MemberQuery;
 use crate::engine;
+use crate::engine::members::MemberQuery;
 use crate::error::{ManagementError, ManagementResult};
 
 /// Add user to a group
@@ -36,11 +36,7 @@ use crate::error::{ManagementError, ManagementResult};
     security(("bearerAuth" = []))
 )]
 #[put("/groups/{groupIdentifier}/users/{userIdentifier}")]
-pub async fn add_user_to_group(
-    pool: web::Data<Pool>,
-    caller: Caller,
-    path: web::Path<(String, String)>,
-) -> ManagementResult<HttpResponse> {
+pub async fn add_user_to_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<(String, String)>) -> ManagementResult<HttpResponse> {
     let (group, user) = path.into_inner();
     let group = GroupIdentifier::parse(&group)?;
     let user = UserIdentifier::parse(&user)?;
@@ -190,7 +186,11 @@ pub async fn list_group_users(
     security(("bearerAuth" = []))
 )]
 #[delete("/groups/{groupIdentifier}/users/{userIdentifier}")]
-pub async fn remove_user_from_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<(String, String)>) -> ManagementResult<HttpResponse> {
+pub async fn remove_user_from_group(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ManagementResult<HttpResponse> {
     let (group, user) = path.into_inner();
     let group = GroupIdentifier::parse(&group)?;
     let user = UserIdentifier::parse(&user)?;

@@ -5,8 +5,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::api::permission_names;
-use crate::domain::Permission;
 use crate::db::users::User;
+use crate::domain::Permission;
 use crate::domain::{GroupIdentifier, Page, Search, Sort};
 use crate::engine::groups::GroupView;
 use crate::error::ApiError;
@@ -176,7 +176,11 @@ macro_rules! paging_query {
 }
 
 paging_query!(GroupPagingQuery, "^-?(name|createdAt)$", "Sort field, `name` (default) or `createdAt`; prefix `-` for descending");
-paging_query!(UserPagingQuery, "^-?(email|username|createdAt)$", "Sort field, `email` (default), `username` or `createdAt`; prefix `-` for descending");
+paging_query!(
+    UserPagingQuery,
+    "^-?(email|username|createdAt)$",
+    "Sort field, `email` (default), `username` or `createdAt`; prefix `-` for descending"
+);
 
 pub struct Paging {
     pub page_index: i64,

@@ -4,7 +4,7 @@ use actix_web::{delete, get, head, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::models::{group_list, ManagementGroup, ManagementUser, UserPagingQuery, UserBody, UserPagedList};
+use super::models::{group_list, ManagementGroup, ManagementUser, UserBody, UserPagedList, UserPagingQuery};
 use crate::api::v1::USER_SORTS_MANAGEMENT;
 use crate::auth::Caller;
 use crate::db::users::UserFilter;
@@ -113,7 +113,12 @@ pub async fn get_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<Str
     security(("bearerAuth" = []))
 )]
 #[put("/users/{userIdentifier}")]
-pub async fn replace_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>, body: web::Json<UserBody>) -> ManagementResult<HttpResponse> {
+pub async fn replace_user(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<UserBody>,
+) -> ManagementResult<HttpResponse> {
     let user = UserIdentifier::parse(&path.into_inner())?;
     let patch = draft(body.into_inner())?;
     let user = pool.write(move |conn| engine::users::update(conn, &caller, &user, patch.clone())).await?;
@@ -167,7 +172,12 @@ pub struct UserGroupsQuery {
     security(("bearerAuth" = []))
 )]
 #[get("/users/{userIdentifier}/groups")]
-pub async fn list_user_groups(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>, query: web::Query<UserGroupsQuery>) -> ManagementResult<HttpResponse> {
+pub async fn list_user_groups(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<UserGroupsQuery>,
+) -> ManagementResult<HttpResponse> {
     let user = UserIdentifier::parse(&path.into_inner())?;
     let inherited = query.include_inherited.unwrap_or(false);
     let groups = pool.run(move |conn| engine::users::groups_of(conn, &caller, &user, inherited)).await?;

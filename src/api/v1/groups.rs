@@ -6,9 +6,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{parse_id, timestamp};
 use crate::api::permission_names;
-use crate::domain::Permission;
 use crate::auth::Caller;
 use crate::db::Pool;
+use crate::domain::Permission;
 use crate::domain::{GroupDescription, GroupIdentifier, GroupName, GroupSort, Page, Search, Sort};
 use crate::engine::{self, groups::GroupPatch, groups::GroupView};
 use crate::error::{ErrorResponse, V1Result};
@@ -100,9 +100,7 @@ pub async fn create_group(pool: web::Data<Pool>, caller: Caller, body: web::Json
     let name = GroupName::parse(&body.name)?;
     let description = GroupDescription::parse(body.description.as_deref())?;
     let grants = body.permissions;
-    let group = pool
-        .write(move |conn| engine::groups::create(conn, &caller, name, description, grants))
-        .await?;
+    let group = pool.write(move |conn| engine::groups::create(conn, &caller, name, description, grants)).await?;
     Ok(HttpResponse::Created().json(GroupResponse::from(group)))
 }
 
@@ -186,7 +184,12 @@ pub async fn get_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<St
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[patch("/groups/{id}")]
-pub async fn update_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>, body: web::Json<UpdateGroupRequest>) -> V1Result<HttpResponse> {
+pub async fn update_group(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<UpdateGroupRequest>,
+) -> V1Result<HttpResponse> {
     let group = GroupIdentifier::Id(parse_id(&path.into_inner(), "id")?);
     let body = body.into_inner();
     let patch = GroupPatch {

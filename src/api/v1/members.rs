@@ -104,9 +104,7 @@ pub async fn list_group_members(
         return Err(ApiError::validation("limit must be between 1 and 1000").into());
     }
     let cursor: Option<Uuid> = query.cursor.as_deref().map(|c| parse_id(c, "cursor")).transpose()?;
-    let page = pool
-        .run(move |conn| engine::members::list_members(conn, &caller, &group, cursor, limit))
-        .await?;
+    let page = pool.run(move |conn| engine::members::list_members(conn, &caller, &group, cursor, limit)).await?;
     Ok(HttpResponse::Ok().json(MemberList {
         items: page.items.into_iter().map(UserResponse::from).collect(),
         total: page.total,

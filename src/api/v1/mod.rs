@@ -34,8 +34,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 /// v1 takes UUIDs only; anything else is a 400 (PRODUCT.md).
 fn parse_id(raw: &str, name: &str) -> Result<Uuid, ApiError> {
-    crate::domain::parse_uuid(raw)
-        .ok_or_else(|| ApiError::validation(format!("{name} must be a UUID")).detail("field", name.into()))
+    crate::domain::parse_uuid(raw).ok_or_else(|| ApiError::validation(format!("{name} must be a UUID")).detail("field", name.into()))
 }
 
 fn timestamp(at: chrono::NaiveDateTime) -> String {

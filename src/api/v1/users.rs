@@ -195,7 +195,12 @@ pub struct GetUserQuery {
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[get("/users/{id}")]
-pub async fn get_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>, query: web::Query<GetUserQuery>) -> V1Result<HttpResponse> {
+pub async fn get_user(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<String>,
+    query: web::Query<GetUserQuery>,
+) -> V1Result<HttpResponse> {
     let user = UserIdentifier::Id(parse_id(&path.into_inner(), "id")?);
     let include_deleted = query.include_deleted.unwrap_or(false);
     let user = pool.run(move |conn| engine::users::get(conn, &caller, &user, include_deleted)).await?;
@@ -220,7 +225,12 @@ pub async fn get_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<Str
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[patch("/users/{id}")]
-pub async fn update_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>, body: web::Json<UpdateUserRequest>) -> V1Result<HttpResponse> {
+pub async fn update_user(
+    pool: web::Data<Pool>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<UpdateUserRequest>,
+) -> V1Result<HttpResponse> {
     let user = UserIdentifier::Id(parse_id(&path.into_inner(), "id")?);
     let body = body.into_inner();
     let patch = UserPatch {
