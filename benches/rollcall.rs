@@ -17,13 +17,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use rollcall::auth::TokenKeys;
 use rollcall::config::{DatabaseConfig, SqliteSynchronous};
 use rollcall::db::{self, Pool};
-use rollcall::domain::{GroupIdentifier, UserIdList, UserIdentifier};
-use rollcall::engine::{accounts, members};
+use rollcall::domain::{AccountId, GroupId, GroupIdentifier, IdList, Principal, UserId, UserIdentifier};
+use rollcall::engine::accounts;
+use rollcall::service::Service;
+use rollcall::tokens::TokenKeys;
 use serde_json::{json, Value};
-use uuid::Uuid;
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret";
 
@@ -125,25 +125,36 @@ struct Seeded {
     groups: Vec<String>,
 }
 
+/// The runtime the in-process calls into the service run on.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap())
+}
+
+fn service(pool: Pool) -> Service {
+    rollcall::cli::service(pool)
+}
+
 /// Seeds through the library at low durability (seeding is not measured).
 fn seed(db: &Database, scale: &Scale) -> Seeded {
-    let pool = db.pool(SqliteSynchronous::Normal, 2);
-    let mut conn = pool.get().unwrap();
-    let account = accounts::ensure_account(&mut conn, "bench").unwrap();
-    let admin = accounts::ensure_admin(&mut conn, &account.id, "admin", "admin@example.com").unwrap();
-    let now = chrono::Utc::now().naive_utc();
-    let users: Vec<db::users::NewUser> = (0..scale.users)
-        .map(|i| {
-            let (email, username) = (format!("user{i}@example.com"), Some(format!("user{i}")));
-            db::users::NewUser::new(Uuid::new_v4().to_string(), account.id.clone(), email, username, None, None, now)
-        })
-        .collect();
-    conn.write(|c| Ok(db::users::insert_many(c, &users)?)).unwrap();
-    let groups: Vec<String> = (0..scale.groups)
-        .map(|i| {
+    let service = service(db.pool(SqliteSynchronous::Normal, 2));
+    let (user_count, group_count) = (scale.users, scale.groups);
+    let seeded = service.write_as_system(move |w| {
+        let account = accounts::ensure_account(w, "bench")?;
+        let admin = accounts::ensure_admin(w, account.id, "admin", "admin@example.com")?;
+        let now = chrono::Utc::now().naive_utc();
+        let users: Vec<db::users::NewUser> = (0..user_count)
+            .map(|i| {
+                let (email, username) = (format!("user{i}@example.com"), Some(format!("user{i}")));
+                db::users::NewUser::new(UserId::new(), account.id, email, username, None, None, now)
+            })
+            .collect();
+        db::users::insert_many(w, &users)?;
+        let mut groups = Vec::new();
+        for i in 0..group_count {
             let group = db::groups::NewGroup {
-                id: Uuid::new_v4().to_string(),
-                account_id: account.id.clone(),
+                id: GroupId::new(),
+                account_id: account.id,
                 name: format!("group {i}"),
                 name_key: format!("group {i}"),
                 description: String::new(),
@@ -151,24 +162,36 @@ fn seed(db: &Database, scale: &Scale) -> Seeded {
                 created_at: now,
                 updated_at: now,
             };
-            db::groups::insert(&mut conn, &group).unwrap();
-            group.id
+            db::groups::insert(w, &group)?;
+            groups.push(group.id.to_string());
+        }
+        Ok(Seeded {
+            account: account.id.to_string(),
+            admin: admin.id.to_string(),
+            users: users.into_iter().map(|u| u.id.to_string()).collect(),
+            groups,
         })
-        .collect();
-    Seeded { account: account.id, admin: admin.id, users: users.into_iter().map(|u| u.id).collect(), groups }
+    });
+    runtime().block_on(seeded).unwrap()
+}
+
+/// Adds the users to the group through the service, as the system.
+fn add_block(service: &Service, account: &str, group: &str, users: &[String]) {
+    let (account, group): (AccountId, GroupId) = (account.parse().unwrap(), group.parse().unwrap());
+    let users: Vec<UserId> = users.iter().map(|u| u.parse().unwrap()).collect();
+    let now = chrono::Utc::now().naive_utc();
+    runtime().block_on(service.write_as_system(move |w| Ok(db::memberships::add(w, account, group, &users, now)?))).unwrap();
 }
 
 /// Adds memberships until the database holds about `target`, on groups the
 /// load runs do not write to in the same pattern (whole blocks of users).
 fn fill_memberships(db: &Database, seeded: &Seeded, target: usize, skip_group: &str) {
-    let pool = db.pool(SqliteSynchronous::Normal, 2);
-    let mut conn = pool.get().unwrap();
-    let now = chrono::Utc::now().naive_utc();
+    let service = service(db.pool(SqliteSynchronous::Normal, 2));
     let per_group = (target / seeded.groups.len()).max(1).min(seeded.users.len());
     for (k, group) in seeded.groups.iter().enumerate().filter(|(_, g)| *g != skip_group) {
         let start = (k * 7919) % seeded.users.len();
         let block: Vec<String> = (0..per_group).map(|j| seeded.users[(start + j) % seeded.users.len()].clone()).collect();
-        conn.write(|c| Ok(db::memberships::add(c, group, &block, now)?)).unwrap();
+        add_block(&service, &seeded.account, group, &block);
     }
 }
 
@@ -326,15 +349,17 @@ fn start_floor() -> String {
     format!("http://127.0.0.1:{port}/floor")
 }
 
-/// One single add through the engine, as the admin: the pair of (group,
+fn admin(seeded: &Seeded) -> Principal {
+    Principal { user: seeded.admin.parse().unwrap(), account: seeded.account.parse().unwrap() }
+}
+
+/// One single add through the service, as the admin: the pair of (group,
 /// user) that index `i` names, new for every `i` below 1,000 x users.
-fn add_one(pool: &Pool, seeded: &Seeded, i: usize) {
+fn add_one(service: &Service, seeded: &Seeded, i: usize) {
     let groups = &seeded.groups[..seeded.groups.len() - 1];
-    let group = GroupIdentifier::Id(Uuid::parse_str(&groups[i % groups.len()]).unwrap());
-    let user = UserIdentifier::Id(Uuid::parse_str(&seeded.users[(i / groups.len()) % seeded.users.len()]).unwrap());
-    let caller = rollcall::auth::Caller { user_id: seeded.admin.clone(), account_id: seeded.account.clone() };
-    let mut conn = pool.get().unwrap();
-    members::add_user_to_group(&mut conn, &caller, &group, &user).unwrap();
+    let group = GroupIdentifier::Id(groups[i % groups.len()].parse().unwrap());
+    let user = UserIdentifier::Id(seeded.users[(i / groups.len()) % seeded.users.len()].parse().unwrap());
+    runtime().block_on(service.add_user_to_group(&admin(seeded), group, user)).unwrap();
 }
 
 fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures, String)>) -> Value {
@@ -350,7 +375,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     let big_group = seeded.groups.last().unwrap().clone();
     std::fs::write(&users_file, seeded.users.join("\n")).unwrap();
     std::fs::write(&groups_file, seeded.groups[..seeded.groups.len() - 1].join("\n")).unwrap();
-    let token = TokenKeys::from_secret(SECRET.as_bytes()).issue(&seeded.admin, &seeded.account, 86_400).unwrap();
+    let token = TokenKeys::from_secret(SECRET.as_bytes()).issue(admin(&seeded).user, admin(&seeded).account, 86_400).unwrap();
     let load = Load { users_file: &users_file, groups_file: &groups_file, token: &token, account: &seeded.account, seconds: scale.seconds };
     let mut result = BTreeMap::new();
     let mut row = |label: &str, figures: &Figures, note: String, result: &mut BTreeMap<String, Value>| {
@@ -380,32 +405,31 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     // the HTTP runs above (before the fill below).
     eprintln!("[{name}] in-process ceiling");
     let pool = db.pool(SqliteSynchronous::Full, 8);
+    let in_process_service = service(pool.clone());
     let groups = &seeded.groups[..seeded.groups.len() - 1];
-    let one = |i: usize| add_one(&pool, &seeded, i);
+    let one = |i: usize| add_one(&in_process_service, &seeded, i);
     let ceiling1 = in_process(1, scale.seconds, 70_000_000, one);
     row("ceiling: single add, 1 thread", &ceiling1, "one commit per add".into(), &mut result);
     let ceiling16 = in_process(16, scale.seconds, 80_000_000, one);
     row("ceiling: single add, 16 threads", &ceiling16, String::new(), &mut result);
     let add_bulk = |i: usize| {
-        let group = GroupIdentifier::Id(Uuid::parse_str(&groups[i % groups.len()]).unwrap());
+        let group = GroupIdentifier::Id(groups[i % groups.len()].parse().unwrap());
         let first = ((500 + i / groups.len()) * 100) % seeded.users.len();
-        let ids: Vec<Uuid> = (0..100).map(|k| Uuid::parse_str(&seeded.users[(first + k) % seeded.users.len()]).unwrap()).collect();
-        let ids = UserIdList::parse(ids).unwrap();
-        let caller = rollcall::auth::Caller { user_id: seeded.admin.clone(), account_id: seeded.account.clone() };
-        let mut conn = pool.get().unwrap();
-        members::add_users_to_group(&mut conn, &caller, &group, &ids).unwrap();
+        let ids: Vec<UserId> = (0..100).map(|k| seeded.users[(first + k) % seeded.users.len()].parse().unwrap()).collect();
+        let ids = IdList::parse("user", ids).unwrap();
+        runtime().block_on(in_process_service.add_users_to_group(&admin(&seeded), group, ids)).unwrap();
     };
     let ceiling_bulk = in_process(1, scale.seconds, 0, add_bulk);
     row("ceiling: bulk add 100, 1 thread", &ceiling_bulk, String::new(), &mut result);
 
+    drop(in_process_service);
     drop(pool);
 
     // Listing a group with every user as a member.
     eprintln!("[{name}] filling the big group and {} memberships", scale.memberships);
     {
-        let pool = db.pool(SqliteSynchronous::Normal, 1);
-        let mut conn = pool.get().unwrap();
-        conn.write(|c| Ok(db::memberships::add(c, &big_group, &seeded.users, chrono::Utc::now().naive_utc())?)).unwrap();
+        let service = service(db.pool(SqliteSynchronous::Normal, 2));
+        add_block(&service, &seeded.account, &big_group, &seeded.users);
     }
     fill_memberships(&db, &seeded, scale.memberships, &big_group);
     analyze(&db);
@@ -437,8 +461,8 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     let rss = server.peak_rss_mb();
     drop(server);
     // The engine alone at this size: is the growth in the engine or around it?
-    let pool = db.pool(SqliteSynchronous::Full, 8);
-    let ceiling_full = in_process(1, scale.seconds, 90_000_000, |i| add_one(&pool, &seeded, i));
+    let full_service = service(db.pool(SqliteSynchronous::Full, 8));
+    let ceiling_full = in_process(1, scale.seconds, 90_000_000, |i| add_one(&full_service, &seeded, i));
     let engine_growth = ceiling_full.p50_ms / ceiling1.p50_ms;
     row(
         &format!("ceiling: single add, 1 thread at {total} memberships"),
@@ -446,7 +470,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         format!("p50 {engine_growth:.2}x the ceiling before the fill"),
         &mut result,
     );
-    drop(pool);
+    drop(full_service);
 
     let ratios = json!({
         "single_c16_vs_ceiling_16_threads": round(single[&16].rps / ceiling16.rps),

@@ -2,21 +2,51 @@
 
 use std::net::TcpListener;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use crate::auth::TokenKeys;
 use crate::config::{DatabaseConfig, DEFAULT_BIND};
 use crate::db::{self, Pool};
-use crate::domain::UserIdentifier;
+use crate::domain::{AccountId, UserIdentifier};
 use crate::engine::accounts;
-use crate::error::ApiError;
+use crate::error::Error;
+use crate::service::{Observers, Service};
+use crate::tokens::TokenKeys;
+
+/// How log lines are written (to standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event, with the request id of its request.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields`, `span` with `request_id`, …).
+    Json,
+}
+
+/// Logs at `RUST_LOG`'s levels (`info` by default) in `format`.
+pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).try_init(),
+    };
+}
+
+/// The service every command and the server run on: the pool and the
+/// change observers.
+pub fn service(pool: Pool) -> Service {
+    Service::new(pool, Observers::new().with(crate::observe::ChangeCounter))
+}
 
 #[derive(Debug, Parser)]
 #[command(name = "rollcall", version, about = "Users, groups and memberships for multi-tenant products")]
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseConfig,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "ROLLCALL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -83,7 +113,7 @@ pub enum CliError {
     #[error("{0}")]
     Database(#[from] db::ConnectError),
     #[error("{0}")]
-    Api(#[from] ApiError),
+    Api(#[from] Error),
     #[error("{0}")]
     Query(#[from] diesel::result::Error),
     #[error("{0}")]
@@ -117,58 +147,61 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Bootstrap { account, username, email, ttl } => {
             let pool = open(&cli.database)?;
             let keys = TokenKeys::load(&pool)?;
-            let mut conn = pool.get()?;
-            let account = accounts::ensure_account(&mut conn, &account)?;
-            let user = accounts::ensure_admin(&mut conn, &account.id, &username, &email)?;
-            let token = keys.issue(&user.id, &account.id, ttl)?;
+            let (account, user) = service(pool).ensure_account_admin(&account, &username, &email).await?;
+            let token = keys.issue(user.id, account.id, ttl)?;
             println!("{}", json!({"account_id": account.id, "user_id": user.id, "token": token}));
             Ok(())
         }
         Command::Token { account, user, ttl } => {
             let pool = open(&cli.database)?;
             let keys = TokenKeys::load(&pool)?;
-            let mut conn = pool.get()?;
-            let account = db::accounts::find_by_id(&mut conn, &account.to_lowercase())?
-                .ok_or_else(|| CliError::Usage(format!("no account with id {account}")))?;
+            let service = service(pool);
+            let account = find_account(&service, &account).await?;
             let ident = UserIdentifier::parse(&user)?;
-            let user = db::users::find(&mut conn, &account.id, &ident)?
+            let user = service
+                .find_user(account.id, ident)
+                .await?
                 .ok_or_else(|| CliError::Usage(format!("no user '{user}' in account {}", account.id)))?;
-            println!("{}", keys.issue(&user.id, &account.id, ttl)?);
+            println!("{}", keys.issue(user.id, account.id, ttl)?);
             Ok(())
         }
         Command::SeedExamples { account } => {
             let pool = open(&cli.database)?;
-            let mut conn = pool.get()?;
-            let account = db::accounts::find_by_id(&mut conn, &account.to_lowercase())?
-                .ok_or_else(|| CliError::Usage(format!("no account with id {account}")))?;
-            accounts::seed_document_examples(&mut conn, &account.id)?;
+            let service = service(pool);
+            let account = find_account(&service, &account).await?;
+            service.seed_document_examples(account.id).await?;
             eprintln!("example group '{}' and its users are in account {}", accounts::EXAMPLE_GROUP_NAME, account.id);
             Ok(())
         }
         Command::Serve { bind, workers } => {
             let pool = open(&cli.database)?;
             let keys = TokenKeys::load(&pool)?;
+            let service = service(pool);
             let listener = TcpListener::bind(&bind).map_err(|e| CliError::Usage(format!("cannot listen on {bind}: {e}")))?;
             let address = listener.local_addr()?;
-            announce_first_start(&pool, &keys, &address.to_string())?;
+            announce_first_start(&service, &keys, &address.to_string()).await?;
             eprintln!(
                 "rollcall listening on http://{address} ({} database); Swagger UI: http://{address}{}",
-                pool.backend_name(),
+                service.pool().backend_name(),
                 crate::api::docs::SWAGGER_PATH
             );
             let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-            crate::startup::serve(listener, pool, keys, workers)?.await?;
+            crate::startup::serve(listener, service, keys, workers)?.await?;
             Ok(())
         }
     }
 }
 
+async fn find_account(service: &Service, raw: &str) -> Result<db::accounts::Account, CliError> {
+    let id: AccountId = raw.to_lowercase().parse().map_err(|_| CliError::Usage(format!("no account with id {raw}")))?;
+    service.find_account(id).await?.ok_or_else(|| CliError::Usage(format!("no account with id {raw}")))
+}
+
 /// On an empty database: create the default account and admin, and tell the
 /// newcomer how to try the API at once.
-fn announce_first_start(pool: &Pool, keys: &TokenKeys, address: &str) -> Result<(), CliError> {
-    let mut conn = pool.get()?;
-    if let Some((account, admin)) = accounts::bootstrap_empty_database(&mut conn)? {
-        let token = keys.issue(&admin.id, &account.id, 86_400)?;
+async fn announce_first_start(service: &Service, keys: &TokenKeys, address: &str) -> Result<(), CliError> {
+    if let Some((account, admin)) = service.bootstrap_empty_database().await? {
+        let token = keys.issue(admin.id, account.id, 86_400)?;
         println!("First start: created account '{}' ({}) and user 'admin' ({}).", account.name, account.id, admin.id);
         println!("Admin token (valid 24 h):\n{token}");
         println!("Open http://{address}{}, press Authorize and paste the token;", crate::api::docs::SWAGGER_PATH);

@@ -9,9 +9,8 @@ use utoipa::{Modify, OpenApi as _};
 
 use serde_json::{json, Value};
 
-use super::{management, v1};
+use super::error::{ErrorResponse, ManagementError, Surface};
 use crate::domain::{DESCRIPTION_PATTERN, EMAIL_PATTERN, NAME_PATTERN, PERSON_NAME_PATTERN, TEXT_PATTERN, USERNAME_PATTERN};
-use crate::error::{ErrorResponse, ManagementError};
 
 pub const SPEC_PATH: &str = "/api-docs/openapi.json";
 pub const SPEC_30_PATH: &str = "/api-docs/openapi-3.0.json";
@@ -52,7 +51,7 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme(
             "accountId",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                crate::auth::ACCOUNT_HEADER,
+                super::principal::ACCOUNT_HEADER,
                 "Account ID (must equal the token's account)",
             ))),
         );
@@ -164,26 +163,19 @@ fn patch_json(doc: OpenApi) -> Value {
     value
 }
 
-/// Completes the document that the routes produced.
-pub fn finish(doc: OpenApi) -> Value {
-    let mut doc = doc;
-    for (path, item) in doc.paths.paths.iter_mut() {
-        let (schema, id_prefix) = if path.starts_with(v1::PREFIX) {
-            ("ErrorResponse", "v1_")
-        } else if path.starts_with(management::LEGACY_PREFIX) {
-            ("Error", "legacy_")
-        } else {
-            ("Error", "")
-        };
-        let legacy = path.starts_with(management::LEGACY_PREFIX);
+/// What holds for every operation of one surface (as its [`Surface`]
+/// says): operation id prefix, tag, the error answers any route can give in
+/// the surface's error schema, and no body on HEAD answers.
+pub fn for_surface(surface: &Surface, mut doc: OpenApi) -> OpenApi {
+    for item in doc.paths.paths.values_mut() {
         for op in operations_mut(item) {
             if let Some(id) = &op.operation_id {
-                op.operation_id = Some(format!("{id_prefix}{id}"));
+                op.operation_id = Some(format!("{}{id}", surface.docs.operation_prefix));
             }
-            if legacy {
-                op.tags = Some(vec!["Management (legacy paths)".to_owned()]);
+            if let Some(tag) = surface.docs.tag {
+                op.tags = Some(vec![tag.to_owned()]);
             }
-            add_common_errors(op, schema);
+            add_common_errors(op, surface.docs.error_schema);
         }
         // A HEAD answer never has a body, errors included.
         if let Some(head) = item.head.as_mut() {
@@ -194,6 +186,11 @@ pub fn finish(doc: OpenApi) -> Value {
             }
         }
     }
+    doc
+}
+
+/// Completes the document that the surfaces produced.
+pub fn finish(doc: OpenApi) -> Value {
     patch_json(doc)
 }
 

@@ -6,7 +6,7 @@ use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use crate::error::{ApiError, ApiSurface, ErrorKind};
+use crate::error::{Error, ErrorKind};
 
 /// Every documented path with the methods it serves.
 pub struct RouteTable(Vec<(ResourceDef, Vec<Method>)>);
@@ -44,19 +44,17 @@ impl RouteTable {
 }
 
 pub async fn not_matched(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
-    let error = match routes.allowed(req.match_info().as_str()) {
+    match routes.allowed(req.match_info().as_str()) {
         Some(methods) => {
             let allow: Vec<&str> = methods.iter().map(Method::as_str).collect();
             let allow = allow.join(", ");
-            let error =
-                ApiError::new(ErrorKind::MethodNotAllowed, format!("Method {} is not allowed here; allowed: {allow}", req.method()));
-            let mut response = error.response_for(ApiSurface::of(&req));
+            let error = Error::new(ErrorKind::MethodNotAllowed, format!("Method {} is not allowed here; allowed: {allow}", req.method()));
+            let mut response = HttpResponse::from_error(error);
             if let Ok(value) = header::HeaderValue::from_str(&allow) {
                 response.headers_mut().insert(header::ALLOW, value);
             }
-            return response;
+            response
         }
-        None => ApiError::new(ErrorKind::RouteNotFound, format!("No route {} {}", req.method(), req.path())),
-    };
-    error.response_for(ApiSurface::of(&req))
+        None => HttpResponse::from_error(Error::new(ErrorKind::RouteNotFound, format!("No route {} {}", req.method(), req.path()))),
+    }
 }

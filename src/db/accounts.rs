@@ -4,14 +4,14 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::accounts;
-use super::Conn;
-use crate::domain::normalize_key;
+use super::{Conn, Write};
+use crate::domain::{normalize_key, AccountId, Change};
 use crate::with_conn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = accounts)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     pub name: String,
     pub created_at: NaiveDateTime,
 }
@@ -19,19 +19,22 @@ pub struct Account {
 #[derive(Insertable)]
 #[diesel(table_name = accounts)]
 struct NewAccount<'a> {
-    id: &'a str,
+    id: AccountId,
     name: &'a str,
     name_key: &'a str,
     created_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut Conn, id: &str, name: &str, now: NaiveDateTime) -> QueryResult<()> {
+pub fn insert(w: &mut Write, id: AccountId, name: &str, now: NaiveDateTime) -> QueryResult<()> {
     let key = normalize_key(name);
     let row = NewAccount { id, name, name_key: &key, created_at: now };
-    with_conn!(conn, |c| diesel::insert_into(accounts::table).values(&row).execute(c)).map(drop)
+    let conn: &mut Conn = w;
+    with_conn!(conn, |c| diesel::insert_into(accounts::table).values(&row).execute(c))?;
+    w.record(Change::AccountCreated { account: id });
+    Ok(())
 }
 
-pub fn find_by_id(conn: &mut Conn, id: &str) -> QueryResult<Option<Account>> {
+pub fn find_by_id(conn: &mut Conn, id: AccountId) -> QueryResult<Option<Account>> {
     let query = accounts::table.find(id);
     with_conn!(conn, |c| query.select(Account::as_select()).first(c).optional())
 }

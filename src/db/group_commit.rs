@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 
 use super::Conn;
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// Most jobs one commit carries.
 pub const MAX_BATCH: usize = 256;
@@ -53,28 +53,30 @@ impl GroupCommit {
     }
 
     /// Runs `f` in the next shared transaction and answers once it is durable.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
     where
-        F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, ApiError>>();
+        let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, Error>>();
+        // The writer thread logs in the caller's span (its request id).
+        let span = tracing::Span::current();
         let job: Job = Box::new(move |conn: &mut Conn| {
-            let outcome = f(conn);
+            let outcome = span.in_scope(|| f(conn));
             let ok = outcome.is_ok();
             let completion: Completion = Box::new(move |commit_failure: Option<&str>| {
                 let result = match (outcome, commit_failure) {
-                    (Ok(_), Some(cause)) => Err(ApiError::unavailable(format!("shared commit failed: {cause}"))),
+                    (Ok(_), Some(cause)) => Err(Error::unavailable(format!("shared commit failed: {cause}"))),
                     (outcome, _) => outcome,
                 };
                 let _ = answer.send(result);
             });
             (ok, completion)
         });
-        self.jobs.send(job).map_err(|_| ApiError::unavailable("the SQLite writer has stopped"))?;
+        self.jobs.send(job).map_err(|_| Error::unavailable("the SQLite writer has stopped"))?;
         // A job is dropped unanswered only when its transaction or savepoint
         // could not be opened (logged by the writer): nothing was written.
-        answered.await.map_err(|_| ApiError::unavailable("the SQLite writer could not run the write"))?
+        answered.await.map_err(|_| Error::unavailable("the SQLite writer could not run the write"))?
     }
 }
 
@@ -86,16 +88,17 @@ fn sqlite(conn: &mut Conn) -> &mut diesel::SqliteConnection {
 }
 
 fn run_batch(conn: &mut Conn, batch: Vec<Job>) {
+    crate::observe::group_commit_batch(batch.len());
     if let Err(e) = AnsiTransactionManager::begin_transaction_sql(sqlite(conn), "BEGIN IMMEDIATE") {
         // Dropping the jobs answers their callers with 503; nothing ran.
-        log::error!("group commit could not begin a transaction for {} jobs: {e}", batch.len());
+        tracing::error!("group commit could not begin a transaction for {} jobs: {e}", batch.len());
         return;
     }
     let mut completions = Vec::with_capacity(batch.len());
     for job in batch {
         // Each job in its own savepoint.
         if let Err(e) = AnsiTransactionManager::begin_transaction(sqlite(conn)) {
-            log::error!("group commit could not open a savepoint: {e}");
+            tracing::error!("group commit could not open a savepoint: {e}");
             drop(job);
             continue;
         }
@@ -103,7 +106,7 @@ fn run_batch(conn: &mut Conn, batch: Vec<Job>) {
             Ok(done) => done,
             Err(_) => {
                 // Its answer channel went down with it: the caller gets a 503.
-                log::error!("a write job panicked; its savepoint is rolled back");
+                tracing::error!("a write job panicked; its savepoint is rolled back");
                 (false, Box::new(|_: Option<&str>| {}) as Completion)
             }
         };
@@ -113,13 +116,13 @@ fn run_batch(conn: &mut Conn, batch: Vec<Job>) {
             AnsiTransactionManager::rollback_transaction(sqlite(conn))
         };
         if let Err(e) = closed {
-            log::error!("group commit could not close a savepoint: {e}");
+            tracing::error!("group commit could not close a savepoint: {e}");
         }
         completions.push(completion);
     }
     let committed = AnsiTransactionManager::commit_transaction(sqlite(conn)).map_err(|e| e.to_string());
     if let Err(cause) = &committed {
-        log::error!("group commit failed for {} jobs: {cause}", completions.len());
+        tracing::error!("group commit failed for {} jobs: {cause}", completions.len());
         let _ = AnsiTransactionManager::rollback_transaction(sqlite(conn));
     }
     let failure = committed.err();

@@ -3,9 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{group_permissions, groups};
-use super::Conn;
-use crate::domain::{GroupIdentifier, GroupSort, Page, Search, Sort};
+use super::schema::{group_children, group_permissions, groups};
+use super::{Conn, Write};
+use crate::domain::{AccountId, Change, GroupId, GroupIdentifier, GroupSort, Page, Permission, Search, Sort};
 use crate::with_conn;
 
 pub const SYSTEM_ADMINISTRATORS: &str = "System Administrators";
@@ -13,8 +13,8 @@ pub const SYSTEM_ADMINISTRATORS: &str = "System Administrators";
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = groups)]
 pub struct Group {
-    pub id: String,
-    pub account_id: String,
+    pub id: GroupId,
+    pub account_id: AccountId,
     pub name: String,
     pub description: String,
     pub is_system: bool,
@@ -25,8 +25,8 @@ pub struct Group {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = groups)]
 pub struct NewGroup {
-    pub id: String,
-    pub account_id: String,
+    pub id: GroupId,
+    pub account_id: AccountId,
     pub name: String,
     pub name_key: String,
     pub description: String,
@@ -49,15 +49,18 @@ impl NewGroup {
     }
 }
 
-pub fn insert(conn: &mut Conn, group: &NewGroup) -> QueryResult<()> {
-    with_conn!(conn, |c| diesel::insert_into(groups::table).values(group).execute(c)).map(drop)
+pub fn insert(w: &mut Write, group: &NewGroup) -> QueryResult<()> {
+    let conn: &mut Conn = w;
+    with_conn!(conn, |c| diesel::insert_into(groups::table).values(group).execute(c))?;
+    w.record(Change::GroupCreated { account: group.account_id, group: group.id });
+    Ok(())
 }
 
-pub fn find(conn: &mut Conn, account_id: &str, ident: &GroupIdentifier) -> QueryResult<Option<Group>> {
+pub fn find(conn: &mut Conn, account_id: AccountId, ident: &GroupIdentifier) -> QueryResult<Option<Group>> {
     let in_account = groups::table.filter(groups::account_id.eq(account_id));
     match ident {
         GroupIdentifier::Id(id) => {
-            let query = in_account.filter(groups::id.eq(id.to_string()));
+            let query = in_account.filter(groups::id.eq(*id));
             with_conn!(conn, |c| query.select(Group::as_select()).first(c).optional())
         }
         GroupIdentifier::Name(key) => {
@@ -67,21 +70,16 @@ pub fn find(conn: &mut Conn, account_id: &str, ident: &GroupIdentifier) -> Query
     }
 }
 
-pub fn find_system(conn: &mut Conn, account_id: &str) -> QueryResult<Option<Group>> {
+pub fn find_system(conn: &mut Conn, account_id: AccountId) -> QueryResult<Option<Group>> {
     let query = groups::table.filter(groups::account_id.eq(account_id)).filter(groups::is_system.eq(true));
     with_conn!(conn, |c| query.select(Group::as_select()).first(c).optional())
 }
 
 /// Whether any of the groups is a System Administrators group (by primary
 /// key only: the ids come from one account already).
-pub fn system_among(conn: &mut Conn, ids: &[String]) -> QueryResult<bool> {
+pub fn system_among(conn: &mut Conn, ids: &[GroupId]) -> QueryResult<bool> {
     let q = groups::table.filter(groups::is_system.eq(true)).filter(groups::id.eq_any(ids)).select(groups::id);
-    Ok(with_conn!(conn, |c| q.first::<String>(c).optional())?.is_some())
-}
-
-pub fn grant(conn: &mut Conn, group_id: &str, permission: &str) -> QueryResult<()> {
-    let row = (group_permissions::group_id.eq(group_id), group_permissions::permission.eq(permission));
-    with_conn!(conn, |c| diesel::insert_into(group_permissions::table).values(row).on_conflict_do_nothing().execute(c)).map(drop)
+    Ok(with_conn!(conn, |c| q.first::<GroupId>(c).optional())?.is_some())
 }
 
 macro_rules! filtered {
@@ -95,7 +93,7 @@ macro_rules! filtered {
 }
 
 /// The account's groups whose name contains `search`, a page of them.
-pub fn list(conn: &mut Conn, account_id: &str, search: Option<&Search>, sort: Sort<GroupSort>, page: Page) -> QueryResult<Vec<Group>> {
+pub fn list(conn: &mut Conn, account_id: AccountId, search: Option<&Search>, sort: Sort<GroupSort>, page: Page) -> QueryResult<Vec<Group>> {
     with_conn!(conn, |c| {
         let q = filtered!(account_id, search);
         let q = match (sort.key, sort.descending) {
@@ -108,12 +106,12 @@ pub fn list(conn: &mut Conn, account_id: &str, search: Option<&Search>, sort: So
     })
 }
 
-pub fn count(conn: &mut Conn, account_id: &str, search: Option<&Search>) -> QueryResult<i64> {
+pub fn count(conn: &mut Conn, account_id: AccountId, search: Option<&Search>) -> QueryResult<i64> {
     with_conn!(conn, |c| filtered!(account_id, search).count().get_result(c))
 }
 
 /// Groups of the account by id, in name order (ids of other accounts are skipped).
-pub fn by_ids(conn: &mut Conn, account_id: &str, ids: &[String]) -> QueryResult<Vec<Group>> {
+pub fn by_ids(conn: &mut Conn, account_id: AccountId, ids: &[GroupId]) -> QueryResult<Vec<Group>> {
     let q = groups::table
         .filter(groups::account_id.eq(account_id))
         .filter(groups::id.eq_any(ids))
@@ -130,30 +128,75 @@ pub struct GroupChanges {
     pub updated_at: NaiveDateTime,
 }
 
-pub fn update(conn: &mut Conn, id: &str, changes: &GroupChanges) -> QueryResult<()> {
-    with_conn!(conn, |c| diesel::update(groups::table.find(id)).set(changes).execute(c)).map(drop)
+/// Writes the changes to the group of `account`.
+pub fn update(w: &mut Write, account: AccountId, id: GroupId, changes: &GroupChanges) -> QueryResult<()> {
+    let conn: &mut Conn = w;
+    with_conn!(conn, |c| diesel::update(groups::table.find(id)).set(changes).execute(c))?;
+    let mut fields = Vec::new();
+    if changes.name.is_some() {
+        fields.push("name");
+    }
+    if changes.description.is_some() {
+        fields.push("description");
+    }
+    w.record(Change::GroupUpdated { account, group: id, fields });
+    Ok(())
 }
 
-/// Deletes the group with its memberships, permissions and nesting edges.
-pub fn delete(conn: &mut Conn, id: &str) -> QueryResult<()> {
-    with_conn!(conn, |c| diesel::delete(groups::table.find(id)).execute(c)).map(drop)
+/// Deletes the group with its memberships, permissions and nesting edges,
+/// recording each membership and edge that goes with it.
+pub fn delete(w: &mut Write, group: &Group) -> QueryResult<()> {
+    let (account, id) = (group.account_id, group.id);
+    let members = super::memberships::all_member_ids(w, id)?;
+    let edges = group_children::table
+        .filter(group_children::parent_id.eq(id).or(group_children::child_id.eq(id)))
+        .select((group_children::parent_id, group_children::child_id));
+    let conn: &mut Conn = w;
+    let edges: Vec<(GroupId, GroupId)> = with_conn!(conn, |c| edges.load(c))?;
+    with_conn!(conn, |c| diesel::delete(groups::table.find(id)).execute(c))?;
+    for user in members {
+        w.record(Change::MembershipRemoved { account, group: id, user });
+    }
+    for (parent, child) in edges {
+        w.record(Change::GroupUnnested { account, parent, child });
+    }
+    w.record(Change::GroupDeleted { account, group: id });
+    Ok(())
 }
 
 /// The permissions granted to each of the groups, as (group id, permission).
-pub fn permissions_of(conn: &mut Conn, group_ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+pub fn permissions_of(conn: &mut Conn, group_ids: &[GroupId]) -> Result<Vec<(GroupId, Permission)>, crate::error::Error> {
     let q = group_permissions::table
         .filter(group_permissions::group_id.eq_any(group_ids))
         .order((group_permissions::group_id.asc(), group_permissions::permission.asc()))
         .select((group_permissions::group_id, group_permissions::permission));
-    with_conn!(conn, |c| q.load(c))
+    let rows: Vec<(GroupId, String)> = with_conn!(conn, |c| q.load(c))?;
+    rows.into_iter().map(|(g, p)| Ok((g, Permission::from_stored(&p)?))).collect()
 }
 
 /// Replaces the group's permissions.
-pub fn set_permissions(conn: &mut Conn, group_id: &str, permissions: &[&str]) -> QueryResult<()> {
-    let q = diesel::delete(group_permissions::table.filter(group_permissions::group_id.eq(group_id)));
+pub fn set_permissions(w: &mut Write, group: &Group, permissions: &[Permission]) -> QueryResult<()> {
+    let conn: &mut Conn = w;
+    let q = diesel::delete(group_permissions::table.filter(group_permissions::group_id.eq(group.id)));
     with_conn!(conn, |c| q.execute(c))?;
-    for p in permissions {
-        grant(conn, group_id, p)?;
+    let rows: Vec<_> =
+        permissions.iter().map(|p| (group_permissions::group_id.eq(group.id), group_permissions::permission.eq(p.as_str()))).collect();
+    if !rows.is_empty() {
+        match conn {
+            Conn::Sqlite(c) => diesel::insert_or_ignore_into(group_permissions::table).values(&rows).execute(&mut **c)?,
+            Conn::Postgres(c) => diesel::insert_into(group_permissions::table).values(&rows).on_conflict_do_nothing().execute(&mut **c)?,
+        };
     }
+    w.record(Change::GroupUpdated { account: group.account_id, group: group.id, fields: vec!["permissions"] });
+    Ok(())
+}
+
+/// Grants one more permission to the group (for imports and tests; the use
+/// cases replace the whole set with [`set_permissions`]).
+pub fn grant(w: &mut Write, account: AccountId, group_id: GroupId, permission: Permission) -> QueryResult<()> {
+    let row = (group_permissions::group_id.eq(group_id), group_permissions::permission.eq(permission.as_str()));
+    let conn: &mut Conn = w;
+    with_conn!(conn, |c| diesel::insert_into(group_permissions::table).values(row).on_conflict_do_nothing().execute(c))?;
+    w.record(Change::GroupUpdated { account, group: group_id, fields: vec!["permissions"] });
     Ok(())
 }

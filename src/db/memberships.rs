@@ -4,55 +4,103 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{group_permissions, groups, memberships, users};
-use super::Conn;
+use super::{Conn, Write};
+use crate::domain::{AccountId, Change, GroupId, UserId};
 use crate::with_conn;
 
 #[derive(Insertable)]
 #[diesel(table_name = memberships)]
 struct NewMembership<'a> {
-    group_id: &'a str,
-    user_id: &'a str,
+    group_id: &'a GroupId,
+    user_id: &'a UserId,
     created_at: NaiveDateTime,
 }
 
 /// Adds the users to the group; existing memberships are left as they are.
-/// Returns how many memberships are new.
-pub fn add(conn: &mut Conn, group_id: &str, user_ids: &[String], now: NaiveDateTime) -> QueryResult<usize> {
+/// Returns the users whose membership is new (each recorded as a change).
+pub fn add(w: &mut Write, account: AccountId, group_id: GroupId, user_ids: &[UserId], now: NaiveDateTime) -> QueryResult<Vec<UserId>> {
     // Inserting in one global order keeps overlapping concurrent bulks from
     // deadlocking on each other's uncommitted rows (PostgreSQL).
-    let mut sorted: Vec<&String> = user_ids.iter().collect();
+    let mut sorted: Vec<&UserId> = user_ids.iter().collect();
     sorted.sort_unstable();
-    let rows: Vec<NewMembership> = sorted.into_iter().map(|user_id| NewMembership { group_id, user_id, created_at: now }).collect();
-    let mut added = 0;
+    sorted.dedup();
+    let rows: Vec<NewMembership> =
+        sorted.into_iter().map(|user_id| NewMembership { group_id: &group_id, user_id, created_at: now }).collect();
+    let mut added: Vec<UserId> = Vec::new();
     // 3 bound values a row; SQLite allows 32,766 per statement.
     for chunk in rows.chunks(10_000) {
-        added += match conn {
+        let conn: &mut Conn = w;
+        // Which rows were new: RETURNING gives exactly the inserted ones
+        // (also under concurrent writers on PostgreSQL); a single row needs
+        // only the affected count.
+        match (conn, chunk) {
+            (Conn::Sqlite(c), [one]) => {
+                if diesel::insert_or_ignore_into(memberships::table).values(one).execute(&mut **c)? == 1 {
+                    added.push(*one.user_id);
+                }
+            }
+            (Conn::Postgres(c), [one]) => {
+                if diesel::insert_into(memberships::table).values(one).on_conflict_do_nothing().execute(&mut **c)? == 1 {
+                    added.push(*one.user_id);
+                }
+            }
             // diesel cannot put ON CONFLICT on a multi-row SQLite insert; OR
             // IGNORE is the same here (it never ignores foreign-key failures).
-            Conn::Sqlite(c) => diesel::insert_or_ignore_into(memberships::table).values(chunk).execute(&mut **c)?,
-            Conn::Postgres(c) => diesel::insert_into(memberships::table).values(chunk).on_conflict_do_nothing().execute(&mut **c)?,
-        };
+            // Nor can it return the rows such an insert kept; SQLite writes
+            // are serial, so the members found just before are exactly the
+            // rows it will ignore.
+            (Conn::Sqlite(c), _) => {
+                let ids: Vec<UserId> = chunk.iter().map(|row| *row.user_id).collect();
+                let members: std::collections::HashSet<UserId> = memberships::table
+                    .filter(memberships::group_id.eq(group_id))
+                    .filter(memberships::user_id.eq_any(&ids))
+                    .select(memberships::user_id)
+                    .load::<UserId>(&mut **c)?
+                    .into_iter()
+                    .collect();
+                diesel::insert_or_ignore_into(memberships::table).values(chunk).execute(&mut **c)?;
+                added.extend(ids.into_iter().filter(|id| !members.contains(id)));
+            }
+            (Conn::Postgres(c), _) => added.extend(
+                diesel::insert_into(memberships::table)
+                    .values(chunk)
+                    .on_conflict_do_nothing()
+                    .returning(memberships::user_id)
+                    .get_results::<UserId>(&mut **c)?,
+            ),
+        }
+    }
+    for user in &added {
+        w.record(Change::MembershipAdded { account, group: group_id, user: *user });
     }
     Ok(added)
 }
 
 /// Member ids of a group in id order, after the `after` id (keyset paging
 /// on the primary key; deleted users included — see [`super::users::live_by_ids`]).
-pub fn member_ids(conn: &mut Conn, group_id: &str, after: Option<&str>, limit: i64) -> QueryResult<Vec<String>> {
+pub fn member_ids(conn: &mut Conn, group_id: GroupId, after: Option<UserId>, limit: i64) -> QueryResult<Vec<UserId>> {
     // Every id sorts after the empty string, so "no cursor" needs no second query shape.
+    let after = after.map(|a| a.to_string()).unwrap_or_default();
     let query = memberships::table
         .filter(memberships::group_id.eq(group_id))
-        .filter(memberships::user_id.gt(after.unwrap_or("")))
+        .filter(memberships::user_id.gt(after))
         .order(memberships::user_id.asc())
         .limit(limit)
         .select(memberships::user_id);
     with_conn!(conn, |c| query.load(c))
 }
 
+/// Every member id of a group (for the changes a group delete cascades to).
+pub fn all_member_ids(conn: &mut Conn, group_id: GroupId) -> QueryResult<Vec<UserId>> {
+    let query =
+        memberships::table.filter(memberships::group_id.eq(group_id)).order(memberships::user_id.asc()).select(memberships::user_id);
+    with_conn!(conn, |c| query.load(c))
+}
+
 /// Live members of a group: every membership (an index-only count on the
 /// primary key) less those of deleted users (few: each is probed on the
 /// primary key).
-pub fn count_members(conn: &mut Conn, group_id: &str) -> QueryResult<i64> {
+pub fn count_members(conn: &mut Conn, group_id: GroupId) -> QueryResult<i64> {
     let all = memberships::table.filter(memberships::group_id.eq(group_id)).count();
     let all: i64 = with_conn!(conn, |c| all.get_result(c))?;
     let deleted_users = users::table.filter(users::deleted_at.is_not_null()).select(users::id);
@@ -63,49 +111,56 @@ pub fn count_members(conn: &mut Conn, group_id: &str) -> QueryResult<i64> {
 
 /// Whether the live user belongs, in this account, to the built-in
 /// administrators group or to a group granted `permission`. One query.
-pub fn has_permission(conn: &mut Conn, account_id: &str, user_id: &str, permission: &str) -> QueryResult<bool> {
+pub fn has_permission(conn: &mut Conn, account: AccountId, user: UserId, permission: &str) -> QueryResult<bool> {
     let granted = group_permissions::table
         .on(group_permissions::group_id.eq(memberships::group_id).and(group_permissions::permission.eq(permission)));
     let query = memberships::table
         .inner_join(groups::table)
         .inner_join(users::table)
         .left_join(granted)
-        .filter(memberships::user_id.eq(user_id))
-        .filter(groups::account_id.eq(account_id))
+        .filter(memberships::user_id.eq(user))
+        .filter(groups::account_id.eq(account))
         .filter(users::deleted_at.is_null())
         .filter(groups::is_system.eq(true).or(group_permissions::permission.is_not_null()))
         .select(memberships::group_id);
-    with_conn!(conn, |c| query.first::<String>(c).optional()).map(|found| found.is_some())
+    with_conn!(conn, |c| query.first::<GroupId>(c).optional()).map(|found| found.is_some())
 }
 
-/// Removes the users from the group; returns how many were members.
-pub fn remove(conn: &mut Conn, group_id: &str, user_ids: &[String]) -> QueryResult<usize> {
-    let q = diesel::delete(memberships::table.filter(memberships::group_id.eq(group_id)).filter(memberships::user_id.eq_any(user_ids)));
-    with_conn!(conn, |c| q.execute(c))
+/// Removes the users from the group; returns those who were members (each
+/// recorded as a change).
+pub fn remove(w: &mut Write, account: AccountId, group_id: GroupId, user_ids: &[UserId]) -> QueryResult<Vec<UserId>> {
+    let q = diesel::delete(memberships::table.filter(memberships::group_id.eq(group_id)).filter(memberships::user_id.eq_any(user_ids)))
+        .returning(memberships::user_id);
+    let conn: &mut Conn = w;
+    let removed: Vec<UserId> = with_conn!(conn, |c| q.get_results(c))?;
+    for user in &removed {
+        w.record(Change::MembershipRemoved { account, group: group_id, user: *user });
+    }
+    Ok(removed)
 }
 
 /// The groups the user belongs to directly (ids).
-pub fn groups_of(conn: &mut Conn, user_id: &str) -> QueryResult<Vec<String>> {
-    let q = memberships::table.filter(memberships::user_id.eq(user_id)).select(memberships::group_id);
+pub fn groups_of(conn: &mut Conn, user: UserId) -> QueryResult<Vec<GroupId>> {
+    let q = memberships::table.filter(memberships::user_id.eq(user)).select(memberships::group_id);
     with_conn!(conn, |c| q.load(c))
 }
 
 /// Whether the user belongs directly to any of the groups.
-pub fn is_member_of_any(conn: &mut Conn, user_id: &str, group_ids: &[String]) -> QueryResult<bool> {
+pub fn is_member_of_any(conn: &mut Conn, user: UserId, group_ids: &[GroupId]) -> QueryResult<bool> {
     let q = memberships::table
-        .filter(memberships::user_id.eq(user_id))
+        .filter(memberships::user_id.eq(user))
         .filter(memberships::group_id.eq_any(group_ids))
         .select(memberships::group_id);
-    Ok(with_conn!(conn, |c| q.first::<String>(c).optional())?.is_some())
+    Ok(with_conn!(conn, |c| q.first::<GroupId>(c).optional())?.is_some())
 }
 
-/// Which of the groups are the system group or granted `permission` (ids).
-pub fn granting(conn: &mut Conn, group_ids: &[String], permission: &str) -> QueryResult<bool> {
+/// Whether any of the groups is the system group or granted `permission`.
+pub fn granting(conn: &mut Conn, group_ids: &[GroupId], permission: &str) -> QueryResult<bool> {
     let granted = group_permissions::table.on(group_permissions::group_id.eq(groups::id).and(group_permissions::permission.eq(permission)));
     let q = groups::table
         .left_join(granted)
         .filter(groups::id.eq_any(group_ids))
         .filter(groups::is_system.eq(true).or(group_permissions::permission.is_not_null()))
         .select(groups::id);
-    Ok(with_conn!(conn, |c| q.first::<String>(c).optional())?.is_some())
+    Ok(with_conn!(conn, |c| q.first::<GroupId>(c).optional())?.is_some())
 }

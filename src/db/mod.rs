@@ -6,13 +6,17 @@ pub mod accounts;
 pub mod group_commit;
 pub mod groups;
 pub mod hierarchy;
+mod ids;
 pub mod memberships;
 pub mod name_keys;
 pub mod schema;
 pub mod settings;
 pub mod stable_plans;
 pub mod statistics;
+mod tx;
 pub mod users;
+
+pub use tx::{Read, Write};
 
 use std::time::Duration;
 
@@ -22,7 +26,8 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, PooledConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::DatabaseConfig;
-use crate::error::ApiError;
+use crate::domain::AccountId;
+use crate::error::Error;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -61,7 +66,7 @@ impl Conn {
     /// A transient conflict (deadlock, serialization failure, lock timeout)
     /// reruns the whole transaction a few times before it reaches the client
     /// as a 503.
-    pub fn write<T>(&mut self, mut f: impl FnMut(&mut Conn) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    pub fn write<T>(&mut self, mut f: impl FnMut(&mut Conn) -> Result<T, Error>) -> Result<T, Error> {
         if self.in_transaction() {
             // Conflicts are the outer transaction's to retry.
             return self.write_once(&mut f);
@@ -71,7 +76,8 @@ impl Conn {
         loop {
             match self.write_once(&mut f) {
                 Err(e) if e.retryable && attempt < ATTEMPTS => {
-                    log::warn!("retrying a write transaction after a transient conflict: {e}");
+                    crate::observe::write_retried();
+                    tracing::warn!("retrying a write transaction after a transient conflict: {e}");
                     std::thread::sleep(Duration::from_millis(5 << attempt));
                     attempt += 1;
                 }
@@ -90,7 +96,7 @@ impl Conn {
 
     /// One attempt: a transaction of its own, or a savepoint when the
     /// connection is already inside one (group commit, nested use cases).
-    fn write_once<T>(&mut self, f: &mut impl FnMut(&mut Conn) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    fn write_once<T>(&mut self, f: &mut impl FnMut(&mut Conn) -> Result<T, Error>) -> Result<T, Error> {
         let nested = self.in_transaction();
         match self {
             Conn::Sqlite(c) if !nested => AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?,
@@ -197,7 +203,16 @@ impl Pool {
         }
     }
 
-    pub fn get(&self) -> Result<Conn, ApiError> {
+    /// Reports the pool's connections to the metrics.
+    pub fn report_state(&self) {
+        let (max, state) = match &self.pools {
+            Pools::Sqlite(p) => (p.max_size(), p.state()),
+            Pools::Postgres(p) => (p.max_size(), p.state()),
+        };
+        crate::observe::pool_state(max, state.connections, state.idle_connections);
+    }
+
+    pub fn get(&self) -> Result<Conn, Error> {
         Ok(match &self.pools {
             Pools::Sqlite(p) => Conn::Sqlite(p.get()?),
             Pools::Postgres(p) => Conn::Postgres(p.get()?),
@@ -238,24 +253,28 @@ impl Pool {
 
     /// Runs blocking database work off the async workers, on one pooled
     /// connection.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn run<T, F>(&self, f: F) -> Result<T, Error>
     where
-        F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.clone();
-        actix_web::web::block(move || {
+        // The blocking thread logs in the caller's span (its request id).
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             let mut conn = pool.get()?;
             f(&mut conn)
         })
-        .await?
+        .await
+        .map_err(|e| Error::internal(format!("a database task failed: {e}")))?
     }
 
     /// Runs a write use case: through the group commit on SQLite (answered
     /// once its shared commit is durable), else like [`Pool::run`].
-    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    pub async fn write<T, F>(&self, f: F) -> Result<T, Error>
     where
-        F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
         match &self.group_commit {
@@ -269,7 +288,7 @@ impl Pool {
 /// names which ones) until they end: their checks then see each other's
 /// committed writes. SQLite writes are serial already; on PostgreSQL this is
 /// a transaction-scoped advisory lock, so it holds across instances.
-pub fn lock_account(conn: &mut Conn, what: &str, account_id: &str) -> QueryResult<()> {
+pub fn lock_account(conn: &mut Conn, what: &str, account_id: AccountId) -> QueryResult<()> {
     if let Conn::Postgres(c) = conn {
         diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind::<diesel::sql_types::Text, _>(format!("rollcall-{what}-{account_id}"))
@@ -279,7 +298,7 @@ pub fn lock_account(conn: &mut Conn, what: &str, account_id: &str) -> QueryResul
 }
 
 /// A trivial query: is the database answering?
-pub fn ping(conn: &mut Conn) -> Result<(), ApiError> {
+pub fn ping(conn: &mut Conn) -> Result<(), Error> {
     with_conn!(conn, |c| c.batch_execute("SELECT 1"))?;
     Ok(())
 }

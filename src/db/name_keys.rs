@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use super::schema::{accounts, groups, users};
 use super::{settings, Conn};
 use crate::domain::normalize_key;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::with_conn;
 
 /// Names the key function; bump it when [`normalize_key`] changes.
@@ -49,7 +49,7 @@ fn parked(key: &str, id: &str) -> String {
 
 /// Re-keys the database unless it is keyed by [`VERSION`] already; returns the
 /// collisions found. Run inside the migration lock.
-pub fn ensure_current(conn: &mut Conn) -> Result<Vec<Collision>, ApiError> {
+pub fn ensure_current(conn: &mut Conn) -> Result<Vec<Collision>, Error> {
     if settings::get(conn, SETTING)?.as_deref() == Some(VERSION) {
         return Ok(Vec::new());
     }
@@ -61,7 +61,7 @@ pub fn ensure_current(conn: &mut Conn) -> Result<Vec<Collision>, ApiError> {
         Ok(found)
     })?;
     for c in &collisions {
-        log::warn!("name keys: {c}");
+        tracing::warn!("name keys: {c}");
     }
     Ok(collisions)
 }

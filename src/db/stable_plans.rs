@@ -24,7 +24,7 @@ pub fn enable() {
         // point and only calls sqlite3_db_config on the handle it is given.
         let rc = unsafe { ffi::sqlite3_auto_extension(Some(on_open)) };
         if rc != ffi::SQLITE_OK {
-            log::warn!("cannot register SQLite's plan stability setting (code {rc}); statements will be re-planned");
+            tracing::warn!("cannot register SQLite's plan stability setting (code {rc}); statements will be re-planned");
         }
     });
 }

@@ -4,15 +4,15 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{memberships, users};
-use super::Conn;
-use crate::domain::{normalize_key, Page, Search, Sort, UserIdentifier, UserSort};
+use super::{Conn, Write};
+use crate::domain::{normalize_key, AccountId, Change, GroupId, Page, Search, Sort, UserId, UserIdentifier, UserSort};
 use crate::with_conn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: String,
-    pub account_id: String,
+    pub id: UserId,
+    pub account_id: AccountId,
     pub email: String,
     pub username: Option<String>,
     pub first_name: Option<String>,
@@ -25,8 +25,8 @@ pub struct User {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser {
-    pub id: String,
-    pub account_id: String,
+    pub id: UserId,
+    pub account_id: AccountId,
     pub email: String,
     pub email_key: String,
     pub username: Option<String>,
@@ -42,8 +42,8 @@ pub struct NewUser {
 impl NewUser {
     /// A row with its name keys computed ([`normalize_key`]).
     pub fn new(
-        id: String,
-        account_id: String,
+        id: UserId,
+        account_id: AccountId,
         email: String,
         username: Option<String>,
         first_name: Option<String>,
@@ -81,15 +81,18 @@ impl NewUser {
     }
 }
 
-pub fn insert(conn: &mut Conn, user: &NewUser) -> QueryResult<()> {
-    with_conn!(conn, |c| diesel::insert_into(users::table).values(user).execute(c)).map(drop)
+pub fn insert(w: &mut Write, user: &NewUser) -> QueryResult<()> {
+    let conn: &mut Conn = w;
+    with_conn!(conn, |c| diesel::insert_into(users::table).values(user).execute(c))?;
+    w.record(Change::UserCreated { account: user.account_id, user: user.id });
+    Ok(())
 }
 
-pub fn find(conn: &mut Conn, account_id: &str, ident: &UserIdentifier) -> QueryResult<Option<User>> {
+pub fn find(conn: &mut Conn, account_id: AccountId, ident: &UserIdentifier) -> QueryResult<Option<User>> {
     let live = users::table.filter(users::account_id.eq(account_id)).filter(users::deleted_at.is_null());
     match ident {
         UserIdentifier::Id(id) => {
-            let query = live.filter(users::id.eq(id.to_string()));
+            let query = live.filter(users::id.eq(*id));
             with_conn!(conn, |c| query.select(User::as_select()).first(c).optional())
         }
         UserIdentifier::Email(key) => {
@@ -105,23 +108,22 @@ pub fn find(conn: &mut Conn, account_id: &str, ident: &UserIdentifier) -> QueryR
 
 /// Whether the email or the username is used by any user of the account,
 /// deleted ones included (their rows still hold the unique keys).
-pub fn taken(conn: &mut Conn, account_id: &str, email_key: &str, username_key: Option<&str>) -> QueryResult<Option<&'static str>> {
-    // No user has the empty id, so no user is excepted.
-    taken_by_other(conn, account_id, "", Some(email_key), username_key)
+pub fn taken(conn: &mut Conn, account_id: AccountId, email_key: &str, username_key: Option<&str>) -> QueryResult<Option<&'static str>> {
+    taken_by_other(conn, account_id, None, Some(email_key), username_key)
 }
 
 /// Which of `ids` name live users of the account.
-pub fn existing_ids(conn: &mut Conn, account_id: &str, ids: &[String]) -> QueryResult<Vec<String>> {
+pub fn existing_ids(conn: &mut Conn, account_id: AccountId, ids: &[UserId]) -> QueryResult<Vec<UserId>> {
     // Filtered by primary key only, and the rest here: with the account in
     // the WHERE clause, SQLite's planner may walk the account's index (every
     // user of the account) instead of probing the ids.
     let query = users::table.filter(users::id.eq_any(ids)).select((users::id, users::account_id, users::deleted_at));
-    let rows: Vec<(String, String, Option<NaiveDateTime>)> = with_conn!(conn, |c| query.load(c))?;
-    Ok(rows.into_iter().filter(|(_, account, deleted)| account == account_id && deleted.is_none()).map(|(id, _, _)| id).collect())
+    let rows: Vec<(UserId, AccountId, Option<NaiveDateTime>)> = with_conn!(conn, |c| query.load(c))?;
+    Ok(rows.into_iter().filter(|(_, account, deleted)| *account == account_id && deleted.is_none()).map(|(id, _, _)| id).collect())
 }
 
 /// The live users among `ids`, in id order (by primary key only, as above).
-pub fn live_by_ids(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<User>> {
+pub fn live_by_ids(conn: &mut Conn, ids: &[UserId]) -> QueryResult<Vec<User>> {
     let query = users::table.filter(users::id.eq_any(ids)).order(users::id.asc());
     let rows: Vec<User> = with_conn!(conn, |c| query.select(User::as_select()).load(c))?;
     Ok(rows.into_iter().filter(|u| u.deleted_at.is_none()).collect())
@@ -129,17 +131,21 @@ pub fn live_by_ids(conn: &mut Conn, ids: &[String]) -> QueryResult<Vec<User>> {
 
 /// Inserts many users in one statement per chunk (for seeding and imports;
 /// no uniqueness pre-checks). Run inside a transaction for speed.
-pub fn insert_many(conn: &mut Conn, rows: &[NewUser]) -> QueryResult<usize> {
+pub fn insert_many(w: &mut Write, rows: &[NewUser]) -> QueryResult<usize> {
     // 12 bound values a row; SQLite allows 32,766 per statement.
     let mut inserted = 0;
     for chunk in rows.chunks(2500) {
+        let conn: &mut Conn = w;
         inserted += with_conn!(conn, |c| diesel::insert_into(users::table).values(chunk).execute(c))?;
+    }
+    for row in rows {
+        w.record(Change::UserCreated { account: row.account_id, user: row.id });
     }
     Ok(inserted)
 }
 
 /// A user of the account by id, deleted ones too when asked.
-pub fn get(conn: &mut Conn, account_id: &str, id: &str, include_deleted: bool) -> QueryResult<Option<User>> {
+pub fn get(conn: &mut Conn, account_id: AccountId, id: UserId, include_deleted: bool) -> QueryResult<Option<User>> {
     let query = users::table.filter(users::account_id.eq(account_id)).filter(users::id.eq(id));
     let user: Option<User> = with_conn!(conn, |c| query.select(User::as_select()).first(c).optional())?;
     Ok(user.filter(|u| include_deleted || u.deleted_at.is_none()))
@@ -156,7 +162,7 @@ pub struct UserFilter {
     pub any: Option<Search>,
     pub include_deleted: bool,
     /// Only members of any of these groups (ids).
-    pub member_of: Option<Vec<String>>,
+    pub member_of: Option<Vec<GroupId>>,
 }
 
 /// The filtered users of an account as a boxed query of the connection's backend.
@@ -200,7 +206,7 @@ macro_rules! filtered {
     }};
 }
 
-pub fn list(conn: &mut Conn, account_id: &str, filter: &UserFilter, sort: Sort<UserSort>, page: Page) -> QueryResult<Vec<User>> {
+pub fn list(conn: &mut Conn, account_id: AccountId, filter: &UserFilter, sort: Sort<UserSort>, page: Page) -> QueryResult<Vec<User>> {
     with_conn!(conn, |c| {
         let q = filtered!(account_id, filter);
         let q = match (sort.key, sort.descending) {
@@ -215,7 +221,7 @@ pub fn list(conn: &mut Conn, account_id: &str, filter: &UserFilter, sort: Sort<U
     })
 }
 
-pub fn count(conn: &mut Conn, account_id: &str, filter: &UserFilter) -> QueryResult<i64> {
+pub fn count(conn: &mut Conn, account_id: AccountId, filter: &UserFilter) -> QueryResult<i64> {
     with_conn!(conn, |c| filtered!(account_id, filter).count().get_result(c))
 }
 
@@ -233,41 +239,47 @@ pub struct UserChanges {
     pub updated_at: NaiveDateTime,
 }
 
-pub fn update(conn: &mut Conn, id: &str, changes: &UserChanges) -> QueryResult<()> {
-    with_conn!(conn, |c| diesel::update(users::table.find(id)).set(changes).execute(c)).map(drop)
+pub fn update(w: &mut Write, account: AccountId, id: UserId, changes: &UserChanges) -> QueryResult<()> {
+    let conn: &mut Conn = w;
+    with_conn!(conn, |c| diesel::update(users::table.find(id)).set(changes).execute(c))?;
+    let set = [
+        ("email", changes.email.is_some()),
+        ("username", changes.username.is_some()),
+        ("first_name", changes.first_name.is_some()),
+        ("last_name", changes.last_name.is_some()),
+    ];
+    let fields = set.into_iter().filter(|(_, is_set)| *is_set).map(|(name, _)| name).collect();
+    w.record(Change::UserUpdated { account, user: id, fields });
+    Ok(())
 }
 
-pub fn soft_delete(conn: &mut Conn, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+/// Marks the user deleted; their memberships stay (listings skip them).
+pub fn soft_delete(w: &mut Write, account: AccountId, id: UserId, at: NaiveDateTime) -> QueryResult<()> {
     let q = diesel::update(users::table.find(id)).set((users::deleted_at.eq(Some(at)), users::updated_at.eq(at)));
-    with_conn!(conn, |c| q.execute(c)).map(drop)
+    let conn: &mut Conn = w;
+    with_conn!(conn, |c| q.execute(c))?;
+    w.record(Change::UserDeleted { account, user: id });
+    Ok(())
 }
 
 /// Whether the email or username key is held by another user of the account
 /// (deleted users keep theirs).
 pub fn taken_by_other(
     conn: &mut Conn,
-    account_id: &str,
-    except_id: &str,
+    account_id: AccountId,
+    except_id: Option<UserId>,
     email_key: Option<&str>,
     username_key: Option<&str>,
 ) -> QueryResult<Option<&'static str>> {
     if let Some(key) = email_key {
-        let q = users::table
-            .filter(users::account_id.eq(account_id))
-            .filter(users::email_key.eq(key))
-            .filter(users::id.ne(except_id))
-            .select(users::id);
-        if with_conn!(conn, |c| q.first::<String>(c).optional())?.is_some() {
+        let q = users::table.filter(users::account_id.eq(account_id)).filter(users::email_key.eq(key)).select(users::id);
+        if with_conn!(conn, |c| q.load::<UserId>(c))?.into_iter().any(|id| Some(id) != except_id) {
             return Ok(Some("email"));
         }
     }
     if let Some(key) = username_key {
-        let q = users::table
-            .filter(users::account_id.eq(account_id))
-            .filter(users::username_key.eq(key))
-            .filter(users::id.ne(except_id))
-            .select(users::id);
-        if with_conn!(conn, |c| q.first::<String>(c).optional())?.is_some() {
+        let q = users::table.filter(users::account_id.eq(account_id)).filter(users::username_key.eq(key)).select(users::id);
+        if with_conn!(conn, |c| q.load::<UserId>(c))?.into_iter().any(|id| Some(id) != except_id) {
             return Ok(Some("username"));
         }
     }

@@ -1,14 +1,15 @@
 //! How clients name groups and users (PRODUCT.md, "Identifiers").
 
-use uuid::Uuid;
+use std::hash::Hash;
 
+use super::ids::{GroupId, UserId};
 use super::names::{check_plain_text, normalize_key, parse_uuid};
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// A group by id or by (case-insensitive) name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupIdentifier {
-    Id(Uuid),
+    Id(GroupId),
     /// The lowercased lookup key of a name.
     Name(String),
 }
@@ -16,13 +17,13 @@ pub enum GroupIdentifier {
 impl GroupIdentifier {
     /// A UUID means the id; anything else is the name. Percent-decoding has
     /// already happened in the router.
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
         if raw.is_empty() {
-            return Err(ApiError::validation("The group identifier is empty"));
+            return Err(Error::validation("The group identifier is empty"));
         }
         check_plain_text("groupIdentifier", raw)?;
         Ok(match parse_uuid(raw) {
-            Some(id) => Self::Id(id),
+            Some(id) => Self::Id(id.into()),
             None => Self::Name(normalize_key(raw)),
         })
     }
@@ -32,19 +33,19 @@ impl GroupIdentifier {
 /// case-insensitive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserIdentifier {
-    Id(Uuid),
+    Id(UserId),
     Email(String),
     Username(String),
 }
 
 impl UserIdentifier {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
         if raw.is_empty() {
-            return Err(ApiError::validation("The user identifier is empty"));
+            return Err(Error::validation("The user identifier is empty"));
         }
         check_plain_text("userIdentifier", raw)?;
         Ok(if let Some(id) = parse_uuid(raw) {
-            Self::Id(id)
+            Self::Id(id.into())
         } else if raw.contains('@') {
             Self::Email(normalize_key(raw))
         } else {
@@ -54,21 +55,29 @@ impl UserIdentifier {
 }
 
 pub const MAX_BULK_USERS: usize = 100;
+/// Most ids one list in a body may hold (users to add or remove, groups to nest).
+pub const MAX_BULK_IDS: usize = MAX_BULK_USERS;
 
-/// The body of a bulk add: 1–100 ids as sent, deduplicated in first-seen order.
+/// The ids of a bulk body: 1–100 as sent, deduplicated in first-seen order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserIdList(Vec<Uuid>);
+pub struct IdList<T>(Vec<T>);
 
-impl UserIdList {
+/// The users of a bulk add or removal.
+pub type UserIdList = IdList<UserId>;
+/// The groups of a bulk nesting.
+pub type GroupIdList = IdList<GroupId>;
+
+impl<T: Copy + Eq + Hash> IdList<T> {
     /// The limits apply to the array as sent, duplicates included, so the
     /// spec's `minItems`/`maxItems` mean exactly what the server enforces.
-    pub fn parse(ids: Vec<Uuid>) -> Result<Self, ApiError> {
+    /// `what` names the ids in messages (`user`, `group`).
+    pub fn parse(what: &str, ids: Vec<T>) -> Result<Self, Error> {
         if ids.is_empty() {
-            return Err(ApiError::validation("The body must list at least one user id"));
+            return Err(Error::validation(format!("The body must list at least one {what} id")));
         }
-        if ids.len() > MAX_BULK_USERS {
-            return Err(ApiError::validation(format!(
-                "The body lists {} user ids; at most {MAX_BULK_USERS} are allowed per request",
+        if ids.len() > MAX_BULK_IDS {
+            return Err(Error::validation(format!(
+                "The body lists {} {what} ids; at most {MAX_BULK_IDS} are allowed per request",
                 ids.len()
             )));
         }
@@ -77,7 +86,7 @@ impl UserIdList {
         Ok(Self(unique))
     }
 
-    pub fn as_slice(&self) -> &[Uuid] {
+    pub fn as_slice(&self) -> &[T] {
         &self.0
     }
 }
@@ -88,16 +97,16 @@ mod tests {
 
     #[test]
     fn group_identifier_is_an_id_only_when_it_parses_as_a_uuid() {
-        let id = Uuid::new_v4();
+        let id = GroupId::new();
         assert_eq!(GroupIdentifier::parse(&id.to_string()).unwrap(), GroupIdentifier::Id(id));
         assert_eq!(GroupIdentifier::parse("Paper Street Soap Company").unwrap(), GroupIdentifier::Name("paper street soap company".into()));
         assert!(GroupIdentifier::parse("").is_err());
-        assert_eq!(GroupIdentifier::parse(&id.simple().to_string()).unwrap(), GroupIdentifier::Name(id.simple().to_string()));
+        assert_eq!(GroupIdentifier::parse(&id.uuid().simple().to_string()).unwrap(), GroupIdentifier::Name(id.uuid().simple().to_string()));
     }
 
     #[test]
     fn user_identifier_distinguishes_id_email_and_username() {
-        let id = Uuid::new_v4();
+        let id = UserId::new();
         assert_eq!(UserIdentifier::parse(&id.to_string()).unwrap(), UserIdentifier::Id(id));
         assert_eq!(UserIdentifier::parse("T.Durden@FightClub.com").unwrap(), UserIdentifier::Email("t.durden@fightclub.com".into()));
         assert_eq!(UserIdentifier::parse("TDurden").unwrap(), UserIdentifier::Username("tdurden".into()));
@@ -105,9 +114,9 @@ mod tests {
 
     #[test]
     fn user_id_list_counts_duplicates_against_the_limit_then_drops_them() {
-        let a = Uuid::new_v4();
-        assert!(UserIdList::parse(vec![]).is_err());
-        assert!(UserIdList::parse(vec![a; 101]).is_err());
-        assert_eq!(UserIdList::parse(vec![a; 100]).unwrap().as_slice(), &[a]);
+        let a = UserId::new();
+        assert!(UserIdList::parse("user", vec![]).is_err());
+        assert!(UserIdList::parse("user", vec![a; 101]).is_err());
+        assert_eq!(UserIdList::parse("user", vec![a; 100]).unwrap().as_slice(), &[a]);
     }
 }

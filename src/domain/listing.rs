@@ -1,6 +1,6 @@
 //! Listing parameters shared by both surfaces: search text, sort order, page.
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// What a user listing is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct Sort<K> {
 impl<K: Copy> Sort<K> {
     /// `field` or `-field` (descending), the field one of `fields`; absent
     /// means `default` (an empty value is refused like any unknown field).
-    pub fn parse(param: &str, raw: Option<&str>, default: K, fields: &[(&str, K)]) -> Result<Self, ApiError> {
+    pub fn parse(param: &str, raw: Option<&str>, default: K, fields: &[(&str, K)]) -> Result<Self, Error> {
         let Some(raw) = raw else {
             return Ok(Sort { key: default, descending: false });
         };
@@ -37,7 +37,7 @@ impl<K: Copy> Sort<K> {
         };
         let key = fields.iter().find(|(n, _)| *n == name).map(|(_, k)| *k).ok_or_else(|| {
             let allowed: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
-            ApiError::validation(format!("{param} must be one of {} (prefix '-' for descending)", allowed.join(", ")))
+            Error::validation(format!("{param} must be one of {} (prefix '-' for descending)", allowed.join(", ")))
                 .detail("field", param.into())
         })?;
         Ok(Sort { key, descending })
@@ -51,7 +51,7 @@ pub struct Search(String);
 
 impl Search {
     /// `None` for no filter (absent or empty); 400 for control characters.
-    pub fn parse(field: &str, raw: Option<&str>) -> Result<Option<Self>, ApiError> {
+    pub fn parse(field: &str, raw: Option<&str>) -> Result<Option<Self>, Error> {
         let Some(raw) = raw.filter(|r| !r.is_empty()) else {
             return Ok(None);
         };
@@ -83,14 +83,14 @@ pub struct Page {
 impl Page {
     /// Checks `limit` (1..=max) and `offset` (≥ 0), naming the parameters as
     /// the surface spells them.
-    pub fn new(offset: (&str, Option<i64>), limit: (&str, Option<i64>), default_limit: i64, max: i64) -> Result<Self, ApiError> {
+    pub fn new(offset: (&str, Option<i64>), limit: (&str, Option<i64>), default_limit: i64, max: i64) -> Result<Self, Error> {
         let l = limit.1.unwrap_or(default_limit);
         if !(1..=max).contains(&l) {
-            return Err(ApiError::validation(format!("{} must be between 1 and {max}", limit.0)).detail("field", limit.0.into()));
+            return Err(Error::validation(format!("{} must be between 1 and {max}", limit.0)).detail("field", limit.0.into()));
         }
         let o = offset.1.unwrap_or(0);
         if o < 0 {
-            return Err(ApiError::validation(format!("{} must not be negative", offset.0)).detail("field", offset.0.into()));
+            return Err(Error::validation(format!("{} must not be negative", offset.0)).detail("field", offset.0.into()));
         }
         Ok(Page { offset: o, limit: l })
     }

@@ -1,11 +1,16 @@
-//! Identifiers and rules of the domain; no actix or diesel in here.
+//! Identifiers, names, permissions and changes of the domain: plain values
+//! and the rules that parse them; no HTTP, no queries.
 
+mod change;
 mod identifiers;
+mod ids;
 mod listing;
 mod names;
 mod permission;
 
-pub use identifiers::{GroupIdentifier, UserIdList, UserIdentifier, MAX_BULK_USERS};
+pub use change::{Change, Principal};
+pub use identifiers::{GroupIdList, GroupIdentifier, IdList, UserIdList, UserIdentifier, MAX_BULK_IDS, MAX_BULK_USERS};
+pub use ids::{AccountId, GroupId, UserId};
 pub use listing::{GroupSort, Page, Search, Sort, UserSort};
 pub use names::{
     check_account_name, check_plain_text, normalize_key, parse_uuid, Email, GroupDescription, GroupName, PersonName, Username,

@@ -18,7 +18,7 @@ use icu_normalizer::ComposingNormalizer;
 use icu_properties::props::DefaultIgnorableCodePoint;
 use icu_properties::CodePointSetData;
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// The lookup key of a name, username or email: `toNFKC_Casefold`, as the
 /// Unicode Standard defines it for caseless identifier matching — NFKC, case
@@ -75,20 +75,20 @@ fn is_control(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{1F}' | '\u{7F}'..='\u{9F}')
 }
 
-fn invalid(field: &str, why: &str) -> ApiError {
-    ApiError::validation(format!("{field} {why}")).detail("field", field.into())
+fn invalid(field: &str, why: &str) -> Error {
+    Error::validation(format!("{field} {why}")).detail("field", field.into())
 }
 
 /// Identifiers and search text: no control characters (NUL included), the
 /// same answer on every backend.
-pub fn check_plain_text(field: &str, value: &str) -> Result<(), ApiError> {
+pub fn check_plain_text(field: &str, value: &str) -> Result<(), Error> {
     if value.chars().any(is_control) {
         return Err(invalid(field, "must not contain control characters"));
     }
     Ok(())
 }
 
-fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+fn check_text(field: &str, value: &str, max: usize) -> Result<(), Error> {
     let chars = value.chars().count();
     if chars > max {
         return Err(invalid(field, &format!("is longer than {max} characters")));
@@ -103,7 +103,7 @@ fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+fn check_name(field: &str, value: &str, max: usize) -> Result<(), Error> {
     if value.is_empty() {
         return Err(invalid(field, "must contain a visible character"));
     }
@@ -115,7 +115,7 @@ fn check_name(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
 }
 
 /// An account name: the group name rules.
-pub fn check_account_name(value: &str) -> Result<(), ApiError> {
+pub fn check_account_name(value: &str) -> Result<(), Error> {
     check_name("account name", value, 255)
 }
 
@@ -123,7 +123,7 @@ pub fn check_account_name(value: &str) -> Result<(), ApiError> {
 pub struct GroupName(String);
 
 impl GroupName {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
         check_name("name", raw, 255)?;
         Ok(Self(raw.to_owned()))
     }
@@ -149,7 +149,7 @@ name_accessors!(GroupName, Username, Email);
 pub struct GroupDescription(String);
 
 impl GroupDescription {
-    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+    pub fn parse(raw: Option<&str>) -> Result<Self, Error> {
         let value = raw.unwrap_or("");
         if value.chars().count() > 1000 {
             return Err(invalid("description", "is longer than 1000 characters"));
@@ -170,7 +170,7 @@ impl GroupDescription {
 pub struct Username(String);
 
 impl Username {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
         check_name("username", raw, 255)?;
         if raw.contains(['@', '/']) {
             return Err(invalid("username", "must not contain '@' or '/'"));
@@ -183,7 +183,7 @@ impl Username {
 pub struct Email(String);
 
 impl Email {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
         if raw.is_empty() {
             return Err(invalid("email", "is not a valid email address"));
         }
@@ -200,7 +200,7 @@ impl Email {
 pub struct PersonName(Option<String>);
 
 impl PersonName {
-    pub fn parse(field: &str, raw: Option<&str>) -> Result<Self, ApiError> {
+    pub fn parse(field: &str, raw: Option<&str>) -> Result<Self, Error> {
         match raw {
             None | Some("") => Ok(Self(None)),
             Some(value) => {

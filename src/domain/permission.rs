@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A permission that can be granted to a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
     GroupRead,
@@ -53,5 +53,13 @@ impl FromStr for Permission {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| format!("unknown permission '{s}'"))
+    }
+}
+
+impl Permission {
+    /// A permission as stored; a name no version of Rollcall wrote is a
+    /// corrupt row, reported as such rather than skipped.
+    pub fn from_stored(name: &str) -> Result<Self, crate::error::Error> {
+        name.parse().map_err(|why: String| crate::error::Error::internal(format!("stored {why}")))
     }
 }

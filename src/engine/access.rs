@@ -1,16 +1,56 @@
-//! What groups grant, and the rule that keeps delegated rights from growing
-//! themselves (PRODUCT.md, "Access"): a caller may make someone a member of a
-//! group (directly, or by nesting their group under it) only if the caller
-//! already holds everything that membership grants; and may change or delete
-//! a user only if the caller holds everything that user holds.
+//! Who may do what. A principal holds a permission through a group it
+//! belongs to or any group above one; members of System Administrators (or
+//! of a group below it) hold everything. And the rule that keeps delegated
+//! rights from growing themselves (PRODUCT.md, "Access"): a caller may make
+//! someone a member of a group (directly, or by nesting their group under
+//! it) only if the caller already holds everything that membership grants;
+//! and may change or delete a user only if the caller holds everything that
+//! user holds.
 
 use std::collections::BTreeSet;
 
-use crate::auth::Caller;
 use crate::db::groups::Group;
-use crate::db::{groups, hierarchy, memberships, users, Conn};
-use crate::domain::Permission;
-use crate::error::ApiError;
+use crate::db::{groups, hierarchy, memberships, users, Read};
+use crate::domain::{AccountId, GroupId, Permission, Principal, UserId};
+use crate::error::Error;
+
+/// Whether the principal is an administrator or, with `Some(permission)`,
+/// holds it.
+pub fn holds(tx: &mut Read, principal: &Principal, permission: Option<Permission>) -> Result<bool, Error> {
+    // No group is granted the empty permission: only the system group counts.
+    let name = permission.map_or("", |p| p.as_str());
+    // The common case, one query: a direct membership grants it.
+    if memberships::has_permission(tx, principal.account, principal.user, name)? {
+        return Ok(true);
+    }
+    if !hierarchy::any(tx, principal.account)? {
+        return Ok(false);
+    }
+    if users::get(tx, principal.account, principal.user, false)?.is_none() {
+        return Ok(false);
+    }
+    let direct = memberships::groups_of(tx, principal.user)?;
+    let above = super::hierarchy::Tree::load(tx, principal.account)?.ancestors(&direct);
+    Ok(!above.is_empty() && memberships::granting(tx, &above, name)?)
+}
+
+/// 403 unless the principal holds `permission` in their account.
+pub fn require(tx: &mut Read, principal: &Principal, permission: Permission) -> Result<(), Error> {
+    if holds(tx, principal, Some(permission))? {
+        Ok(())
+    } else {
+        Err(Error::forbidden().developer(format!("This call needs the '{permission}' permission")))
+    }
+}
+
+/// 403 unless the principal is one of the account's administrators.
+pub fn require_admin(tx: &mut Read, principal: &Principal) -> Result<(), Error> {
+    if holds(tx, principal, None)? {
+        Ok(())
+    } else {
+        Err(Error::forbidden().developer("This call needs membership of System Administrators"))
+    }
+}
 
 /// What membership of some groups grants: everything (a group at or below
 /// System Administrators), or a set of permissions.
@@ -42,73 +82,73 @@ impl Grants {
 
 /// What members of `direct` hold: those groups' grants and the grants of
 /// every group above them.
-pub fn grants_of_groups(conn: &mut Conn, account_id: &str, direct: Vec<String>) -> Result<Grants, ApiError> {
+pub fn grants_of_groups(tx: &mut Read, account: AccountId, direct: Vec<GroupId>) -> Result<Grants, Error> {
     if direct.is_empty() {
         return Ok(Grants::default());
     }
     let mut all = direct;
-    if hierarchy::any(conn, account_id)? {
-        let above = super::hierarchy::Tree::load(conn, account_id)?.ancestors(&all);
+    if hierarchy::any(tx, account)? {
+        let above = super::hierarchy::Tree::load(tx, account)?.ancestors(&all);
         all.extend(above);
         all.sort_unstable();
         all.dedup();
     }
-    if groups::system_among(conn, &all)? {
+    if groups::system_among(tx, &all)? {
         return Ok(Grants { admin: true, permissions: BTreeSet::new() });
     }
-    let permissions = groups::permissions_of(conn, &all)?.into_iter().filter_map(|(_, p)| p.parse().ok()).collect();
+    let permissions = groups::permissions_of(tx, &all)?.into_iter().map(|(_, p)| p).collect();
     Ok(Grants { admin: false, permissions })
 }
 
 /// What a member of `group` holds through it.
-pub fn grants_through(conn: &mut Conn, group: &Group) -> Result<Grants, ApiError> {
+pub fn grants_through(tx: &mut Read, group: &Group) -> Result<Grants, Error> {
     if group.is_system {
         return Ok(Grants { admin: true, permissions: BTreeSet::new() });
     }
-    grants_of_groups(conn, &group.account_id, vec![group.id.clone()])
+    grants_of_groups(tx, group.account_id, vec![group.id])
 }
 
 /// What a user of the account holds (nothing once deleted).
-pub fn grants_of_user(conn: &mut Conn, account_id: &str, user_id: &str) -> Result<Grants, ApiError> {
-    if users::get(conn, account_id, user_id, false)?.is_none() {
+pub fn grants_of_user(tx: &mut Read, account: AccountId, user: UserId) -> Result<Grants, Error> {
+    if users::get(tx, account, user, false)?.is_none() {
         return Ok(Grants::default());
     }
-    let direct = memberships::groups_of(conn, user_id)?;
-    grants_of_groups(conn, account_id, direct)
+    let direct = memberships::groups_of(tx, user)?;
+    grants_of_groups(tx, account, direct)
 }
 
-/// 403 unless the caller already holds everything that membership of
+/// 403 unless the principal already holds everything that membership of
 /// `group` grants: adding a member to it, or nesting a group under it, hands
 /// those grants on.
-pub fn require_may_grant_through(conn: &mut Conn, caller: &Caller, group: &Group) -> Result<(), ApiError> {
-    let granted = grants_through(conn, group)?;
+pub fn require_may_grant_through(tx: &mut Read, principal: &Principal, group: &Group) -> Result<(), Error> {
+    let granted = grants_through(tx, group)?;
     if granted.is_empty() {
         return Ok(());
     }
-    let held = grants_of_user(conn, &caller.account_id, &caller.user_id)?;
+    let held = grants_of_user(tx, principal.account, principal.user)?;
     if held.covers(&granted) {
         return Ok(());
     }
-    Err(ApiError::forbidden().developer(format!(
+    Err(Error::forbidden().developer(format!(
         "Members of '{}' hold what you do not: {}; only a caller who holds all of it may add members or nest groups there",
         group.name,
         held.beyond(&granted)
     )))
 }
 
-/// 403 unless the caller holds everything the user holds: changing or
+/// 403 unless the principal holds everything the user holds: changing or
 /// deleting a more privileged user is acting with their rights.
-pub fn require_covers_user(conn: &mut Conn, caller: &Caller, user_id: &str) -> Result<(), ApiError> {
-    if caller.is(user_id) {
+pub fn require_covers_user(tx: &mut Read, principal: &Principal, user: UserId) -> Result<(), Error> {
+    if principal.is(user) {
         return Ok(());
     }
-    let theirs = grants_of_user(conn, &caller.account_id, user_id)?;
+    let theirs = grants_of_user(tx, principal.account, user)?;
     if theirs.is_empty() {
         return Ok(());
     }
-    let held = grants_of_user(conn, &caller.account_id, &caller.user_id)?;
+    let held = grants_of_user(tx, principal.account, principal.user)?;
     if held.covers(&theirs) {
         return Ok(());
     }
-    Err(ApiError::forbidden().developer(format!("The user holds what you do not: {}", held.beyond(&theirs))))
+    Err(Error::forbidden().developer(format!("The user holds what you do not: {}", held.beyond(&theirs))))
 }

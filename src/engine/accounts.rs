@@ -1,29 +1,28 @@
 //! Accounts and their first administrators: what `rollcall bootstrap` and the
-//! first start of `rollcall serve` do.
-
-use uuid::Uuid;
+//! first start of `rollcall serve` do. These run as the system, not as a
+//! principal.
 
 use super::now;
-use super::users::{create_user, UserDraft};
+use super::users::{insert_user, UserDraft};
 use crate::db::accounts::{self, Account};
 use crate::db::groups::{self, NewGroup, SYSTEM_ADMINISTRATORS};
 use crate::db::users::User;
-use crate::db::{memberships, users, Conn};
-use crate::domain::{normalize_key, Email, PersonName, UserIdentifier, Username};
-use crate::error::{ApiError, ErrorKind};
+use crate::db::{memberships, users, Read, Write};
+use crate::domain::{normalize_key, AccountId, Email, GroupId, PersonName, UserId, UserIdentifier, Username};
+use crate::error::Error;
 
 pub const DEFAULT_ACCOUNT: &str = "default";
 pub const DEFAULT_ADMIN: &str = "admin";
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@example.com";
 
 /// Creates an account with its built-in `System Administrators` group.
-pub fn create_account(conn: &mut Conn, name: &str) -> Result<Account, ApiError> {
+pub fn create_account(w: &mut Write, name: &str) -> Result<Account, Error> {
     crate::domain::check_account_name(name)?;
     let at = now();
-    let account = Account { id: Uuid::new_v4().to_string(), name: name.to_owned(), created_at: at };
+    let account = Account { id: AccountId::new(), name: name.to_owned(), created_at: at };
     let admins = NewGroup {
-        id: Uuid::new_v4().to_string(),
-        account_id: account.id.clone(),
+        id: GroupId::new(),
+        account_id: account.id,
         name: SYSTEM_ADMINISTRATORS.to_owned(),
         name_key: normalize_key(SYSTEM_ADMINISTRATORS),
         description: "Members may do everything in this account".to_owned(),
@@ -31,32 +30,29 @@ pub fn create_account(conn: &mut Conn, name: &str) -> Result<Account, ApiError> 
         created_at: at,
         updated_at: at,
     };
-    conn.write(|conn| {
-        accounts::insert(conn, &account.id, &account.name, at)?;
-        groups::insert(conn, &admins)?;
-        Ok(())
-    })?;
+    accounts::insert(w, account.id, &account.name, at)?;
+    groups::insert(w, &admins)?;
     Ok(account)
 }
 
 /// The account of that name, created when missing.
-pub fn ensure_account(conn: &mut Conn, name: &str) -> Result<Account, ApiError> {
-    match accounts::find_by_name(conn, name)? {
+pub fn ensure_account(w: &mut Write, name: &str) -> Result<Account, Error> {
+    match accounts::find_by_name(w, name)? {
         Some(account) => Ok(account),
-        None => create_account(conn, name),
+        None => create_account(w, name),
     }
 }
 
 /// The user of that username, created when missing, and made a member of the
 /// account's `System Administrators`.
-pub fn ensure_admin(conn: &mut Conn, account_id: &str, username: &str, email: &str) -> Result<User, ApiError> {
+pub fn ensure_admin(w: &mut Write, account: AccountId, username: &str, email: &str) -> Result<User, Error> {
     let username = Username::parse(username)?;
     let email = Email::parse(email)?;
-    let user = match users::find(conn, account_id, &UserIdentifier::Username(username.key()))? {
+    let user = match users::find(w, account, &UserIdentifier::Username(username.key()))? {
         Some(user) => user,
-        None => create_user(
-            conn,
-            account_id,
+        None => insert_user(
+            w,
+            account,
             UserDraft {
                 email,
                 username: Some(username),
@@ -65,26 +61,25 @@ pub fn ensure_admin(conn: &mut Conn, account_id: &str, username: &str, email: &s
             },
         )?,
     };
-    let admins = groups::find_system(conn, account_id)?
-        .ok_or_else(|| ApiError::internal(format!("account {account_id} has no System Administrators group")))?;
-    conn.write(|conn| Ok(memberships::add(conn, &admins.id, std::slice::from_ref(&user.id), now())?))?;
+    let admins =
+        groups::find_system(w, account)?.ok_or_else(|| Error::internal(format!("account {account} has no System Administrators group")))?;
+    memberships::add(w, account, admins.id, &[user.id], now())?;
     Ok(user)
 }
 
-/// On an empty database, creates the default account and its `admin` user.
-/// Returns them when this call created them.
-pub fn bootstrap_empty_database(conn: &mut Conn) -> Result<Option<(Account, User)>, ApiError> {
-    if accounts::count(conn)? > 0 {
-        return Ok(None);
-    }
-    let account = match create_account(conn, DEFAULT_ACCOUNT) {
-        Ok(account) => account,
-        // Another instance started at the same moment and won.
-        Err(e) if e.kind == ErrorKind::NameTaken => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let admin = ensure_admin(conn, &account.id, DEFAULT_ADMIN, DEFAULT_ADMIN_EMAIL)?;
-    Ok(Some((account, admin)))
+/// Whether the database holds no account yet.
+pub fn is_empty(tx: &mut Read) -> Result<bool, Error> {
+    Ok(accounts::count(tx)? == 0)
+}
+
+/// The account with that id.
+pub fn find_account(tx: &mut Read, id: AccountId) -> Result<Option<Account>, Error> {
+    Ok(accounts::find_by_id(tx, id)?)
+}
+
+/// The live user an identifier names in the account.
+pub fn find_user(tx: &mut Read, account: AccountId, ident: &UserIdentifier) -> Result<Option<User>, Error> {
+    Ok(users::find(tx, account, ident)?)
 }
 
 /// The group of the documents' examples.
@@ -107,18 +102,19 @@ pub const EXAMPLE_BULK_USER_IDS: [&str; 8] = [
 /// Creates, in the account, the group and users that the documents' example
 /// requests name (with the documents' ids), so that every example in the
 /// spec and in Swagger UI works as written. Rows that exist are kept.
-pub fn seed_document_examples(conn: &mut Conn, account_id: &str) -> Result<(), ApiError> {
+pub fn seed_document_examples(w: &mut Write, account_id: AccountId) -> Result<(), Error> {
     use crate::db::users::NewUser;
     let at = now();
     let user = |id: &str, email: String, username: Option<&str>| {
         let (first, last) = (Some("Tyler".to_owned()), Some("Durden".to_owned()));
-        NewUser::new(id.to_owned(), account_id.to_owned(), email, username.map(str::to_owned), first, last, at)
+        let id: UserId = id.parse().expect("example ids are UUIDs");
+        NewUser::new(id, account_id, email, username.map(str::to_owned), first, last, at)
     };
     let mut rows = vec![user(EXAMPLE_USER_ID, "t.durden@fightclub.com".to_owned(), Some("tdurden"))];
     rows.extend(EXAMPLE_BULK_USER_IDS.iter().map(|id| user(id, format!("{id}@example.com"), None)));
     let group = NewGroup {
-        id: EXAMPLE_GROUP_ID.to_owned(),
-        account_id: account_id.to_owned(),
+        id: EXAMPLE_GROUP_ID.parse().expect("the example id is a UUID"),
+        account_id,
         name: EXAMPLE_GROUP_NAME.to_owned(),
         name_key: normalize_key(EXAMPLE_GROUP_NAME),
         description: "The group of the documents' examples".to_owned(),
@@ -126,17 +122,14 @@ pub fn seed_document_examples(conn: &mut Conn, account_id: &str) -> Result<(), A
         created_at: at,
         updated_at: at,
     };
-    conn.write(|conn| {
-        let group_here = groups::find(conn, account_id, &crate::domain::GroupIdentifier::Name(group.name_key.clone()))?;
-        if group_here.is_none() {
-            groups::insert(conn, &group)?;
+    let group_here = groups::find(w, account_id, &crate::domain::GroupIdentifier::Name(group.name_key.clone()))?;
+    if group_here.is_none() {
+        groups::insert(w, &group)?;
+    }
+    for row in &rows {
+        if users::find(w, account_id, &UserIdentifier::Id(row.id))?.is_none() {
+            users::insert(w, row)?;
         }
-        for row in &rows {
-            let id = crate::domain::parse_uuid(&row.id).expect("example ids are UUIDs");
-            if users::find(conn, account_id, &UserIdentifier::Id(id))?.is_none() {
-                users::insert(conn, row)?;
-            }
-        }
-        Ok(())
-    })
+    }
+    Ok(())
 }

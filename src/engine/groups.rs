@@ -1,21 +1,22 @@
-//! Creating and reading groups.
+//! Creating, reading, changing and deleting groups.
 
 use std::collections::HashMap;
 
-use uuid::Uuid;
-
+use super::access::{require, require_admin};
 use super::now;
-use crate::auth::Caller;
 use crate::db::groups::{self, Group, NewGroup};
-use crate::db::Conn;
-use crate::domain::{GroupDescription, GroupIdentifier, GroupName, GroupSort, Page, Permission, Search, Sort};
-use crate::error::{ApiError, ErrorKind};
+use crate::db::{Read, Write};
+use crate::domain::{
+    AccountId, GroupDescription, GroupId, GroupIdentifier, GroupName, GroupSort, Page, Permission, Principal, Search, Sort,
+};
+use crate::error::{Error, ErrorKind};
 
-pub fn create_group(conn: &mut Conn, account_id: &str, name: GroupName, description: GroupDescription) -> Result<Group, ApiError> {
+/// Inserts a group after checking that its name is free in the account.
+pub fn insert_group(w: &mut Write, account: AccountId, name: GroupName, description: GroupDescription) -> Result<Group, Error> {
     let at = now();
     let row = NewGroup {
-        id: Uuid::new_v4().to_string(),
-        account_id: account_id.to_owned(),
+        id: GroupId::new(),
+        account_id: account,
         name_key: name.key(),
         name: name.as_str().to_owned(),
         description: description.as_str().to_owned(),
@@ -23,32 +24,29 @@ pub fn create_group(conn: &mut Conn, account_id: &str, name: GroupName, descript
         created_at: at,
         updated_at: at,
     };
-    conn.write(|conn| {
-        if groups::find(conn, account_id, &GroupIdentifier::Name(row.name_key.clone()))?.is_some() {
-            return Err(ApiError::name_taken("name"));
-        }
-        groups::insert(conn, &row)?;
-        Ok(())
-    })?;
+    if groups::find(w, account, &GroupIdentifier::Name(row.name_key.clone()))?.is_some() {
+        return Err(Error::name_taken("name"));
+    }
+    groups::insert(w, &row)?;
     Ok(row.into_group())
 }
 
-pub fn find_group(conn: &mut Conn, account_id: &str, ident: &GroupIdentifier) -> Result<Group, ApiError> {
-    groups::find(conn, account_id, ident)?.ok_or_else(ApiError::group_not_found)
+pub fn find_group(tx: &mut Read, account: AccountId, ident: &GroupIdentifier) -> Result<Group, Error> {
+    groups::find(tx, account, ident)?.ok_or_else(Error::group_not_found)
 }
 
 /// A group with the permissions granted to it.
 #[derive(Debug, Clone)]
 pub struct GroupView {
     pub group: Group,
-    pub permissions: Vec<String>,
+    pub permissions: Vec<Permission>,
 }
 
 /// Attaches each group's permissions (one query for the lot).
-pub fn with_permissions(conn: &mut Conn, groups_: Vec<Group>) -> Result<Vec<GroupView>, ApiError> {
-    let ids: Vec<String> = groups_.iter().map(|g| g.id.clone()).collect();
-    let mut granted: HashMap<String, Vec<String>> = HashMap::new();
-    for (group, permission) in groups::permissions_of(conn, &ids)? {
+pub fn with_permissions(tx: &mut Read, groups_: Vec<Group>) -> Result<Vec<GroupView>, Error> {
+    let ids: Vec<GroupId> = groups_.iter().map(|g| g.id).collect();
+    let mut granted: HashMap<GroupId, Vec<Permission>> = HashMap::new();
+    for (group, permission) in groups::permissions_of(tx, &ids)? {
         granted.entry(group).or_default().push(permission);
     }
     Ok(groups_
@@ -60,49 +58,47 @@ pub fn with_permissions(conn: &mut Conn, groups_: Vec<Group>) -> Result<Vec<Grou
         .collect())
 }
 
-fn view(conn: &mut Conn, group: Group) -> Result<GroupView, ApiError> {
-    Ok(with_permissions(conn, vec![group])?.remove(0))
+fn view(tx: &mut Read, group: Group) -> Result<GroupView, Error> {
+    Ok(with_permissions(tx, vec![group])?.remove(0))
 }
 
 /// Changing what a group grants is an administrator's call: anyone else
 /// could grant themselves more than they hold.
-fn set_permissions(conn: &mut Conn, caller: &Caller, group: &Group, permissions: &[Permission]) -> Result<(), ApiError> {
-    caller.require_admin(conn)?;
+fn set_permissions(w: &mut Write, principal: &Principal, group: &Group, permissions: &[Permission]) -> Result<(), Error> {
+    require_admin(w, principal)?;
     if group.is_system {
         return Err(system_group("System Administrators may do everything; its permissions cannot be changed"));
     }
-    let mut names: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    Ok(groups::set_permissions(conn, &group.id, &names)?)
+    let mut unique = permissions.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    Ok(groups::set_permissions(w, group, &unique)?)
 }
 
-fn system_group(why: &str) -> ApiError {
-    ApiError::new(ErrorKind::SystemGroup, "The System Administrators group cannot be changed this way").developer(why)
+fn system_group(why: &str) -> Error {
+    Error::new(ErrorKind::SystemGroup, "The System Administrators group cannot be changed this way").developer(why)
 }
 
 /// Creates a group, optionally granting it permissions (administrators only).
 pub fn create(
-    conn: &mut Conn,
-    caller: &Caller,
+    w: &mut Write,
+    principal: &Principal,
     name: GroupName,
     description: GroupDescription,
     permissions: Option<Vec<Permission>>,
-) -> Result<GroupView, ApiError> {
-    conn.write(|conn| {
-        caller.require(conn, Permission::GroupCreate)?;
-        let group = create_group(conn, &caller.account_id, name.clone(), description.clone())?;
-        if let Some(p) = permissions.as_ref().filter(|p| !p.is_empty()) {
-            set_permissions(conn, caller, &group, p)?;
-        }
-        view(conn, group)
-    })
+) -> Result<GroupView, Error> {
+    require(w, principal, Permission::GroupCreate)?;
+    let group = insert_group(w, principal.account, name, description)?;
+    if let Some(p) = permissions.as_ref().filter(|p| !p.is_empty()) {
+        set_permissions(w, principal, &group, p)?;
+    }
+    view(w, group)
 }
 
-pub fn get(conn: &mut Conn, caller: &Caller, ident: &GroupIdentifier) -> Result<GroupView, ApiError> {
-    caller.require(conn, Permission::GroupRead)?;
-    let group = find_group(conn, &caller.account_id, ident)?;
-    view(conn, group)
+pub fn get(tx: &mut Read, principal: &Principal, ident: &GroupIdentifier) -> Result<GroupView, Error> {
+    require(tx, principal, Permission::GroupRead)?;
+    let group = find_group(tx, principal.account, ident)?;
+    view(tx, group)
 }
 
 pub struct GroupPage {
@@ -110,17 +106,17 @@ pub struct GroupPage {
     pub total: i64,
 }
 
-pub fn list(conn: &mut Conn, caller: &Caller, search: Option<&Search>, sort: Sort<GroupSort>, page: Page) -> Result<GroupPage, ApiError> {
-    caller.require(conn, Permission::GroupRead)?;
-    let items = groups::list(conn, &caller.account_id, search, sort, page)?;
-    let total = groups::count(conn, &caller.account_id, search)?;
-    Ok(GroupPage { items: with_permissions(conn, items)?, total })
+pub fn list(tx: &mut Read, principal: &Principal, search: Option<&Search>, sort: Sort<GroupSort>, page: Page) -> Result<GroupPage, Error> {
+    require(tx, principal, Permission::GroupRead)?;
+    let items = groups::list(tx, principal.account, search, sort, page)?;
+    let total = groups::count(tx, principal.account, search)?;
+    Ok(GroupPage { items: with_permissions(tx, items)?, total })
 }
 
 /// Groups by id, as views, in name order.
-pub fn views_by_ids(conn: &mut Conn, account_id: &str, ids: &[String]) -> Result<Vec<GroupView>, ApiError> {
-    let found = groups::by_ids(conn, account_id, ids)?;
-    with_permissions(conn, found)
+pub fn views_by_ids(tx: &mut Read, account: AccountId, ids: &[GroupId]) -> Result<Vec<GroupView>, Error> {
+    let found = groups::by_ids(tx, account, ids)?;
+    with_permissions(tx, found)
 }
 
 /// What an update changes; `None` leaves a field as it is.
@@ -131,47 +127,43 @@ pub struct GroupPatch {
     pub permissions: Option<Vec<Permission>>,
 }
 
-pub fn update(conn: &mut Conn, caller: &Caller, ident: &GroupIdentifier, patch: GroupPatch) -> Result<GroupView, ApiError> {
-    conn.write(|conn| {
-        caller.require(conn, Permission::GroupUpdate)?;
-        let group = find_group(conn, &caller.account_id, ident)?;
-        if let Some(name) = &patch.name {
-            if name.key() != crate::domain::normalize_key(&group.name) {
-                if group.is_system {
-                    return Err(system_group("System Administrators keeps its name"));
-                }
-                if groups::find(conn, &caller.account_id, &GroupIdentifier::Name(name.key()))?.is_some() {
-                    return Err(ApiError::name_taken("name"));
-                }
+pub fn update(w: &mut Write, principal: &Principal, ident: &GroupIdentifier, patch: &GroupPatch) -> Result<GroupView, Error> {
+    require(w, principal, Permission::GroupUpdate)?;
+    let group = find_group(w, principal.account, ident)?;
+    if let Some(name) = &patch.name {
+        if name.key() != crate::domain::normalize_key(&group.name) {
+            if group.is_system {
+                return Err(system_group("System Administrators keeps its name"));
+            }
+            if groups::find(w, principal.account, &GroupIdentifier::Name(name.key()))?.is_some() {
+                return Err(Error::name_taken("name"));
             }
         }
-        if let Some(p) = &patch.permissions {
-            set_permissions(conn, caller, &group, p)?;
-        }
-        let changes = groups::GroupChanges {
-            name: patch.name.as_ref().map(|n| n.as_str().to_owned()),
-            name_key: patch.name.as_ref().map(GroupName::key),
-            description: patch.description.as_ref().map(|d| d.as_str().to_owned()),
-            updated_at: now(),
-        };
-        groups::update(conn, &group.id, &changes)?;
-        // The row as written, without reading it back.
-        let mut updated = group;
-        updated.name = changes.name.unwrap_or(updated.name);
-        updated.description = changes.description.unwrap_or(updated.description);
-        updated.updated_at = changes.updated_at;
-        view(conn, updated)
-    })
+    }
+    if let Some(p) = &patch.permissions {
+        set_permissions(w, principal, &group, p)?;
+    }
+    let changes = groups::GroupChanges {
+        name: patch.name.as_ref().map(|n| n.as_str().to_owned()),
+        name_key: patch.name.as_ref().map(GroupName::key),
+        description: patch.description.as_ref().map(|d| d.as_str().to_owned()),
+        updated_at: now(),
+    };
+    groups::update(w, principal.account, group.id, &changes)?;
+    // The row as written, without reading it back.
+    let mut updated = group;
+    updated.name = changes.name.unwrap_or(updated.name);
+    updated.description = changes.description.unwrap_or(updated.description);
+    updated.updated_at = changes.updated_at;
+    view(w, updated)
 }
 
 /// Deletes a group with its memberships and nesting; System Administrators stays.
-pub fn delete(conn: &mut Conn, caller: &Caller, ident: &GroupIdentifier) -> Result<(), ApiError> {
-    conn.write(|conn| {
-        caller.require(conn, Permission::GroupDelete)?;
-        let group = find_group(conn, &caller.account_id, ident)?;
-        if group.is_system {
-            return Err(system_group("System Administrators cannot be deleted"));
-        }
-        Ok(groups::delete(conn, &group.id)?)
-    })
+pub fn delete(w: &mut Write, principal: &Principal, ident: &GroupIdentifier) -> Result<(), Error> {
+    require(w, principal, Permission::GroupDelete)?;
+    let group = find_group(w, principal.account, ident)?;
+    if group.is_system {
+        return Err(system_group("System Administrators cannot be deleted"));
+    }
+    Ok(groups::delete(w, &group)?)
 }

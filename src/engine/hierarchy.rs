@@ -3,40 +3,40 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::access::{require, require_admin, require_may_grant_through};
 use super::groups::find_group;
 use super::now;
-use crate::auth::Caller;
 use crate::db::groups::Group;
-use crate::db::{groups, hierarchy, Conn};
-use crate::domain::{GroupIdentifier, Permission};
-use crate::error::{ApiError, ErrorKind};
+use crate::db::{groups, hierarchy, Read, Write};
+use crate::domain::{AccountId, GroupId, GroupIdentifier, Permission, Principal};
+use crate::error::{Error, ErrorKind};
 
 /// The parent → child edges of one account.
 #[derive(Debug, Default)]
 pub struct Tree {
-    children: HashMap<String, Vec<String>>,
-    parents: HashMap<String, Vec<String>>,
+    children: HashMap<GroupId, Vec<GroupId>>,
+    parents: HashMap<GroupId, Vec<GroupId>>,
 }
 
 impl Tree {
-    pub fn load(conn: &mut Conn, account_id: &str) -> Result<Tree, ApiError> {
+    pub fn load(tx: &mut Read, account: AccountId) -> Result<Tree, Error> {
         let mut tree = Tree::default();
-        for (parent, child) in hierarchy::edges(conn, account_id)? {
-            tree.children.entry(parent.clone()).or_default().push(child.clone());
+        for (parent, child) in hierarchy::edges(tx, account)? {
+            tree.children.entry(parent).or_default().push(child);
             tree.parents.entry(child).or_default().push(parent);
         }
         Ok(tree)
     }
 
-    fn walk(next: &HashMap<String, Vec<String>>, starts: &[String]) -> Vec<String> {
-        let mut seen: HashSet<&str> = HashSet::new();
+    fn walk(next: &HashMap<GroupId, Vec<GroupId>>, starts: &[GroupId]) -> Vec<GroupId> {
+        let mut seen: HashSet<GroupId> = HashSet::new();
         let mut order = Vec::new();
-        let mut stack: Vec<&str> = starts.iter().map(String::as_str).collect();
+        let mut stack: Vec<GroupId> = starts.to_vec();
         while let Some(g) = stack.pop() {
-            for n in next.get(g).into_iter().flatten() {
-                if seen.insert(n) {
-                    order.push(n.clone());
-                    stack.push(n);
+            for n in next.get(&g).into_iter().flatten() {
+                if seen.insert(*n) {
+                    order.push(*n);
+                    stack.push(*n);
                 }
             }
         }
@@ -44,74 +44,72 @@ impl Tree {
     }
 
     /// Groups below `group`, at any depth (not the group itself).
-    pub fn descendants(&self, group: &str) -> Vec<String> {
-        Self::walk(&self.children, &[group.to_owned()])
+    pub fn descendants(&self, group: GroupId) -> Vec<GroupId> {
+        Self::walk(&self.children, &[group])
     }
 
     /// Groups above any of `groups`, at any depth.
-    pub fn ancestors(&self, groups: &[String]) -> Vec<String> {
+    pub fn ancestors(&self, groups: &[GroupId]) -> Vec<GroupId> {
         Self::walk(&self.parents, groups)
     }
 
     /// Groups below `group`, not descending into `excluded`.
-    pub fn descendants_except(&self, group: &str, excluded: &HashSet<String>) -> Vec<String> {
-        let pruned: HashMap<String, Vec<String>> =
-            self.children.iter().map(|(p, cs)| (p.clone(), cs.iter().filter(|c| !excluded.contains(*c)).cloned().collect())).collect();
-        Self::walk(&pruned, &[group.to_owned()])
+    pub fn descendants_except(&self, group: GroupId, excluded: &HashSet<GroupId>) -> Vec<GroupId> {
+        let pruned: HashMap<GroupId, Vec<GroupId>> =
+            self.children.iter().map(|(p, cs)| (*p, cs.iter().filter(|c| !excluded.contains(*c)).copied().collect())).collect();
+        Self::walk(&pruned, &[group])
     }
 
-    pub fn children_of(&self, group: &str) -> Vec<String> {
-        self.children.get(group).cloned().unwrap_or_default()
+    pub fn children_of(&self, group: GroupId) -> Vec<GroupId> {
+        self.children.get(&group).cloned().unwrap_or_default()
     }
 
     /// Whether putting `child` under `parent` would make a group contain itself.
-    pub fn would_cycle(&self, parent: &str, child: &str) -> bool {
-        parent == child || self.descendants(child).iter().any(|d| d == parent)
+    pub fn would_cycle(&self, parent: GroupId, child: GroupId) -> bool {
+        parent == child || self.descendants(child).contains(&parent)
     }
 }
 
-fn cycle(parent: &Group, child: &Group) -> ApiError {
-    ApiError::new(ErrorKind::GroupCycle, "A group cannot contain itself, directly or through other groups")
+fn cycle(parent: &Group, child: &Group) -> Error {
+    Error::new(ErrorKind::GroupCycle, "A group cannot contain itself, directly or through other groups")
         .developer(format!("'{}' is '{}' or contains it", child.name, parent.name))
-        .detail("groupId", parent.id.clone().into())
-        .detail("childGroupId", child.id.clone().into())
+        .detail("groupId", parent.id.to_string().into())
+        .detail("childGroupId", child.id.to_string().into())
 }
 
 /// Puts the child groups under the parent, all or none: every id must name a
 /// group of the account (400 listing the others) and none may close a cycle.
 /// Returns how many edges are new.
-pub fn add_children(conn: &mut Conn, caller: &Caller, parent: &GroupIdentifier, children: &[GroupIdentifier]) -> Result<usize, ApiError> {
-    conn.write(|conn| {
-        // Permission first: a caller without it learns nothing, not even
-        // whether the groups exist.
-        caller.require(conn, Permission::GroupUpdate)?;
-        hierarchy::lock(conn, &caller.account_id)?;
-        let parent = find_group(conn, &caller.account_id, parent)?;
-        // The children's members gain what the parent grants.
-        super::access::require_may_grant_through(conn, caller, &parent)?;
-        let mut found = Vec::new();
-        let mut unknown = Vec::new();
-        for ident in children {
-            match groups::find(conn, &caller.account_id, ident)? {
-                Some(g) => found.push(g),
-                None => unknown.push(ident.clone()),
-            }
+pub fn add_children(w: &mut Write, principal: &Principal, parent: &GroupIdentifier, children: &[GroupIdentifier]) -> Result<usize, Error> {
+    // Permission first: a caller without it learns nothing, not even
+    // whether the groups exist.
+    require(w, principal, Permission::GroupUpdate)?;
+    hierarchy::lock(w, principal.account)?;
+    let parent = find_group(w, principal.account, parent)?;
+    // The children's members gain what the parent grants.
+    require_may_grant_through(w, principal, &parent)?;
+    let mut found = Vec::new();
+    let mut unknown = Vec::new();
+    for ident in children {
+        match groups::find(w, principal.account, ident)? {
+            Some(g) => found.push(g),
+            None => unknown.push(ident.clone()),
         }
-        if !unknown.is_empty() {
-            return Err(unknown_groups(&unknown));
-        }
-        let tree = Tree::load(conn, &caller.account_id)?;
-        if let Some(child) = found.iter().find(|c| tree.would_cycle(&parent.id, &c.id)) {
-            return Err(cycle(&parent, child));
-        }
-        let mut ids: Vec<String> = found.into_iter().map(|g| g.id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(hierarchy::add(conn, &caller.account_id, &parent.id, &ids, now())?)
-    })
+    }
+    if !unknown.is_empty() {
+        return Err(unknown_groups(&unknown));
+    }
+    let tree = Tree::load(w, principal.account)?;
+    if let Some(child) = found.iter().find(|c| tree.would_cycle(parent.id, c.id)) {
+        return Err(cycle(&parent, child));
+    }
+    let mut ids: Vec<GroupId> = found.into_iter().map(|g| g.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(hierarchy::add(w, principal.account, parent.id, &ids, now())?.len())
 }
 
-fn unknown_groups(unknown: &[GroupIdentifier]) -> ApiError {
+fn unknown_groups(unknown: &[GroupIdentifier]) -> Error {
     let shown: Vec<String> = unknown
         .iter()
         .map(|g| match g {
@@ -119,60 +117,58 @@ fn unknown_groups(unknown: &[GroupIdentifier]) -> ApiError {
             GroupIdentifier::Name(n) => n.clone(),
         })
         .collect();
-    ApiError::new(ErrorKind::UnknownGroups, "Some groups do not exist in this account")
+    Error::new(ErrorKind::UnknownGroups, "Some groups do not exist in this account")
         .developer(format!("Unknown groups: {}", shown.join(", ")))
         .detail("groupIds", shown.into())
 }
 
 /// Takes the child out of the parent; 404 when it was not a child.
-pub fn remove_child(conn: &mut Conn, caller: &Caller, parent: &GroupIdentifier, child: &GroupIdentifier) -> Result<(), ApiError> {
-    conn.write(|conn| {
-        caller.require(conn, Permission::GroupUpdate)?;
-        let parent = find_group(conn, &caller.account_id, parent)?;
-        // Un-nesting from System Administrators demotes administrators.
-        if parent.is_system {
-            caller.require_admin(conn)?;
-        }
-        let child = find_group(conn, &caller.account_id, child)?;
-        if !hierarchy::remove(conn, &parent.id, &child.id)? {
-            return Err(ApiError::new(ErrorKind::NotAChild, "Group not in group")
-                .developer(format!("'{}' is not a child of '{}'", child.name, parent.name)));
-        }
-        Ok(())
-    })
+pub fn remove_child(w: &mut Write, principal: &Principal, parent: &GroupIdentifier, child: &GroupIdentifier) -> Result<(), Error> {
+    require(w, principal, Permission::GroupUpdate)?;
+    let parent = find_group(w, principal.account, parent)?;
+    // Un-nesting from System Administrators demotes administrators.
+    if parent.is_system {
+        require_admin(w, principal)?;
+    }
+    let child = find_group(w, principal.account, child)?;
+    if !hierarchy::remove(w, principal.account, parent.id, child.id)? {
+        return Err(Error::new(ErrorKind::NotAChild, "Group not in group")
+            .developer(format!("'{}' is not a child of '{}'", child.name, parent.name)));
+    }
+    Ok(())
 }
 
 /// The group ids whose members count as members of `group`: itself, and
 /// with `inherited` every group below it except the `excluded` subtrees.
 pub fn member_groups(
-    conn: &mut Conn,
-    account_id: &str,
+    tx: &mut Read,
+    account: AccountId,
     group: &Group,
     inherited: bool,
-    excluded: &HashSet<String>,
-) -> Result<Vec<String>, ApiError> {
-    let mut ids = vec![group.id.clone()];
-    if inherited && hierarchy::any(conn, account_id)? {
-        ids.extend(Tree::load(conn, account_id)?.descendants_except(&group.id, excluded));
+    excluded: &HashSet<GroupId>,
+) -> Result<Vec<GroupId>, Error> {
+    let mut ids = vec![group.id];
+    if inherited && hierarchy::any(tx, account)? {
+        ids.extend(Tree::load(tx, account)?.descendants_except(group.id, excluded));
     }
     Ok(ids)
 }
 
 /// Ids of groups the given ids name, for `excludedGroups`.
-pub fn resolve_ids(conn: &mut Conn, account_id: &str, idents: &[GroupIdentifier]) -> Result<HashSet<String>, ApiError> {
+pub fn resolve_ids(tx: &mut Read, account: AccountId, idents: &[GroupIdentifier]) -> Result<HashSet<GroupId>, Error> {
     let mut out = HashSet::new();
     for ident in idents {
-        out.insert(find_group(conn, account_id, ident)?.id);
+        out.insert(find_group(tx, account, ident)?.id);
     }
     Ok(out)
 }
 
 /// Groups a user belongs to: directly, or with `inherited` also every group
 /// above those.
-pub fn groups_of_user(conn: &mut Conn, account_id: &str, user_id: &str, inherited: bool) -> Result<Vec<String>, ApiError> {
-    let mut ids = crate::db::memberships::groups_of(conn, user_id)?;
-    if inherited && hierarchy::any(conn, account_id)? {
-        let above = Tree::load(conn, account_id)?.ancestors(&ids);
+pub fn groups_of_user(tx: &mut Read, account: AccountId, user: crate::domain::UserId, inherited: bool) -> Result<Vec<GroupId>, Error> {
+    let mut ids = crate::db::memberships::groups_of(tx, user)?;
+    if inherited && hierarchy::any(tx, account)? {
+        let above = Tree::load(tx, account)?.ancestors(&ids);
         ids.extend(above);
         ids.sort_unstable();
         ids.dedup();
@@ -183,18 +179,18 @@ pub fn groups_of_user(conn: &mut Conn, account_id: &str, user_id: &str, inherite
 /// The groups below `group` (direct children, or with `inherited` all
 /// descendants), with `include_self` the group too, as views in name order.
 pub fn list_children(
-    conn: &mut Conn,
-    caller: &Caller,
+    tx: &mut Read,
+    principal: &Principal,
     group: &GroupIdentifier,
     inherited: bool,
     include_self: bool,
-) -> Result<Vec<super::groups::GroupView>, ApiError> {
-    caller.require(conn, Permission::GroupRead)?;
-    let group = find_group(conn, &caller.account_id, group)?;
-    let tree = Tree::load(conn, &caller.account_id)?;
-    let mut ids = if inherited { tree.descendants(&group.id) } else { tree.children_of(&group.id) };
+) -> Result<Vec<super::groups::GroupView>, Error> {
+    require(tx, principal, Permission::GroupRead)?;
+    let group = find_group(tx, principal.account, group)?;
+    let tree = Tree::load(tx, principal.account)?;
+    let mut ids = if inherited { tree.descendants(group.id) } else { tree.children_of(group.id) };
     if include_self {
-        ids.push(group.id.clone());
+        ids.push(group.id);
     }
-    super::groups::views_by_ids(conn, &caller.account_id, &ids)
+    super::groups::views_by_ids(tx, principal.account, &ids)
 }

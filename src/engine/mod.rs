@@ -8,6 +8,6 @@ pub mod hierarchy;
 pub mod members;
 pub mod users;
 
-pub(crate) fn now() -> chrono::NaiveDateTime {
+pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }

@@ -4,7 +4,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
-use rollcall::auth::Claims;
+use rollcall::tokens::Claims;
 use serde_json::json;
 
 use crate::backend_tests;
@@ -159,7 +159,7 @@ async fn a_token_names_its_account_and_sees_nothing_of_another(app: TestApp) {
     assert_v1_error(&r, 404, "GROUP_NOT_FOUND");
 
     // A token claiming their account for my admin grants nothing there.
-    let forged_scope = app.keys.issue(&app.tenant.admin_id, &other.account_id, 3600).unwrap();
+    let forged_scope = app.keys.issue(app.tenant.admin_id.parse().unwrap(), other.account_id.parse().unwrap(), 3600).unwrap();
     let r = app
         .send(app.request_as(&other, &forged_scope, Method::PUT, &format!("/v1/groups/{their_group}/users")).json(&json!([their_user])))
         .await;

@@ -58,29 +58,31 @@ async fn killing_the_server_loses_no_acknowledged_membership(backend: Backend) {
         config.sqlite_synchronous = rollcall::config::SqliteSynchronous::Normal;
         let pool = Pool::connect(&config).unwrap();
         pool.migrate().unwrap();
-        let mut conn = pool.get().unwrap();
-        let account = accounts::ensure_account(&mut conn, "crash").unwrap();
-        let admin = accounts::ensure_admin(&mut conn, &account.id, "admin", "admin@example.com").unwrap();
-        let group = rollcall::engine::groups::create_group(
-            &mut conn,
-            &account.id,
-            rollcall::domain::GroupName::parse("Survivors").unwrap(),
-            rollcall::domain::GroupDescription::parse(None).unwrap(),
-        )
-        .unwrap();
-        let users: Vec<String> = (0..1500)
-            .map(|i| {
+        let service = rollcall::cli::service(pool);
+        let seeded = service.write_as_system(|w| {
+            let account = accounts::ensure_account(w, "crash")?;
+            let admin = accounts::ensure_admin(w, account.id, "admin", "admin@example.com")?;
+            let group = rollcall::engine::groups::insert_group(
+                w,
+                account.id,
+                rollcall::domain::GroupName::parse("Survivors")?,
+                rollcall::domain::GroupDescription::parse(None)?,
+            )?;
+            let mut users = Vec::new();
+            for i in 0..1500 {
                 let draft = UserDraft {
-                    email: Email::parse(&format!("u{i}@example.com")).unwrap(),
+                    email: Email::parse(&format!("u{i}@example.com"))?,
                     username: None,
-                    first_name: PersonName::parse("first_name", None).unwrap(),
-                    last_name: PersonName::parse("last_name", None).unwrap(),
+                    first_name: PersonName::parse("first_name", None)?,
+                    last_name: PersonName::parse("last_name", None)?,
                 };
-                rollcall::engine::users::create_user(&mut conn, &account.id, draft).unwrap().id
-            })
-            .collect();
-        let token = rollcall::auth::TokenKeys::from_secret(SECRET).issue(&admin.id, &account.id, 3600).unwrap();
-        (token, account.id, group.id, users)
+                users.push(rollcall::engine::users::insert_user(w, account.id, draft)?.id.to_string());
+            }
+            Ok((account.id, admin.id, group.id, users))
+        });
+        let (account, admin, group, users) = seeded.await.unwrap();
+        let token = rollcall::tokens::TokenKeys::from_secret(SECRET).issue(admin, account, 3600).unwrap();
+        (token, account.to_string(), group.to_string(), users)
     };
 
     let address = free_address();

@@ -6,10 +6,10 @@ use std::sync::OnceLock;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Method, StatusCode};
-use rollcall::auth::TokenKeys;
 use rollcall::config::DatabaseConfig;
-use rollcall::db::{self, Pool};
-use rollcall::engine::accounts;
+use rollcall::db::Pool;
+use rollcall::service::Service;
+use rollcall::tokens::TokenKeys;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -93,6 +93,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub pool: Pool,
+    /// The core the server runs on (for setting up what the API cannot).
+    pub service: Service,
     pub keys: TokenKeys,
     /// The first account; most tests need only this one.
     pub tenant: Tenant,
@@ -108,14 +110,21 @@ pub struct Response {
 }
 
 /// A server in this process on a pool of its own; returns its base URL.
-fn start_server(config: &DatabaseConfig, keys: &TokenKeys) -> (String, Pool) {
+fn start_server(config: &DatabaseConfig, keys: &TokenKeys) -> (String, Pool, Service) {
     let pool = Pool::connect(config).expect("connect");
     pool.migrate().expect("migrate");
+    let service = rollcall::cli::service(pool.clone());
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let server = rollcall::startup::serve(listener, pool.clone(), keys.clone(), 2).expect("server");
+    let server = rollcall::startup::serve(listener, service.clone(), keys.clone(), 2).expect("server");
     tokio::spawn(server);
-    (address, pool)
+    (address, pool, service)
+}
+
+/// Runs a future of the core to its end from synchronous test code (on the
+/// tests' multi-threaded runtime).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
 }
 
 impl TestApp {
@@ -128,9 +137,10 @@ impl TestApp {
     /// A new server instance on this database in place of this one, as a
     /// restart brings up (the old instance keeps running, unused).
     pub fn restart(mut self) -> TestApp {
-        let (address, pool) = start_server(&DatabaseConfig::new(self.db_url.clone()), &self.keys);
+        let (address, pool, service) = start_server(&DatabaseConfig::new(self.db_url.clone()), &self.keys);
         self.address = address;
         self.pool = pool;
+        self.service = service;
         self
     }
 
@@ -141,15 +151,17 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut DatabaseConfig)) -> Option<TestApp> {
+        init_test_logs();
         let db = TestDatabase::create(backend)?;
         let mut config = DatabaseConfig::new(db.url.clone());
         configure(&mut config);
         let keys = TokenKeys::from_secret(SECRET);
-        let (address, pool) = start_server(&config, &keys);
+        let (address, pool, service) = start_server(&config, &keys);
         let mut app = TestApp {
             address,
             client: reqwest::Client::new(),
             pool,
+            service,
             keys,
             tenant: Tenant { account_id: String::new(), admin_id: String::new(), token: String::new() },
             db_url: db.url.clone(),
@@ -160,15 +172,13 @@ impl TestApp {
     }
 
     pub fn new_tenant(&self, name: &str) -> Tenant {
-        let mut conn = self.pool.get().expect("connection");
-        let account = accounts::ensure_account(&mut conn, name).expect("account");
-        let admin = accounts::ensure_admin(&mut conn, &account.id, "admin", "admin@example.com").expect("admin");
-        let token = self.keys.issue(&admin.id, &account.id, 3600).expect("token");
-        Tenant { account_id: account.id, admin_id: admin.id, token }
+        let (account, admin) = block_on(self.service.ensure_account_admin(name, "admin", "admin@example.com")).expect("account");
+        let token = self.keys.issue(admin.id, account.id, 3600).expect("token");
+        Tenant { account_id: account.id.to_string(), admin_id: admin.id.to_string(), token }
     }
 
     pub fn token_for(&self, tenant: &Tenant, user_id: &str) -> String {
-        self.keys.issue(user_id, &tenant.account_id, 3600).expect("token")
+        self.keys.issue(user_id.parse().expect("a user id"), tenant.account_id.parse().expect("an account id"), 3600).expect("token")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -275,8 +285,10 @@ impl TestApp {
     }
 
     pub fn grant(&self, group_id: &str, permission: &str) {
-        let mut conn = self.pool.get().expect("connection");
-        db::groups::grant(&mut conn, group_id, permission).expect("grant");
+        let account = self.tenant.account_id.parse().expect("an account id");
+        let group = group_id.parse().expect("a group id");
+        let permission = permission.parse().expect("a permission");
+        block_on(self.service.write_as_system(move |w| Ok(rollcall::db::groups::grant(w, account, group, permission)?))).expect("grant");
     }
 }
 
@@ -336,4 +348,12 @@ macro_rules! backend_tests {
             )*
         }
     };
+}
+
+/// Server logs during tests, when `ROLLCALL_TEST_LOG` is set (e.g. `warn`).
+pub fn init_test_logs() {
+    if let Ok(filter) = std::env::var("ROLLCALL_TEST_LOG") {
+        let _ =
+            tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).with_writer(std::io::stderr).try_init();
+    }
 }

@@ -2,7 +2,6 @@
 //! ids, names, usernames and emails, on every prefix they use.
 
 use reqwest::{Method, StatusCode};
-use rollcall::engine::accounts;
 use serde_json::json;
 
 use crate::backend_tests;
@@ -24,10 +23,10 @@ const V1_IDS: [&str; 3] =
 
 /// The documents' group and users, with the documents' ids.
 fn seed_documents_fixtures(app: &TestApp) {
-    let mut conn = app.pool.get().unwrap();
-    accounts::seed_document_examples(&mut conn, &app.tenant.account_id).unwrap();
+    let account = app.tenant.account_id.parse().unwrap();
+    crate::helpers::block_on(app.service.seed_document_examples(account)).unwrap();
     // Seeding twice keeps what exists.
-    accounts::seed_document_examples(&mut conn, &app.tenant.account_id).unwrap();
+    crate::helpers::block_on(app.service.seed_document_examples(account)).unwrap();
 }
 
 async fn single_add_examples_answer_204_on_both_management_prefixes(app: TestApp) {

@@ -4,13 +4,14 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::models::{GroupBody, GroupIds, GroupPagedList, GroupPagingQuery, ManagementGroup};
-use crate::api::v1::GROUP_SORTS_MANAGEMENT;
-use crate::auth::Caller;
-use crate::db::Pool;
+use super::models::{GroupBody, GroupPagedList, GroupPagingQuery, ManagementGroup, GROUP_SORTS};
+use crate::api::error::ManagementError;
+use crate::api::Caller;
+use crate::api::GroupIds;
 use crate::domain::{GroupDescription, GroupIdentifier, GroupName, GroupSort};
-use crate::engine::{self, groups::GroupPatch};
-use crate::error::{ManagementError, ManagementResult};
+use crate::engine::groups::GroupPatch;
+use crate::error::Error;
+use crate::service::Service;
 
 /// Create a group
 ///
@@ -26,16 +27,16 @@ use crate::error::{ManagementError, ManagementResult};
     security(("bearerAuth" = []))
 )]
 #[post("/groups/")]
-pub async fn create_group(pool: web::Data<Pool>, caller: Caller, body: web::Json<GroupBody>) -> ManagementResult<HttpResponse> {
-    create(pool, caller, body).await
+pub async fn create_group(service: web::Data<Service>, caller: Caller, body: web::Json<GroupBody>) -> Result<HttpResponse, Error> {
+    create(service, caller, body).await
 }
 
-pub async fn create(pool: web::Data<Pool>, caller: Caller, body: web::Json<GroupBody>) -> ManagementResult<HttpResponse> {
+pub async fn create(service: web::Data<Service>, caller: Caller, body: web::Json<GroupBody>) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
     let name = GroupName::parse(&body.name)?;
     let description = GroupDescription::parse(body.description.as_deref())?;
     let grants = body.permissions;
-    let group = pool.write(move |conn| engine::groups::create(conn, &caller, name, description, grants)).await?;
+    let group = service.create_group(&caller, name, description, grants).await?;
     Ok(HttpResponse::Created().json(ManagementGroup::from(group)))
 }
 
@@ -54,15 +55,14 @@ pub async fn create(pool: web::Data<Pool>, caller: Caller, body: web::Json<Group
     security(("bearerAuth" = []))
 )]
 #[get("/groups/")]
-pub async fn list_groups(pool: web::Data<Pool>, caller: Caller, query: web::Query<GroupPagingQuery>) -> ManagementResult<HttpResponse> {
-    list(pool, caller, query).await
+pub async fn list_groups(service: web::Data<Service>, caller: Caller, query: web::Query<GroupPagingQuery>) -> Result<HttpResponse, Error> {
+    list(service, caller, query).await
 }
 
-pub async fn list(pool: web::Data<Pool>, caller: Caller, query: web::Query<GroupPagingQuery>) -> ManagementResult<HttpResponse> {
+pub async fn list(service: web::Data<Service>, caller: Caller, query: web::Query<GroupPagingQuery>) -> Result<HttpResponse, Error> {
     let paging = query.paging()?;
-    let sort = query.sort(GroupSort::Name, &GROUP_SORTS_MANAGEMENT)?;
-    let (search, page) = (paging.search.clone(), paging.page);
-    let found = pool.run(move |conn| engine::groups::list(conn, &caller, search.as_ref(), sort, page)).await?;
+    let sort = query.sort(GroupSort::Name, &GROUP_SORTS)?;
+    let found = service.list_groups(&caller, paging.search.clone(), sort, paging.page).await?;
     let items = found.items.into_iter().map(ManagementGroup::from).collect();
     Ok(HttpResponse::Ok().json(GroupPagedList::new(&paging, found.total, items)))
 }
@@ -80,9 +80,9 @@ pub async fn list(pool: web::Data<Pool>, caller: Caller, query: web::Query<Group
     security(("bearerAuth" = []))
 )]
 #[get("/groups/{groupIdentifier}")]
-pub async fn get_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>) -> ManagementResult<HttpResponse> {
+pub async fn get_group(service: web::Data<Service>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
-    let group = pool.run(move |conn| engine::groups::get(conn, &caller, &group)).await?;
+    let group = service.get_group(&caller, group).await?;
     Ok(HttpResponse::Ok().json(ManagementGroup::from(group)))
 }
 
@@ -107,11 +107,11 @@ pub async fn get_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<St
 )]
 #[put("/groups/{groupIdentifier}")]
 pub async fn replace_group(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<GroupBody>,
-) -> ManagementResult<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let body = body.into_inner();
     let patch = GroupPatch {
@@ -119,7 +119,7 @@ pub async fn replace_group(
         description: Some(GroupDescription::parse(body.description.as_deref())?),
         permissions: body.permissions,
     };
-    let group = pool.write(move |conn| engine::groups::update(conn, &caller, &group, patch.clone())).await?;
+    let group = service.update_group(&caller, group, patch).await?;
     Ok(HttpResponse::Ok().json(ManagementGroup::from(group)))
 }
 
@@ -140,9 +140,9 @@ pub async fn replace_group(
     security(("bearerAuth" = []))
 )]
 #[delete("/groups/{groupIdentifier}")]
-pub async fn delete_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>) -> ManagementResult<HttpResponse> {
+pub async fn delete_group(service: web::Data<Service>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
-    pool.write(move |conn| engine::groups::delete(conn, &caller, &group)).await?;
+    service.delete_group(&caller, group).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -168,11 +168,15 @@ pub async fn delete_group(pool: web::Data<Pool>, caller: Caller, path: web::Path
     security(("bearerAuth" = []))
 )]
 #[put("/groups/{groupIdentifier}/groups/{childGroupIdentifier}")]
-pub async fn add_child_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<(String, String)>) -> ManagementResult<HttpResponse> {
+pub async fn add_child_group(
+    service: web::Data<Service>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Error> {
     let (parent, child) = path.into_inner();
     let parent = GroupIdentifier::parse(&parent)?;
     let child = GroupIdentifier::parse(&child)?;
-    pool.write(move |conn| engine::hierarchy::add_children(conn, &caller, &parent, std::slice::from_ref(&child))).await?;
+    service.add_child_groups(&caller, parent, vec![child]).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -196,14 +200,14 @@ pub async fn add_child_group(pool: web::Data<Pool>, caller: Caller, path: web::P
 )]
 #[post("/groups/{groupIdentifier}/groups")]
 pub async fn add_child_groups(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<GroupIds>,
-) -> ManagementResult<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let parent = GroupIdentifier::parse(&path.into_inner())?;
-    let children = body.into_inner().parse()?;
-    pool.write(move |conn| engine::hierarchy::add_children(conn, &caller, &parent, &children)).await?;
+    let children = body.into_inner().parse()?.as_slice().iter().map(|id| GroupIdentifier::Id(*id)).collect();
+    service.add_child_groups(&caller, parent, children).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -224,14 +228,14 @@ pub async fn add_child_groups(
 )]
 #[delete("/groups/{groupIdentifier}/groups/{childGroupIdentifier}")]
 pub async fn remove_child_group(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<(String, String)>,
-) -> ManagementResult<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let (parent, child) = path.into_inner();
     let parent = GroupIdentifier::parse(&parent)?;
     let child = GroupIdentifier::parse(&child)?;
-    pool.write(move |conn| engine::hierarchy::remove_child(conn, &caller, &parent, &child)).await?;
+    service.remove_child_group(&caller, parent, child).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -261,13 +265,13 @@ pub struct ChildGroupsQuery {
 )]
 #[get("/groups/{groupIdentifier}/groups")]
 pub async fn list_child_groups(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     query: web::Query<ChildGroupsQuery>,
-) -> ManagementResult<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let (inherited, include_self) = (query.include_inherited.unwrap_or(false), query.include_self.unwrap_or(false));
-    let groups = pool.run(move |conn| engine::hierarchy::list_children(conn, &caller, &group, inherited, include_self)).await?;
+    let groups = service.list_child_groups(&caller, group, inherited, include_self).await?;
     Ok(HttpResponse::Ok().json(groups.into_iter().map(ManagementGroup::from).collect::<Vec<_>>()))
 }

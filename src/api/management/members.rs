@@ -5,15 +5,14 @@ use actix_web::{delete, head, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::models::{group_list, ManagementUser, UserPagedList, UserPagingQuery};
-use crate::api::v1::USER_SORTS_MANAGEMENT;
+use super::models::{group_list, ManagementUser, UserPagedList, UserPagingQuery, USER_SORTS};
+use crate::api::error::ManagementError;
+use crate::api::Caller;
 use crate::api::UserIds;
-use crate::auth::Caller;
-use crate::db::Pool;
 use crate::domain::{GroupIdentifier, UserIdentifier, UserSort};
-use crate::engine;
 use crate::engine::members::MemberQuery;
-use crate::error::{ManagementError, ManagementResult};
+use crate::error::Error;
+use crate::service::Service;
 
 /// Add user to a group
 ///
@@ -36,11 +35,15 @@ use crate::error::{ManagementError, ManagementResult};
     security(("bearerAuth" = []))
 )]
 #[put("/groups/{groupIdentifier}/users/{userIdentifier}")]
-pub async fn add_user_to_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<(String, String)>) -> ManagementResult<HttpResponse> {
+pub async fn add_user_to_group(
+    service: web::Data<Service>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Error> {
     let (group, user) = path.into_inner();
     let group = GroupIdentifier::parse(&group)?;
     let user = UserIdentifier::parse(&user)?;
-    pool.write(move |conn| engine::members::add_user_to_group(conn, &caller, &group, &user)).await?;
+    service.add_user_to_group(&caller, group, user).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -68,12 +71,12 @@ pub async fn add_user_to_group(pool: web::Data<Pool>, caller: Caller, path: web:
 )]
 #[post("/groups/{groupIdentifier}/users/")]
 pub async fn add_users_to_group(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<UserIds>,
-) -> ManagementResult<HttpResponse> {
-    add_users(pool, caller, path, body).await
+) -> Result<HttpResponse, Error> {
+    add_users(service, caller, path, body).await
 }
 
 /// Add many users to a group (no trailing slash)
@@ -97,23 +100,23 @@ pub async fn add_users_to_group(
 )]
 #[post("/groups/{groupIdentifier}/users")]
 pub async fn add_users_to_group_without_slash(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<UserIds>,
-) -> ManagementResult<HttpResponse> {
-    add_users(pool, caller, path, body).await
+) -> Result<HttpResponse, Error> {
+    add_users(service, caller, path, body).await
 }
 
 async fn add_users(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<UserIds>,
-) -> ManagementResult<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let user_ids = body.into_inner().parse()?;
-    pool.write(move |conn| engine::members::add_users_to_group(conn, &caller, &group, &user_ids)).await?;
+    service.add_users_to_group(&caller, group, user_ids).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -145,22 +148,22 @@ pub struct GroupUsersQuery {
 )]
 #[get("/groups/{groupIdentifier}/users")]
 pub async fn list_group_users(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     members: web::Query<GroupUsersQuery>,
     paging: web::Query<UserPagingQuery>,
-) -> ManagementResult<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let page = paging.paging()?;
     let query = MemberQuery {
         inherited: members.include_inherited.unwrap_or(false),
         excluded: members.excluded_groups.as_deref().map(group_list).transpose()?.unwrap_or_default(),
         search: page.search.clone(),
-        sort: paging.sort(UserSort::Email, &USER_SORTS_MANAGEMENT)?,
+        sort: paging.sort(UserSort::Email, &USER_SORTS)?,
         page: page.page,
     };
-    let found = pool.run(move |conn| engine::members::list_members_paged(conn, &caller, &group, &query)).await?;
+    let found = service.list_members_paged(&caller, group, query).await?;
     let items = found.items.into_iter().map(ManagementUser::from).collect();
     Ok(HttpResponse::Ok().json(UserPagedList::new(&page, found.total, items)))
 }
@@ -187,14 +190,14 @@ pub async fn list_group_users(
 )]
 #[delete("/groups/{groupIdentifier}/users/{userIdentifier}")]
 pub async fn remove_user_from_group(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<(String, String)>,
-) -> ManagementResult<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let (group, user) = path.into_inner();
     let group = GroupIdentifier::parse(&group)?;
     let user = UserIdentifier::parse(&user)?;
-    pool.write(move |conn| engine::members::remove_user_from_group(conn, &caller, &group, &user)).await?;
+    service.remove_user_from_group(&caller, group, user).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -217,10 +220,10 @@ pub async fn remove_user_from_group(
     security(("bearerAuth" = []))
 )]
 #[head("/groups/{groupIdentifier}/users/{userIdentifier}")]
-pub async fn user_in_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<(String, String)>) -> ManagementResult<HttpResponse> {
+pub async fn user_in_group(service: web::Data<Service>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, Error> {
     let (group, user) = path.into_inner();
     let group = GroupIdentifier::parse(&group)?;
     let user = UserIdentifier::parse(&user)?;
-    let member = pool.run(move |conn| engine::members::is_member(conn, &caller, &group, &user)).await?;
+    let member = service.is_member(&caller, group, user).await?;
     Ok(if member { HttpResponse::NoContent().finish() } else { HttpResponse::NotFound().finish() })
 }

@@ -9,8 +9,23 @@ mod users;
 use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::error::{ManagementError, Surface, SurfaceDocs};
+
 pub const PREFIX: &str = "/api/security";
 pub const LEGACY_PREFIX: &str = "/api/management/security";
+
+/// Errors as the vendor's `Error`; the account comes from the token alone.
+pub const SURFACE: Surface =
+    Surface::new("management", false, ManagementError::body, SurfaceDocs { error_schema: "Error", operation_prefix: "", tag: None });
+
+/// The same surface under its older prefix: same answers, its own
+/// operation ids and tag in the spec.
+pub const LEGACY_SURFACE: Surface = Surface::new(
+    "management",
+    false,
+    ManagementError::body,
+    SurfaceDocs { error_schema: "Error", operation_prefix: "legacy_", tag: Some("Management (legacy paths)") },
+);
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(members::add_user_to_group)

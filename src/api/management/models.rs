@@ -1,19 +1,17 @@
 //! The management surface's bodies (camelCase) and paging.
 
+use crate::api::timestamp;
+use crate::db::users::User;
+use crate::domain::{GroupIdentifier, GroupSort, Page, Permission, Search, Sort, UserSort};
+use crate::engine::groups::GroupView;
+use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
-use crate::api::permission_names;
-use crate::db::users::User;
-use crate::domain::Permission;
-use crate::domain::{GroupIdentifier, Page, Search, Sort};
-use crate::engine::groups::GroupView;
-use crate::error::ApiError;
-
-fn timestamp(at: chrono::NaiveDateTime) -> String {
-    at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+/// The fields the management listings sort by, in its (camelCase) names.
+pub const USER_SORTS: [(&str, UserSort); 3] =
+    [("createdAt", UserSort::CreatedAt), ("email", UserSort::Email), ("username", UserSort::Username)];
+pub const GROUP_SORTS: [(&str, GroupSort); 2] = [("createdAt", GroupSort::CreatedAt), ("name", GroupSort::Name)];
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -33,7 +31,7 @@ pub struct ManagementUser {
 impl From<User> for ManagementUser {
     fn from(u: User) -> Self {
         Self {
-            id: u.id,
+            id: u.id.to_string(),
             email: u.email,
             username: u.username,
             first_name: u.first_name,
@@ -65,11 +63,11 @@ impl From<GroupView> for ManagementGroup {
     fn from(v: GroupView) -> Self {
         let g = v.group;
         Self {
-            id: g.id,
+            id: g.id.to_string(),
             name: g.name,
             description: g.description,
             is_system: g.is_system,
-            permissions: permission_names(&v.permissions),
+            permissions: v.permissions,
             created_at: timestamp(g.created_at),
             updated_at: timestamp(g.updated_at),
         }
@@ -164,11 +162,11 @@ macro_rules! paging_query {
         }
 
         impl $name {
-            pub fn paging(&self) -> Result<Paging, ApiError> {
+            pub fn paging(&self) -> Result<Paging, Error> {
                 paging(self.page_index, self.page_size, self.q.as_deref())
             }
 
-            pub fn sort<K: Copy>(&self, default: K, fields: &[(&str, K)]) -> Result<Sort<K>, ApiError> {
+            pub fn sort<K: Copy>(&self, default: K, fields: &[(&str, K)]) -> Result<Sort<K>, Error> {
                 Sort::parse("order", self.order.as_deref(), default, fields)
             }
         }
@@ -188,32 +186,16 @@ pub struct Paging {
     pub search: Option<Search>,
 }
 
-fn paging(page_index: Option<i64>, page_size: Option<i64>, q: Option<&str>) -> Result<Paging, ApiError> {
+fn paging(page_index: Option<i64>, page_size: Option<i64>, q: Option<&str>) -> Result<Paging, Error> {
     let index = page_index.unwrap_or(0);
     if !(0..=1_000_000).contains(&index) {
-        return Err(ApiError::validation("pageIndex must be between 0 and 1000000").detail("field", "pageIndex".into()));
+        return Err(Error::validation("pageIndex must be between 0 and 1000000").detail("field", "pageIndex".into()));
     }
     let size = Page::new(("pageIndex", Some(0)), ("pageSize", page_size), 25, 1000)?.limit;
     Ok(Paging { page_index: index, page: Page { offset: index * size, limit: size }, search: Search::parse("q", q)? })
 }
 
-/// Array of group IDs (1 to 100)
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(transparent)]
-#[schema(min_items = 1, max_items = 100, example = json!(["6254736c-70e1-43b0-b769-f8e0f6359862"]))]
-pub struct GroupIds(#[serde(deserialize_with = "crate::api::hyphenated_uuids")] Vec<Uuid>);
-
-impl GroupIds {
-    pub fn parse(self) -> Result<Vec<GroupIdentifier>, ApiError> {
-        if self.0.is_empty() || self.0.len() > 100 {
-            return Err(ApiError::validation("Send 1 to 100 group ids"));
-        }
-        let mut seen = std::collections::HashSet::new();
-        Ok(self.0.into_iter().filter(|id| seen.insert(*id)).map(GroupIdentifier::Id).collect())
-    }
-}
-
 /// A comma-separated list of group identifiers.
-pub fn group_list(raw: &str) -> Result<Vec<GroupIdentifier>, ApiError> {
+pub fn group_list(raw: &str) -> Result<Vec<GroupIdentifier>, Error> {
     raw.split(',').filter(|s| !s.is_empty()).map(GroupIdentifier::parse).collect()
 }

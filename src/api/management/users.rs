@@ -4,21 +4,21 @@ use actix_web::{delete, get, head, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::models::{group_list, ManagementGroup, ManagementUser, UserBody, UserPagedList, UserPagingQuery};
-use crate::api::v1::USER_SORTS_MANAGEMENT;
-use crate::auth::Caller;
+use super::models::{group_list, ManagementGroup, ManagementUser, UserBody, UserPagedList, UserPagingQuery, USER_SORTS};
+use crate::api::error::ManagementError;
+use crate::api::Caller;
 use crate::db::users::UserFilter;
-use crate::db::Pool;
-use crate::domain::{Email, Permission, PersonName, UserIdentifier, UserSort, Username};
-use crate::engine::{self, users::UserDraft, users::UserPatch};
-use crate::error::{ManagementError, ManagementResult};
+use crate::domain::{Email, PersonName, UserIdentifier, UserSort, Username};
+use crate::engine::users::{UserDraft, UserPatch};
+use crate::error::Error;
+use crate::service::Service;
 
-fn draft(body: UserBody) -> Result<UserPatch, crate::error::ApiError> {
-    Ok(UserPatch {
-        email: Some(Email::parse(&body.email)?),
-        username: Some(body.username.as_deref().map(Username::parse).transpose()?),
-        first_name: Some(PersonName::parse("firstName", body.first_name.as_deref())?),
-        last_name: Some(PersonName::parse("lastName", body.last_name.as_deref())?),
+fn draft(body: UserBody) -> Result<UserDraft, Error> {
+    Ok(UserDraft {
+        email: Email::parse(&body.email)?,
+        username: body.username.as_deref().map(Username::parse).transpose()?,
+        first_name: PersonName::parse("firstName", body.first_name.as_deref())?,
+        last_name: PersonName::parse("lastName", body.last_name.as_deref())?,
     })
 }
 
@@ -36,20 +36,8 @@ fn draft(body: UserBody) -> Result<UserPatch, crate::error::ApiError> {
     security(("bearerAuth" = []))
 )]
 #[post("/users")]
-pub async fn create_user(pool: web::Data<Pool>, caller: Caller, body: web::Json<UserBody>) -> ManagementResult<HttpResponse> {
-    let patch = draft(body.into_inner())?;
-    let draft = UserDraft {
-        email: patch.email.expect("set by draft"),
-        username: patch.username.flatten(),
-        first_name: patch.first_name.expect("set by draft"),
-        last_name: patch.last_name.expect("set by draft"),
-    };
-    let user = pool
-        .write(move |conn| {
-            caller.require(conn, Permission::UserCreate)?;
-            engine::users::create_user(conn, &caller.account_id, draft)
-        })
-        .await?;
+pub async fn create_user(service: web::Data<Service>, caller: Caller, body: web::Json<UserBody>) -> Result<HttpResponse, Error> {
+    let user = service.create_user(&caller, draft(body.into_inner())?).await?;
     Ok(HttpResponse::Created().json(ManagementUser::from(user)))
 }
 
@@ -66,12 +54,11 @@ pub async fn create_user(pool: web::Data<Pool>, caller: Caller, body: web::Json<
     security(("bearerAuth" = []))
 )]
 #[get("/users")]
-pub async fn list_users(pool: web::Data<Pool>, caller: Caller, query: web::Query<UserPagingQuery>) -> ManagementResult<HttpResponse> {
+pub async fn list_users(service: web::Data<Service>, caller: Caller, query: web::Query<UserPagingQuery>) -> Result<HttpResponse, Error> {
     let paging = query.paging()?;
-    let sort = query.sort(UserSort::Email, &USER_SORTS_MANAGEMENT)?;
+    let sort = query.sort(UserSort::Email, &USER_SORTS)?;
     let filter = UserFilter { email: None, name: None, any: paging.search.clone(), include_deleted: false, member_of: None };
-    let page = paging.page;
-    let found = pool.run(move |conn| engine::users::list(conn, &caller, &filter, sort, page)).await?;
+    let found = service.list_users(&caller, filter, sort, paging.page).await?;
     let items = found.items.into_iter().map(ManagementUser::from).collect();
     Ok(HttpResponse::Ok().json(UserPagedList::new(&paging, found.total, items)))
 }
@@ -89,9 +76,9 @@ pub async fn list_users(pool: web::Data<Pool>, caller: Caller, query: web::Query
     security(("bearerAuth" = []))
 )]
 #[get("/users/{userIdentifier}")]
-pub async fn get_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>) -> ManagementResult<HttpResponse> {
+pub async fn get_user(service: web::Data<Service>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Error> {
     let user = UserIdentifier::parse(&path.into_inner())?;
-    let user = pool.run(move |conn| engine::users::get(conn, &caller, &user, false)).await?;
+    let user = service.get_user(&caller, user, false).await?;
     Ok(HttpResponse::Ok().json(ManagementUser::from(user)))
 }
 
@@ -114,14 +101,14 @@ pub async fn get_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<Str
 )]
 #[put("/users/{userIdentifier}")]
 pub async fn replace_user(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<UserBody>,
-) -> ManagementResult<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let user = UserIdentifier::parse(&path.into_inner())?;
-    let patch = draft(body.into_inner())?;
-    let user = pool.write(move |conn| engine::users::update(conn, &caller, &user, patch.clone())).await?;
+    let patch = UserPatch::from(draft(body.into_inner())?);
+    let user = service.update_user(&caller, user, patch).await?;
     Ok(HttpResponse::Ok().json(ManagementUser::from(user)))
 }
 
@@ -143,9 +130,9 @@ pub async fn replace_user(
     security(("bearerAuth" = []))
 )]
 #[delete("/users/{userIdentifier}")]
-pub async fn delete_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>) -> ManagementResult<HttpResponse> {
+pub async fn delete_user(service: web::Data<Service>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Error> {
     let user = UserIdentifier::parse(&path.into_inner())?;
-    pool.write(move |conn| engine::users::delete(conn, &caller, &user)).await?;
+    service.delete_user(&caller, user).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -173,14 +160,14 @@ pub struct UserGroupsQuery {
 )]
 #[get("/users/{userIdentifier}/groups")]
 pub async fn list_user_groups(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     query: web::Query<UserGroupsQuery>,
-) -> ManagementResult<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let user = UserIdentifier::parse(&path.into_inner())?;
     let inherited = query.include_inherited.unwrap_or(false);
-    let groups = pool.run(move |conn| engine::users::groups_of(conn, &caller, &user, inherited)).await?;
+    let groups = service.groups_of_user(&caller, user, inherited).await?;
     Ok(HttpResponse::Ok().json(groups.into_iter().map(ManagementGroup::from).collect::<Vec<_>>()))
 }
 
@@ -203,10 +190,10 @@ pub async fn list_user_groups(
     security(("bearerAuth" = []))
 )]
 #[head("/users/{userIdentifier}/groups/{groupIdentifiers}")]
-pub async fn user_in_groups(pool: web::Data<Pool>, caller: Caller, path: web::Path<(String, String)>) -> ManagementResult<HttpResponse> {
+pub async fn user_in_groups(service: web::Data<Service>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, Error> {
     let (user, groups) = path.into_inner();
     let user = UserIdentifier::parse(&user)?;
     let groups = group_list(&groups)?;
-    let member = pool.run(move |conn| engine::users::in_any_group(conn, &caller, &user, &groups)).await?;
+    let member = service.user_in_any_group(&caller, user, groups).await?;
     Ok(if member { HttpResponse::NoContent().finish() } else { HttpResponse::NotFound().finish() })
 }

@@ -4,14 +4,15 @@ use actix_web::{delete, get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{parse_id, timestamp};
-use crate::api::permission_names;
-use crate::auth::Caller;
-use crate::db::Pool;
+use super::parse_id;
+use crate::api::error::ErrorResponse;
+use crate::api::timestamp;
+use crate::api::Caller;
 use crate::domain::Permission;
 use crate::domain::{GroupDescription, GroupIdentifier, GroupName, GroupSort, Page, Search, Sort};
-use crate::engine::{self, groups::GroupPatch, groups::GroupView};
-use crate::error::{ErrorResponse, V1Result};
+use crate::engine::groups::{GroupPatch, GroupView};
+use crate::error::Error;
+use crate::service::Service;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateGroupRequest {
@@ -60,12 +61,12 @@ impl From<GroupView> for GroupResponse {
     fn from(v: GroupView) -> Self {
         let g = v.group;
         Self {
-            id: g.id,
-            account_id: g.account_id,
+            id: g.id.to_string(),
+            account_id: g.account_id.to_string(),
             name: g.name,
             description: g.description,
             is_system: g.is_system,
-            permissions: permission_names(&v.permissions),
+            permissions: v.permissions,
             created_at: timestamp(g.created_at),
             updated_at: timestamp(g.updated_at),
         }
@@ -95,12 +96,12 @@ pub struct GroupList {
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[post("/groups")]
-pub async fn create_group(pool: web::Data<Pool>, caller: Caller, body: web::Json<CreateGroupRequest>) -> V1Result<HttpResponse> {
+pub async fn create_group(service: web::Data<Service>, caller: Caller, body: web::Json<CreateGroupRequest>) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
     let name = GroupName::parse(&body.name)?;
     let description = GroupDescription::parse(body.description.as_deref())?;
     let grants = body.permissions;
-    let group = pool.write(move |conn| engine::groups::create(conn, &caller, name, description, grants)).await?;
+    let group = service.create_group(&caller, name, description, grants).await?;
     Ok(HttpResponse::Created().json(GroupResponse::from(group)))
 }
 
@@ -120,8 +121,7 @@ pub struct ListGroupsQuery {
     pub sort: Option<String>,
 }
 
-pub const GROUP_SORTS: [(&str, GroupSort); 2] = [("created_at", GroupSort::CreatedAt), ("name", GroupSort::Name)];
-pub const GROUP_SORTS_MANAGEMENT: [(&str, GroupSort); 2] = [("createdAt", GroupSort::CreatedAt), ("name", GroupSort::Name)];
+const GROUP_SORTS: [(&str, GroupSort); 2] = [("created_at", GroupSort::CreatedAt), ("name", GroupSort::Name)];
 
 /// List Groups
 ///
@@ -136,12 +136,12 @@ pub const GROUP_SORTS_MANAGEMENT: [(&str, GroupSort); 2] = [("createdAt", GroupS
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[get("/groups")]
-pub async fn list_groups(pool: web::Data<Pool>, caller: Caller, query: web::Query<ListGroupsQuery>) -> V1Result<HttpResponse> {
+pub async fn list_groups(service: web::Data<Service>, caller: Caller, query: web::Query<ListGroupsQuery>) -> Result<HttpResponse, Error> {
     let q = query.into_inner();
     let page = Page::new(("offset", q.offset), ("limit", q.limit), 100, 1000)?;
     let sort = Sort::parse("sort", q.sort.as_deref(), GroupSort::CreatedAt, &GROUP_SORTS)?;
     let search = Search::parse("name", q.name.as_deref())?;
-    let page = pool.run(move |conn| engine::groups::list(conn, &caller, search.as_ref(), sort, page)).await?;
+    let page = service.list_groups(&caller, search, sort, page).await?;
     Ok(HttpResponse::Ok().json(GroupList { items: page.items.into_iter().map(GroupResponse::from).collect(), total: page.total }))
 }
 
@@ -159,9 +159,9 @@ pub async fn list_groups(pool: web::Data<Pool>, caller: Caller, query: web::Quer
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[get("/groups/{id}")]
-pub async fn get_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>) -> V1Result<HttpResponse> {
+pub async fn get_group(service: web::Data<Service>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::Id(parse_id(&path.into_inner(), "id")?);
-    let group = pool.run(move |conn| engine::groups::get(conn, &caller, &group)).await?;
+    let group = service.get_group(&caller, group).await?;
     Ok(HttpResponse::Ok().json(GroupResponse::from(group)))
 }
 
@@ -185,11 +185,11 @@ pub async fn get_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<St
 )]
 #[patch("/groups/{id}")]
 pub async fn update_group(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<UpdateGroupRequest>,
-) -> V1Result<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::Id(parse_id(&path.into_inner(), "id")?);
     let body = body.into_inner();
     let patch = GroupPatch {
@@ -197,7 +197,7 @@ pub async fn update_group(
         description: body.description.as_deref().map(|d| GroupDescription::parse(Some(d))).transpose()?,
         permissions: body.permissions,
     };
-    let group = pool.write(move |conn| engine::groups::update(conn, &caller, &group, patch.clone())).await?;
+    let group = service.update_group(&caller, group, patch).await?;
     Ok(HttpResponse::Ok().json(GroupResponse::from(group)))
 }
 
@@ -219,8 +219,8 @@ pub async fn update_group(
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[delete("/groups/{id}")]
-pub async fn delete_group(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>) -> V1Result<HttpResponse> {
+pub async fn delete_group(service: web::Data<Service>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::Id(parse_id(&path.into_inner(), "id")?);
-    pool.write(move |conn| engine::groups::delete(conn, &caller, &group)).await?;
+    service.delete_group(&caller, group).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,16 +3,15 @@
 use actix_web::{delete, get, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::parse_id;
 use super::users::UserResponse;
+use crate::api::error::ErrorResponse;
+use crate::api::Caller;
 use crate::api::UserIds;
-use crate::auth::Caller;
-use crate::db::Pool;
-use crate::domain::GroupIdentifier;
-use crate::engine;
-use crate::error::{ApiError, ErrorResponse, V1Result};
+use crate::domain::{GroupIdentifier, UserId};
+use crate::error::Error;
+use crate::service::Service;
 
 /// Add Users to Group
 ///
@@ -41,14 +40,14 @@ use crate::error::{ApiError, ErrorResponse, V1Result};
 )]
 #[put("/groups/{groupId}/users")]
 pub async fn add_users_to_group(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<UserIds>,
-) -> V1Result<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::Id(parse_id(&path.into_inner(), "groupId")?);
     let user_ids = body.into_inner().parse()?;
-    pool.write(move |conn| engine::members::add_users_to_group(conn, &caller, &group, &user_ids)).await?;
+    service.add_users_to_group(&caller, group, user_ids).await?;
     Ok(HttpResponse::Created().finish())
 }
 
@@ -93,22 +92,22 @@ pub struct MemberList {
 )]
 #[get("/groups/{groupId}/users")]
 pub async fn list_group_members(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     query: web::Query<ListMembersQuery>,
-) -> V1Result<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::Id(parse_id(&path.into_inner(), "groupId")?);
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::validation("limit must be between 1 and 1000").into());
+        return Err(Error::validation("limit must be between 1 and 1000"));
     }
-    let cursor: Option<Uuid> = query.cursor.as_deref().map(|c| parse_id(c, "cursor")).transpose()?;
-    let page = pool.run(move |conn| engine::members::list_members(conn, &caller, &group, cursor, limit)).await?;
+    let cursor: Option<UserId> = query.cursor.as_deref().map(|c| parse_id(c, "cursor")).transpose()?;
+    let page = service.list_members(&caller, group, cursor, limit).await?;
     Ok(HttpResponse::Ok().json(MemberList {
         items: page.items.into_iter().map(UserResponse::from).collect(),
         total: page.total,
-        next_cursor: page.next_cursor,
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
     }))
 }
 
@@ -133,13 +132,13 @@ pub async fn list_group_members(
 )]
 #[delete("/groups/{groupId}/users")]
 pub async fn remove_users_from_group(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<UserIds>,
-) -> V1Result<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::Id(parse_id(&path.into_inner(), "groupId")?);
     let user_ids = body.into_inner().parse()?;
-    pool.write(move |conn| engine::members::remove_users_from_group(conn, &caller, &group, &user_ids)).await?;
+    service.remove_users_from_group(&caller, group, user_ids).await?;
     Ok(HttpResponse::NoContent().finish())
 }

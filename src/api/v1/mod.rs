@@ -5,15 +5,17 @@ mod groups;
 mod members;
 mod users;
 
-pub use groups::GROUP_SORTS_MANAGEMENT;
-pub use users::USER_SORTS_MANAGEMENT;
-
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use super::error::{ErrorResponse, Surface, SurfaceDocs};
+use crate::error::Error;
 
 pub const PREFIX: &str = "/v1";
+
+/// Errors as `ErrorResponse`; the token's account named again in `X-Account-ID`.
+pub const SURFACE: Surface =
+    Surface::new("v1", true, ErrorResponse::body, SurfaceDocs { error_schema: "ErrorResponse", operation_prefix: "v1_", tag: None });
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(users::create_user)
@@ -33,10 +35,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 /// v1 takes UUIDs only; anything else is a 400 (PRODUCT.md).
-fn parse_id(raw: &str, name: &str) -> Result<Uuid, ApiError> {
-    crate::domain::parse_uuid(raw).ok_or_else(|| ApiError::validation(format!("{name} must be a UUID")).detail("field", name.into()))
-}
-
-fn timestamp(at: chrono::NaiveDateTime) -> String {
-    at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+fn parse_id<T: From<Uuid>>(raw: &str, name: &str) -> Result<T, Error> {
+    crate::domain::parse_uuid(raw)
+        .map(T::from)
+        .ok_or_else(|| Error::validation(format!("{name} must be a UUID")).detail("field", name.into()))
 }

@@ -5,13 +5,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::groups::GroupResponse;
-use super::{parse_id, timestamp};
-use crate::auth::Caller;
+use super::parse_id;
+use crate::api::error::ErrorResponse;
+use crate::api::timestamp;
+use crate::api::Caller;
 use crate::db::users::{User, UserFilter};
-use crate::db::Pool;
-use crate::domain::{Email, Page, Permission, PersonName, Search, Sort, UserIdentifier, UserSort, Username};
-use crate::engine::{self, users::UserDraft, users::UserPatch};
-use crate::error::{ErrorResponse, V1Result};
+use crate::domain::{Email, Page, PersonName, Search, Sort, UserIdentifier, UserSort, Username};
+use crate::engine::users::{UserDraft, UserPatch};
+use crate::error::Error;
+use crate::service::Service;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUserRequest {
@@ -66,8 +68,8 @@ pub struct UserResponse {
 impl From<User> for UserResponse {
     fn from(u: User) -> Self {
         Self {
-            id: u.id,
-            account_id: u.account_id,
+            id: u.id.to_string(),
+            account_id: u.account_id.to_string(),
             email: u.email,
             username: u.username,
             first_name: u.first_name,
@@ -102,7 +104,7 @@ pub struct UserList {
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[post("/users")]
-pub async fn create_user(pool: web::Data<Pool>, caller: Caller, body: web::Json<CreateUserRequest>) -> V1Result<HttpResponse> {
+pub async fn create_user(service: web::Data<Service>, caller: Caller, body: web::Json<CreateUserRequest>) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
     let draft = UserDraft {
         email: Email::parse(&body.email)?,
@@ -110,12 +112,7 @@ pub async fn create_user(pool: web::Data<Pool>, caller: Caller, body: web::Json<
         first_name: PersonName::parse("first_name", body.first_name.as_deref())?,
         last_name: PersonName::parse("last_name", body.last_name.as_deref())?,
     };
-    let user = pool
-        .write(move |conn| {
-            caller.require(conn, Permission::UserCreate)?;
-            engine::users::create_user(conn, &caller.account_id, draft)
-        })
-        .await?;
+    let user = service.create_user(&caller, draft).await?;
     Ok(HttpResponse::Created().json(UserResponse::from(user)))
 }
 
@@ -154,7 +151,7 @@ pub struct ListUsersQuery {
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[get("/users")]
-pub async fn list_users(pool: web::Data<Pool>, caller: Caller, query: web::Query<ListUsersQuery>) -> V1Result<HttpResponse> {
+pub async fn list_users(service: web::Data<Service>, caller: Caller, query: web::Query<ListUsersQuery>) -> Result<HttpResponse, Error> {
     let q = query.into_inner();
     let page = Page::new(("offset", q.offset), ("limit", q.limit), 100, 1000)?;
     let sort = Sort::parse("sort", q.sort.as_deref(), UserSort::CreatedAt, &USER_SORTS)?;
@@ -165,14 +162,12 @@ pub async fn list_users(pool: web::Data<Pool>, caller: Caller, query: web::Query
         include_deleted: q.include_deleted.unwrap_or(false),
         member_of: None,
     };
-    let page = pool.run(move |conn| engine::users::list(conn, &caller, &filter, sort, page)).await?;
+    let page = service.list_users(&caller, filter, sort, page).await?;
     Ok(HttpResponse::Ok().json(UserList { items: page.items.into_iter().map(UserResponse::from).collect(), total: page.total }))
 }
 
 const USER_SORTS: [(&str, UserSort); 3] =
     [("created_at", UserSort::CreatedAt), ("email", UserSort::Email), ("username", UserSort::Username)];
-pub const USER_SORTS_MANAGEMENT: [(&str, UserSort); 3] =
-    [("createdAt", UserSort::CreatedAt), ("email", UserSort::Email), ("username", UserSort::Username)];
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -196,14 +191,14 @@ pub struct GetUserQuery {
 )]
 #[get("/users/{id}")]
 pub async fn get_user(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     query: web::Query<GetUserQuery>,
-) -> V1Result<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let user = UserIdentifier::Id(parse_id(&path.into_inner(), "id")?);
     let include_deleted = query.include_deleted.unwrap_or(false);
-    let user = pool.run(move |conn| engine::users::get(conn, &caller, &user, include_deleted)).await?;
+    let user = service.get_user(&caller, user, include_deleted).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
@@ -226,11 +221,11 @@ pub async fn get_user(
 )]
 #[patch("/users/{id}")]
 pub async fn update_user(
-    pool: web::Data<Pool>,
+    service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
     body: web::Json<UpdateUserRequest>,
-) -> V1Result<HttpResponse> {
+) -> Result<HttpResponse, Error> {
     let user = UserIdentifier::Id(parse_id(&path.into_inner(), "id")?);
     let body = body.into_inner();
     let patch = UserPatch {
@@ -239,7 +234,7 @@ pub async fn update_user(
         first_name: body.first_name.as_deref().map(|n| PersonName::parse("first_name", Some(n))).transpose()?,
         last_name: body.last_name.as_deref().map(|n| PersonName::parse("last_name", Some(n))).transpose()?,
     };
-    let user = pool.write(move |conn| engine::users::update(conn, &caller, &user, patch.clone())).await?;
+    let user = service.update_user(&caller, user, patch).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
@@ -262,9 +257,9 @@ pub async fn update_user(
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[delete("/users/{id}")]
-pub async fn delete_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>) -> V1Result<HttpResponse> {
+pub async fn delete_user(service: web::Data<Service>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Error> {
     let user = UserIdentifier::Id(parse_id(&path.into_inner(), "id")?);
-    pool.write(move |conn| engine::users::delete(conn, &caller, &user)).await?;
+    service.delete_user(&caller, user).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -284,8 +279,8 @@ pub async fn delete_user(pool: web::Data<Pool>, caller: Caller, path: web::Path<
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[get("/users/{id}/groups")]
-pub async fn list_user_groups(pool: web::Data<Pool>, caller: Caller, path: web::Path<String>) -> V1Result<HttpResponse> {
+pub async fn list_user_groups(service: web::Data<Service>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Error> {
     let user = UserIdentifier::Id(parse_id(&path.into_inner(), "id")?);
-    let groups = pool.run(move |conn| engine::users::groups_of(conn, &caller, &user, false)).await?;
+    let groups = service.groups_of_user(&caller, user, false).await?;
     Ok(HttpResponse::Ok().json(groups.into_iter().map(GroupResponse::from).collect::<Vec<_>>()))
 }

@@ -1,0 +1,41 @@
+//! What the core tells operators: metrics through the `metrics` facade (the
+//! server exports them at `/metrics`), and the change observer that counts
+//! changes. Logs go through `tracing`.
+
+use crate::domain::Change;
+use crate::service::Observe;
+
+/// Jobs one SQLite group commit carried.
+pub fn group_commit_batch(jobs: usize) {
+    metrics::histogram!("rollcall_group_commit_batch_size").record(jobs as f64);
+}
+
+/// A write transaction rerun after a transient conflict.
+pub fn write_retried() {
+    metrics::counter!("rollcall_write_retries_total").increment(1);
+}
+
+/// The connection pool at scrape time.
+pub fn pool_state(max: u32, open: u32, idle: u32) {
+    metrics::gauge!("rollcall_db_pool_max_connections").set(max);
+    metrics::gauge!("rollcall_db_pool_connections", "state" => "idle").set(idle);
+    metrics::gauge!("rollcall_db_pool_connections", "state" => "in_use").set(open.saturating_sub(idle));
+}
+
+/// Counts committed changes by kind; memberships also on their own.
+pub struct ChangeCounter;
+
+impl Observe for ChangeCounter {
+    fn committed(&self, changes: &[Change]) {
+        for change in changes {
+            metrics::counter!("rollcall_changes_total", "kind" => change.kind()).increment(1);
+            match change {
+                Change::MembershipAdded { .. } => metrics::counter!("rollcall_membership_changes_total", "kind" => "added").increment(1),
+                Change::MembershipRemoved { .. } => {
+                    metrics::counter!("rollcall_membership_changes_total", "kind" => "removed").increment(1)
+                }
+                _ => {}
+            }
+        }
+    }
+}
