@@ -207,7 +207,8 @@ impl From<diesel::result::Error> for Error {
 /// Every constraint of the schema that a race can violate, by its
 /// PostgreSQL name and by the columns SQLite names in its message, with the
 /// answer the explicit check would have given.
-const CONSTRAINTS: [(&str, &str, fn() -> Error); 9] = [
+type Answer = fn() -> Error;
+const CONSTRAINTS: [(&str, &str, Answer); 9] = [
     ("users_account_email_key", "users.email_key", || Error::name_taken("email")),
     ("users_account_username_key", "users.username_key", || Error::name_taken("username")),
     ("groups_account_name_key", "groups.name_key", || Error::name_taken("name")),

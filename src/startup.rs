@@ -99,7 +99,7 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(service: web::Data<Service>) -> Result<HttpResponse, Error> {
-    service.pool().run(|conn| crate::db::ping(conn)).await?;
+    service.pool().run(crate::db::ping).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
 }
 

@@ -235,7 +235,7 @@ impl Service {
     /// user; returns them when this call created them (another instance
     /// starting at the same moment may win instead).
     pub async fn bootstrap_empty_database(&self) -> Result<Option<(Account, User)>, Error> {
-        if !self.read(|r| accounts::is_empty(r)).await? {
+        if !self.read(accounts::is_empty).await? {
             return Ok(None);
         }
         let created = self

@@ -136,6 +136,7 @@ impl TestApp {
 
     /// A new server instance on this database in place of this one, as a
     /// restart brings up (the old instance keeps running, unused).
+    #[allow(dead_code, reason = "used by tests/query_plans.rs, which shares this module")]
     pub fn restart(mut self) -> TestApp {
         let (address, pool, service) = start_server(&DatabaseConfig::new(self.db_url.clone()), &self.keys);
         self.address = address;

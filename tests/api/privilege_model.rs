@@ -37,6 +37,7 @@ struct State {
 }
 
 impl State {
+    #[allow(clippy::type_complexity)]
     fn read(app: &TestApp) -> State {
         let account = app.tenant.account_id.clone();
         let mut conn = app.pool.get().unwrap();
