@@ -151,8 +151,8 @@ pub fn get(conn: &mut Conn, account_id: AccountId, id: UserId, include_deleted: 
     Ok(user.filter(|u| include_deleted || u.deleted_at.is_none()))
 }
 
-/// Which users a listing shows.
-#[derive(Debug, Clone)]
+/// Which users a listing shows (by default: every live user).
+#[derive(Debug, Clone, Default)]
 pub struct UserFilter {
     /// Substring of the email.
     pub email: Option<Search>,

@@ -3,22 +3,24 @@
 use crate::error::Error;
 
 /// What a user listing is sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UserSort {
+    #[default]
     CreatedAt,
     Email,
     Username,
 }
 
 /// What a group listing is sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum GroupSort {
+    #[default]
     CreatedAt,
     Name,
 }
 
 /// A sort field and direction; ties are broken by id, so pages are stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Sort<K> {
     pub key: K,
     pub descending: bool,
