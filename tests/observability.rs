@@ -129,8 +129,7 @@ async fn json_logs_carry_the_request_id_on_every_line_of_the_request() {
     server.kill().unwrap();
     let stderr = server.stderr.take().unwrap();
     server.wait().unwrap();
-    let lines: Vec<Value> =
-        BufReader::new(stderr).lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect();
+    let lines: Vec<Value> = BufReader::new(stderr).lines().map_while(Result::ok).filter_map(|l| serde_json::from_str(&l).ok()).collect();
     let of_request: Vec<&Value> = lines.iter().filter(|l| l["span"]["request_id"] == json!("trace-me-42")).collect();
     assert!(of_request.iter().any(|l| l["fields"]["error_id"] == json!(error_id)), "the error line carries the request id: {lines:#?}");
     assert!(of_request.iter().any(|l| l["fields"]["message"] == "served"), "so does the access line: {lines:#?}");

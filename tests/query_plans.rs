@@ -47,16 +47,8 @@ struct PlanStep {
     detail: String,
 }
 
-async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> helpers::Response {
-    let mut request = app.request(method, path);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    app.send(request).await
-}
-
 async fn ok(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Value {
-    let r = call(app, method.clone(), path, body).await;
+    let r = app.call(method.clone(), path, body).await;
     assert!(r.status.is_success(), "{method} {path}: {} {}", r.status, r.text);
     r.body
 }

@@ -199,6 +199,20 @@ impl TestApp {
         builder
     }
 
+    /// One call as the tenant's administrator, with an optional JSON body.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        self.call_as(&self.tenant, &self.tenant.token, method, path, body).await
+    }
+
+    /// One call as any principal: a token of a user of `tenant`.
+    pub async fn call_as(&self, tenant: &Tenant, token: &str, method: Method, path: &str, body: Option<Value>) -> Response {
+        let mut request = self.request_as(tenant, token, method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.send(request).await
+    }
+
     pub async fn send(&self, builder: reqwest::RequestBuilder) -> Response {
         let response = builder.send().await.expect("request sent");
         let status = response.status();

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod bad_input;
 mod bulk_add;
 mod cli;
 mod concurrency;

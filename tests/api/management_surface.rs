@@ -11,14 +11,6 @@ use crate::helpers::{assert_management_error, Response, TestApp};
 const M: &str = "/api/security";
 const LEGACY: &str = "/api/management/security";
 
-async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Response {
-    let mut request = app.request(method, path);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    app.send(request).await
-}
-
 fn names(items: &Value) -> Vec<String> {
     items.as_array().unwrap_or_else(|| panic!("array: {items}")).iter().map(|i| i["name"].as_str().unwrap().to_owned()).collect()
 }
@@ -29,98 +21,98 @@ fn emails(items: &Value) -> Vec<String> {
 
 async fn groups_are_created_paged_replaced_and_deleted(app: TestApp) {
     for (prefix, name) in [(M, "Alpha"), (LEGACY, "Beta"), (M, "Gamma"), (LEGACY, "Delta")] {
-        let r = call(&app, Method::POST, &format!("{prefix}/groups/"), Some(json!({"name": name}))).await;
+        let r = app.call(Method::POST, &format!("{prefix}/groups/"), Some(json!({"name": name}))).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         assert_eq!(r.body["name"], name);
         assert_eq!(r.body["isSystem"], false);
     }
-    let r = call(&app, Method::POST, &format!("{M}/groups"), Some(json!({"name": "Epsilon", "description": "no slash"}))).await;
+    let r = app.call(Method::POST, &format!("{M}/groups"), Some(json!({"name": "Epsilon", "description": "no slash"}))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    assert_management_error(&call(&app, Method::POST, &format!("{M}/groups/"), Some(json!({"name": "alpha"}))).await, 409, "NAME_TAKEN");
+    assert_management_error(&app.call(Method::POST, &format!("{M}/groups/"), Some(json!({"name": "alpha"}))).await, 409, "NAME_TAKEN");
     assert_management_error(
-        &call(&app, Method::POST, &format!("{M}/groups/"), Some(json!({"name": Uuid::new_v4()}))).await,
+        &app.call(Method::POST, &format!("{M}/groups/"), Some(json!({"name": Uuid::new_v4()}))).await,
         400,
         "VALIDATION_ERROR",
     );
 
     // Six groups with System Administrators, two a page.
-    let first = call(&app, Method::GET, &format!("{M}/groups/?pageSize=2"), None).await;
+    let first = app.call(Method::GET, &format!("{M}/groups/?pageSize=2"), None).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
     assert_eq!((first.body["pageIndex"].as_i64(), first.body["pageSize"].as_i64()), (Some(0), Some(2)));
     assert_eq!((first.body["totalCount"].as_i64(), first.body["pageCount"].as_i64()), (Some(6), Some(3)));
     assert_eq!(names(&first.body["items"]), ["Alpha", "Beta"]);
-    let last = call(&app, Method::GET, &format!("{LEGACY}/groups?pageSize=2&pageIndex=2"), None).await;
+    let last = app.call(Method::GET, &format!("{LEGACY}/groups?pageSize=2&pageIndex=2"), None).await;
     assert_eq!(names(&last.body["items"]), ["Gamma", "System Administrators"]);
-    let past = call(&app, Method::GET, &format!("{M}/groups/?pageSize=2&pageIndex=3"), None).await;
+    let past = app.call(Method::GET, &format!("{M}/groups/?pageSize=2&pageIndex=3"), None).await;
     assert_eq!(past.status, StatusCode::OK);
     assert_eq!(names(&past.body["items"]).len(), 0);
     assert_eq!(past.body["totalCount"], 6);
-    let desc = call(&app, Method::GET, &format!("{M}/groups/?order=-name&pageSize=1"), None).await;
+    let desc = app.call(Method::GET, &format!("{M}/groups/?order=-name&pageSize=1"), None).await;
     assert_eq!(names(&desc.body["items"]), ["System Administrators"]);
-    let searched = call(&app, Method::GET, &format!("{M}/groups/?q=ta"), None).await;
+    let searched = app.call(Method::GET, &format!("{M}/groups/?q=ta"), None).await;
     assert_eq!(names(&searched.body["items"]), ["Beta", "Delta"]);
-    let empty = call(&app, Method::GET, &format!("{M}/groups/?q=nothing-like-this"), None).await;
+    let empty = app.call(Method::GET, &format!("{M}/groups/?q=nothing-like-this"), None).await;
     assert_eq!((empty.body["totalCount"].as_i64(), empty.body["pageCount"].as_i64()), (Some(0), Some(0)));
-    assert_eq!(call(&app, Method::GET, &format!("{M}/groups/"), None).await.body["pageSize"], 25);
+    assert_eq!(app.call(Method::GET, &format!("{M}/groups/"), None).await.body["pageSize"], 25);
     for bad in ["pageSize=0", "pageSize=1001", "pageIndex=-1", "order=size", "pageIndex=x"] {
-        assert_management_error(&call(&app, Method::GET, &format!("{M}/groups/?{bad}"), None).await, 400, "VALIDATION_ERROR");
+        assert_management_error(&app.call(Method::GET, &format!("{M}/groups/?{bad}"), None).await, 400, "VALIDATION_ERROR");
     }
 
-    let r = call(&app, Method::GET, &format!("{M}/groups/alpha"), None).await;
+    let r = app.call(Method::GET, &format!("{M}/groups/alpha"), None).await;
     assert_eq!(r.status, StatusCode::OK);
     let alpha = r.body["id"].as_str().unwrap().to_owned();
-    let r = call(&app, Method::PUT, &format!("{LEGACY}/groups/{alpha}"), Some(json!({"name": "Alpha One", "permissions": ["group_read"]})))
-        .await;
+    let r =
+        app.call(Method::PUT, &format!("{LEGACY}/groups/{alpha}"), Some(json!({"name": "Alpha One", "permissions": ["group_read"]}))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!((r.body["name"].as_str(), r.body["description"].as_str()), (Some("Alpha One"), Some("")));
     assert_eq!(r.body["permissions"], json!(["group_read"]));
     assert_management_error(
-        &call(&app, Method::PUT, &format!("{M}/groups/Alpha%20One"), Some(json!({"name": "Beta"}))).await,
+        &app.call(Method::PUT, &format!("{M}/groups/Alpha%20One"), Some(json!({"name": "Beta"}))).await,
         409,
         "NAME_TAKEN",
     );
     assert_management_error(
-        &call(&app, Method::PUT, &format!("{M}/groups/System%20Administrators"), Some(json!({"name": "Root"}))).await,
+        &app.call(Method::PUT, &format!("{M}/groups/System%20Administrators"), Some(json!({"name": "Root"}))).await,
         409,
         "SYSTEM_GROUP",
     );
-    assert_management_error(&call(&app, Method::DELETE, &format!("{M}/groups/System%20Administrators"), None).await, 409, "SYSTEM_GROUP");
-    assert_eq!(call(&app, Method::DELETE, &format!("{M}/groups/Alpha%20One"), None).await.status, StatusCode::NO_CONTENT);
-    assert_management_error(&call(&app, Method::GET, &format!("{M}/groups/{alpha}"), None).await, 404, "GROUP_NOT_FOUND");
-    assert_management_error(&call(&app, Method::DELETE, &format!("{LEGACY}/groups/{alpha}"), None).await, 404, "GROUP_NOT_FOUND");
+    assert_management_error(&app.call(Method::DELETE, &format!("{M}/groups/System%20Administrators"), None).await, 409, "SYSTEM_GROUP");
+    assert_eq!(app.call(Method::DELETE, &format!("{M}/groups/Alpha%20One"), None).await.status, StatusCode::NO_CONTENT);
+    assert_management_error(&app.call(Method::GET, &format!("{M}/groups/{alpha}"), None).await, 404, "GROUP_NOT_FOUND");
+    assert_management_error(&app.call(Method::DELETE, &format!("{LEGACY}/groups/{alpha}"), None).await, 404, "GROUP_NOT_FOUND");
 }
 
 async fn users_are_created_read_replaced_and_deleted(app: TestApp) {
     let body = json!({"email": "T.Durden@fightclub.com", "username": "tdurden", "firstName": "Tyler", "lastName": "Durden"});
-    let r = call(&app, Method::POST, &format!("{M}/users"), Some(body)).await;
+    let r = app.call(Method::POST, &format!("{M}/users"), Some(body)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!((r.body["firstName"].as_str(), r.body["lastName"].as_str()), (Some("Tyler"), Some("Durden")));
     let id = r.body["id"].as_str().unwrap().to_owned();
     for ident in [id.as_str(), "TDurden", "t.durden@FIGHTCLUB.com"] {
-        let r = call(&app, Method::GET, &format!("{LEGACY}/users/{ident}"), None).await;
+        let r = app.call(Method::GET, &format!("{LEGACY}/users/{ident}"), None).await;
         assert_eq!(r.status, StatusCode::OK, "{ident}: {}", r.text);
         assert_eq!(r.body["id"], id.as_str());
     }
     assert_management_error(
-        &call(&app, Method::POST, &format!("{M}/users"), Some(json!({"email": "t.durden@fightclub.com"}))).await,
+        &app.call(Method::POST, &format!("{M}/users"), Some(json!({"email": "t.durden@fightclub.com"}))).await,
         409,
         "NAME_TAKEN",
     );
-    assert_management_error(&call(&app, Method::POST, &format!("{M}/users"), Some(json!({"email": "x"}))).await, 400, "VALIDATION_ERROR");
+    assert_management_error(&app.call(Method::POST, &format!("{M}/users"), Some(json!({"email": "x"}))).await, 400, "VALIDATION_ERROR");
     // PUT replaces: the username and names not sent are cleared.
-    let r = call(&app, Method::PUT, &format!("{M}/users/tdurden"), Some(json!({"email": "tyler@paper.st", "firstName": "T"}))).await;
+    let r = app.call(Method::PUT, &format!("{M}/users/tdurden"), Some(json!({"email": "tyler@paper.st", "firstName": "T"}))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["email"], "tyler@paper.st");
     assert!(r.body["username"].is_null() && r.body["lastName"].is_null());
-    assert_management_error(&call(&app, Method::GET, &format!("{M}/users/tdurden"), None).await, 404, "USER_NOT_FOUND");
-    let list = call(&app, Method::GET, &format!("{M}/users?q=paper"), None).await;
+    assert_management_error(&app.call(Method::GET, &format!("{M}/users/tdurden"), None).await, 404, "USER_NOT_FOUND");
+    let list = app.call(Method::GET, &format!("{M}/users?q=paper"), None).await;
     assert_eq!(emails(&list.body["items"]), ["tyler@paper.st"]);
-    let all = call(&app, Method::GET, &format!("{M}/users?order=-email"), None).await;
+    let all = app.call(Method::GET, &format!("{M}/users?order=-email"), None).await;
     assert_eq!(emails(&all.body["items"]), ["tyler@paper.st", "admin@example.com"]);
-    assert_eq!(call(&app, Method::DELETE, &format!("{M}/users/{id}"), None).await.status, StatusCode::NO_CONTENT);
-    assert_management_error(&call(&app, Method::DELETE, &format!("{M}/users/{id}"), None).await, 404, "USER_NOT_FOUND");
-    assert_eq!(call(&app, Method::GET, &format!("{M}/users"), None).await.body["totalCount"], 1);
-    assert_management_error(&call(&app, Method::DELETE, &format!("{M}/users/admin"), None).await, 409, "LAST_ADMINISTRATOR");
+    assert_eq!(app.call(Method::DELETE, &format!("{M}/users/{id}"), None).await.status, StatusCode::NO_CONTENT);
+    assert_management_error(&app.call(Method::DELETE, &format!("{M}/users/{id}"), None).await, 404, "USER_NOT_FOUND");
+    assert_eq!(app.call(Method::GET, &format!("{M}/users"), None).await.body["totalCount"], 1);
+    assert_management_error(&app.call(Method::DELETE, &format!("{M}/users/admin"), None).await, 409, "LAST_ADMINISTRATOR");
 }
 
 async fn members_are_listed_removed_and_checked(app: TestApp) {
@@ -132,26 +124,26 @@ async fn members_are_listed_removed_and_checked(app: TestApp) {
         }
         v
     };
-    let r = call(&app, Method::POST, &format!("{M}/groups/Soap/users/"), Some(json!(users))).await;
+    let r = app.call(Method::POST, &format!("{M}/groups/Soap/users/"), Some(json!(users))).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    let page = call(&app, Method::GET, &format!("{M}/groups/soap/users?pageSize=2&pageIndex=2"), None).await;
+    let page = app.call(Method::GET, &format!("{M}/groups/soap/users?pageSize=2&pageIndex=2"), None).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text);
     assert_eq!(emails(&page.body["items"]), ["m4@example.com"]);
     assert_eq!((page.body["totalCount"].as_i64(), page.body["pageCount"].as_i64()), (Some(5), Some(3)));
-    let q = call(&app, Method::GET, &format!("{LEGACY}/groups/{group}/users?q=M3"), None).await;
+    let q = app.call(Method::GET, &format!("{LEGACY}/groups/{group}/users?q=M3"), None).await;
     assert_eq!(emails(&q.body["items"]), ["m3@example.com"]);
 
     assert_eq!(app.send(app.request(Method::HEAD, &format!("{M}/groups/Soap/users/m1"))).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(call(&app, Method::DELETE, &format!("{M}/groups/Soap/users/m1@example.com"), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.call(Method::DELETE, &format!("{M}/groups/Soap/users/m1@example.com"), None).await.status, StatusCode::NO_CONTENT);
     assert_eq!(app.send(app.request(Method::HEAD, &format!("{LEGACY}/groups/Soap/users/m1"))).await.status, StatusCode::NOT_FOUND);
-    let r = call(&app, Method::DELETE, &format!("{M}/groups/Soap/users/m1"), None).await;
+    let r = app.call(Method::DELETE, &format!("{M}/groups/Soap/users/m1"), None).await;
     assert_management_error(&r, 404, "NOT_A_MEMBER");
     assert_eq!(r.body["message"], "User not in group");
-    assert_management_error(&call(&app, Method::DELETE, &format!("{M}/groups/Soap/users/nobody"), None).await, 404, "USER_NOT_FOUND");
-    assert_management_error(&call(&app, Method::DELETE, &format!("{M}/groups/Nope/users/m2"), None).await, 404, "GROUP_NOT_FOUND");
+    assert_management_error(&app.call(Method::DELETE, &format!("{M}/groups/Soap/users/nobody"), None).await, 404, "USER_NOT_FOUND");
+    assert_management_error(&app.call(Method::DELETE, &format!("{M}/groups/Nope/users/m2"), None).await, 404, "GROUP_NOT_FOUND");
     assert_eq!(app.send(app.request(Method::HEAD, &format!("{M}/groups/Nope/users/m2"))).await.status, StatusCode::NOT_FOUND);
     assert_management_error(
-        &call(&app, Method::DELETE, &format!("{M}/groups/System%20Administrators/users/admin"), None).await,
+        &app.call(Method::DELETE, &format!("{M}/groups/System%20Administrators/users/admin"), None).await,
         409,
         "LAST_ADMINISTRATOR",
     );
@@ -165,16 +157,16 @@ async fn nest_three(app: &TestApp) -> [String; 3] {
     }
     for (user, group) in [("a", "Alpha"), ("b", "Beta"), ("c", "Gamma")] {
         app.create_user(&format!("{user}@example.com"), Some(user)).await;
-        let r = call(app, Method::PUT, &format!("{M}/groups/{group}/users/{user}"), None).await;
+        let r = app.call(Method::PUT, &format!("{M}/groups/{group}/users/{user}"), None).await;
         assert_eq!(r.status, StatusCode::NO_CONTENT);
     }
-    assert_eq!(call(app, Method::PUT, &format!("{M}/groups/Alpha/groups/Beta"), None).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(call(app, Method::PUT, &format!("{LEGACY}/groups/Beta/groups/Gamma"), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.call(Method::PUT, &format!("{M}/groups/Alpha/groups/Beta"), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.call(Method::PUT, &format!("{LEGACY}/groups/Beta/groups/Gamma"), None).await.status, StatusCode::NO_CONTENT);
     let id = |r: Response| r.body["id"].as_str().unwrap().to_owned();
     [
-        id(call(app, Method::GET, &format!("{M}/groups/Alpha"), None).await),
-        id(call(app, Method::GET, &format!("{M}/groups/Beta"), None).await),
-        id(call(app, Method::GET, &format!("{M}/groups/Gamma"), None).await),
+        id(app.call(Method::GET, &format!("{M}/groups/Alpha"), None).await),
+        id(app.call(Method::GET, &format!("{M}/groups/Beta"), None).await),
+        id(app.call(Method::GET, &format!("{M}/groups/Gamma"), None).await),
     ]
 }
 
@@ -186,60 +178,60 @@ async fn membership_is_inherited_through_three_levels(app: TestApp) {
     };
     assert_eq!(head(format!("{M}/groups/Alpha/users/c")).await, StatusCode::NO_CONTENT, "c is in Alpha through Beta and Gamma");
     assert_eq!(head(format!("{M}/groups/Gamma/users/a")).await, StatusCode::NOT_FOUND, "membership flows up only");
-    let direct = call(&app, Method::GET, &format!("{M}/groups/Alpha/users"), None).await;
+    let direct = app.call(Method::GET, &format!("{M}/groups/Alpha/users"), None).await;
     assert_eq!(emails(&direct.body["items"]), ["a@example.com"]);
-    let all = call(&app, Method::GET, &format!("{M}/groups/Alpha/users?includeInherited=true"), None).await;
+    let all = app.call(Method::GET, &format!("{M}/groups/Alpha/users?includeInherited=true"), None).await;
     assert_eq!(emails(&all.body["items"]), ["a@example.com", "b@example.com", "c@example.com"]);
-    let pruned = call(&app, Method::GET, &format!("{M}/groups/Alpha/users?includeInherited=true&excludedGroups=Gamma"), None).await;
+    let pruned = app.call(Method::GET, &format!("{M}/groups/Alpha/users?includeInherited=true&excludedGroups=Gamma"), None).await;
     assert_eq!(emails(&pruned.body["items"]), ["a@example.com", "b@example.com"]);
-    let pruned = call(&app, Method::GET, &format!("{M}/groups/Alpha/users?includeInherited=true&excludedGroups={beta}"), None).await;
+    let pruned = app.call(Method::GET, &format!("{M}/groups/Alpha/users?includeInherited=true&excludedGroups={beta}"), None).await;
     assert_eq!(emails(&pruned.body["items"]), ["a@example.com"]);
 
-    let children = call(&app, Method::GET, &format!("{M}/groups/Alpha/groups"), None).await;
+    let children = app.call(Method::GET, &format!("{M}/groups/Alpha/groups"), None).await;
     assert_eq!(names(&children.body), ["Beta"]);
-    let below = call(&app, Method::GET, &format!("{M}/groups/Alpha/groups?includeInherited=true&includeSelf=true"), None).await;
+    let below = app.call(Method::GET, &format!("{M}/groups/Alpha/groups?includeInherited=true&includeSelf=true"), None).await;
     assert_eq!(names(&below.body), ["Alpha", "Beta", "Gamma"]);
-    let mine = call(&app, Method::GET, &format!("{M}/users/c/groups"), None).await;
+    let mine = app.call(Method::GET, &format!("{M}/users/c/groups"), None).await;
     assert_eq!(names(&mine.body), ["Gamma"]);
-    let mine = call(&app, Method::GET, &format!("{LEGACY}/users/c/groups?includeInherited=true"), None).await;
+    let mine = app.call(Method::GET, &format!("{LEGACY}/users/c/groups?includeInherited=true"), None).await;
     assert_eq!(names(&mine.body), ["Alpha", "Beta", "Gamma"]);
     assert_eq!(head(format!("{M}/users/c/groups/Nope,Alpha")).await, StatusCode::NO_CONTENT);
     assert_eq!(head(format!("{M}/users/a/groups/Beta,{gamma}")).await, StatusCode::NOT_FOUND);
 
     // Taking Beta out of Alpha ends the inheritance.
-    assert_eq!(call(&app, Method::DELETE, &format!("{M}/groups/Alpha/groups/Beta"), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.call(Method::DELETE, &format!("{M}/groups/Alpha/groups/Beta"), None).await.status, StatusCode::NO_CONTENT);
     assert_eq!(head(format!("{M}/groups/Alpha/users/c")).await, StatusCode::NOT_FOUND);
-    assert_management_error(&call(&app, Method::DELETE, &format!("{M}/groups/Alpha/groups/Beta"), None).await, 404, "NOT_A_CHILD");
+    assert_management_error(&app.call(Method::DELETE, &format!("{M}/groups/Alpha/groups/Beta"), None).await, 404, "NOT_A_CHILD");
 }
 
 async fn cycles_are_refused_and_bulk_nesting_is_atomic(app: TestApp) {
     let [alpha, beta, gamma] = nest_three(&app).await;
     for (parent, child) in [("Gamma", "Alpha"), ("Beta", "Alpha"), ("Alpha", "Alpha"), ("Gamma", "Beta")] {
-        let r = call(&app, Method::PUT, &format!("{M}/groups/{parent}/groups/{child}"), None).await;
+        let r = app.call(Method::PUT, &format!("{M}/groups/{parent}/groups/{child}"), None).await;
         assert_management_error(&r, 400, "GROUP_CYCLE");
     }
-    assert_management_error(&call(&app, Method::POST, &format!("{M}/groups/Gamma/groups"), Some(json!([alpha]))).await, 400, "GROUP_CYCLE");
+    assert_management_error(&app.call(Method::POST, &format!("{M}/groups/Gamma/groups"), Some(json!([alpha]))).await, 400, "GROUP_CYCLE");
     // Idempotent.
-    assert_eq!(call(&app, Method::PUT, &format!("{M}/groups/Alpha/groups/Beta"), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.call(Method::PUT, &format!("{M}/groups/Alpha/groups/Beta"), None).await.status, StatusCode::NO_CONTENT);
 
     let delta = app.create_group("Delta").await;
     let epsilon = app.create_group("Epsilon").await;
     let unknown = Uuid::new_v4().to_string();
-    let r = call(&app, Method::POST, &format!("{M}/groups/Delta/groups"), Some(json!([epsilon, unknown]))).await;
+    let r = app.call(Method::POST, &format!("{M}/groups/Delta/groups"), Some(json!([epsilon, unknown]))).await;
     assert_management_error(&r, 400, "UNKNOWN_GROUPS");
     assert_eq!(r.body["data"]["groupIds"], json!([unknown]));
-    let r = call(&app, Method::POST, &format!("{M}/groups/Delta/groups"), Some(json!([epsilon, gamma, delta]))).await;
+    let r = app.call(Method::POST, &format!("{M}/groups/Delta/groups"), Some(json!([epsilon, gamma, delta]))).await;
     assert_management_error(&r, 400, "GROUP_CYCLE");
-    assert_eq!(names(&call(&app, Method::GET, &format!("{M}/groups/Delta/groups"), None).await.body).len(), 0, "nothing was nested");
-    let r = call(&app, Method::POST, &format!("{LEGACY}/groups/Delta/groups"), Some(json!([epsilon, gamma, beta]))).await;
+    assert_eq!(names(&app.call(Method::GET, &format!("{M}/groups/Delta/groups"), None).await.body).len(), 0, "nothing was nested");
+    let r = app.call(Method::POST, &format!("{LEGACY}/groups/Delta/groups"), Some(json!([epsilon, gamma, beta]))).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    assert_eq!(names(&call(&app, Method::GET, &format!("{M}/groups/Delta/groups"), None).await.body), ["Beta", "Epsilon", "Gamma"]);
+    assert_eq!(names(&app.call(Method::GET, &format!("{M}/groups/Delta/groups"), None).await.body), ["Beta", "Epsilon", "Gamma"]);
     for body in [json!([]), json!(["x"]), json!((0..101).map(|_| Uuid::new_v4().to_string()).collect::<Vec<_>>())] {
-        assert_management_error(&call(&app, Method::POST, &format!("{M}/groups/Delta/groups"), Some(body)).await, 400, "VALIDATION_ERROR");
+        assert_management_error(&app.call(Method::POST, &format!("{M}/groups/Delta/groups"), Some(body)).await, 400, "VALIDATION_ERROR");
     }
     // Deleting a group takes its edges with it.
-    assert_eq!(call(&app, Method::DELETE, &format!("{M}/groups/Beta"), None).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(names(&call(&app, Method::GET, &format!("{M}/groups/Delta/groups"), None).await.body), ["Epsilon", "Gamma"]);
+    assert_eq!(app.call(Method::DELETE, &format!("{M}/groups/Beta"), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(names(&app.call(Method::GET, &format!("{M}/groups/Delta/groups"), None).await.body), ["Epsilon", "Gamma"]);
 }
 
 backend_tests!(
