@@ -137,8 +137,8 @@ pub fn app(
         .default_service(web::to(fallback::not_matched))
         .wrap(from_fn(edge::checks));
     app.app_data(routes)
+        // `rest` matches every path no surface took, so it is also the default.
         .service(rest)
-        .default_service(web::to(fallback::not_matched))
         .wrap(from_fn(crate::api::error::render))
         .wrap(from_fn(observe::request_scope))
 }

@@ -48,7 +48,8 @@ pub async fn checks(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if let Some(error) = refusal(req.request()) {
-        return Ok(super::error::refuse(req, error).map_into_right_body());
+        // A response carrying the error: `api::error::render` writes its body.
+        return Ok(req.error_response(error).map_into_right_body());
     }
     next.call(req).await.map(ServiceResponse::map_into_left_body)
 }

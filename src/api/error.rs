@@ -43,7 +43,6 @@ pub fn status(kind: ErrorKind) -> StatusCode {
 /// nothing else decides.
 #[derive(Debug, Clone, Copy)]
 pub struct Surface {
-    pub name: &'static str,
     /// Whether a request must name the token's account again in `X-Account-ID`.
     pub account_header: bool,
     body: fn(&Error) -> Value,
@@ -62,8 +61,8 @@ pub struct SurfaceDocs {
 }
 
 impl Surface {
-    pub const fn new(name: &'static str, account_header: bool, body: fn(&Error) -> Value, docs: SurfaceDocs) -> Self {
-        Self { name, account_header, body, docs }
+    pub const fn new(account_header: bool, body: fn(&Error) -> Value, docs: SurfaceDocs) -> Self {
+        Self { account_header, body, docs }
     }
 
     /// The surface of the scope that served `req`; the management one outside every scope.
@@ -125,12 +124,6 @@ pub async fn render(
         }
         None => Ok(res.map_into_left_body()),
     }
-}
-
-/// The answer to a request refused before its handler ran (extractors,
-/// middleware): a response that carries `e` for [`render`].
-pub fn refuse(req: ServiceRequest, e: Error) -> ServiceResponse {
-    req.error_response(e)
 }
 
 /// Error body of the `/v1` surface.

@@ -16,12 +16,11 @@ pub const LEGACY_PREFIX: &str = "/api/management/security";
 
 /// Errors as the vendor's `Error`; the account comes from the token alone.
 pub const SURFACE: Surface =
-    Surface::new("management", false, ManagementError::body, SurfaceDocs { error_schema: "Error", operation_prefix: "", tag: None });
+    Surface::new(false, ManagementError::body, SurfaceDocs { error_schema: "Error", operation_prefix: "", tag: None });
 
 /// The same surface under its older prefix: same answers, its own
 /// operation ids and tag in the spec.
 pub const LEGACY_SURFACE: Surface = Surface::new(
-    "management",
     false,
     ManagementError::body,
     SurfaceDocs { error_schema: "Error", operation_prefix: "legacy_", tag: Some("Management (legacy paths)") },

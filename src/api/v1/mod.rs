@@ -15,7 +15,7 @@ pub const PREFIX: &str = "/v1";
 
 /// Errors as `ErrorResponse`; the token's account named again in `X-Account-ID`.
 pub const SURFACE: Surface =
-    Surface::new("v1", true, ErrorResponse::body, SurfaceDocs { error_schema: "ErrorResponse", operation_prefix: "v1_", tag: None });
+    Surface::new(true, ErrorResponse::body, SurfaceDocs { error_schema: "ErrorResponse", operation_prefix: "v1_", tag: None });
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(users::create_user)
