@@ -132,7 +132,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 fn service(pool: Pool) -> Service {
-    rollcall::cli::service(pool)
+    rollcall::cli::service(pool, TokenKeys::from_secret(SECRET.as_bytes()))
 }
 
 /// Seeds through the library at low durability (seeding is not measured).

@@ -1,4 +1,4 @@
-//! The `rollcall` command line: serve, bootstrap, token, openapi, migrate.
+//! The `rollcall` command line: serve, bootstrap, token, api-key, openapi, migrate.
 
 use std::net::TcpListener;
 
@@ -6,9 +6,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use crate::config::{DatabaseConfig, DEFAULT_BIND};
+use crate::db::api_keys::ApiKey;
 use crate::db::{self, Pool};
-use crate::domain::{AccountId, UserIdentifier};
+use crate::domain::{AccountId, ApiKeyId, UserId, UserIdentifier};
 use crate::engine::accounts;
+use crate::engine::sign_in::SignInPolicy;
 use crate::error::Error;
 use crate::service::{Observers, Service};
 use crate::tokens::TokenKeys;
@@ -35,8 +37,8 @@ pub fn init_logging(format: LogFormat) {
 
 /// The service every command and the server run on: the pool and the
 /// change observers.
-pub fn service(pool: Pool) -> Service {
-    Service::new(pool, Observers::new().with(crate::observe::ChangeCounter))
+pub fn service(pool: Pool, keys: TokenKeys) -> Service {
+    Service::new(pool, Observers::new().with(crate::observe::ChangeCounter), keys)
 }
 
 #[derive(Debug, Parser)]
@@ -61,7 +63,16 @@ pub enum Command {
         /// HTTP worker threads (default: one per core).
         #[arg(long, env = "ROLLCALL_WORKERS")]
         workers: Option<usize>,
+        /// Consecutive failed password sign-ins that lock a user.
+        #[arg(long, env = "ROLLCALL_LOCKOUT_THRESHOLD", default_value_t = 5, value_parser = clap::value_parser!(i32).range(1..))]
+        lockout_threshold: i32,
+        /// Minutes such a lock lasts (an administrator's `unlock` lifts it sooner).
+        #[arg(long, env = "ROLLCALL_LOCKOUT_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(i64).range(1..))]
+        lockout_minutes: i64,
     },
+    /// Make, list and revoke API keys (client credentials).
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
     /// Create (or reuse) an account and an administrator; print their ids and a token as JSON.
     Bootstrap {
         /// Account name (reused when it exists).
@@ -107,6 +118,37 @@ pub enum Command {
     Migrate,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Make a key for a user; prints {"id", "secret", ...} (the secret this once).
+    Create {
+        /// The account id.
+        #[arg(long)]
+        account: String,
+        /// The user: id, email or username.
+        #[arg(long)]
+        user: String,
+        /// What the key is for.
+        #[arg(long, default_value = crate::engine::api_keys::DEFAULT_KEY_NAME)]
+        name: String,
+    },
+    /// List the keys of an account (of one user with --user), never their secrets.
+    List {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a key: its tokens are refused from the next request on.
+    Revoke {
+        #[arg(long)]
+        account: String,
+        /// The key id.
+        #[arg(long)]
+        id: String,
+    },
+}
+
 /// A failure of a command, printed as one line.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -145,51 +187,93 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Bootstrap { account, username, email, ttl } => {
-            let pool = open(&cli.database)?;
-            let keys = TokenKeys::load(&pool)?;
-            let (account, user) = service(pool).ensure_account_admin(&account, &username, &email).await?;
-            let token = keys.issue(user.id, account.id, ttl)?;
+            let service = open_service(&cli.database)?;
+            let (account, user) = service.ensure_account_admin(&account, &username, &email).await?;
+            let token = service.issue_token_as_system(account.id, UserIdentifier::Id(user.id), ttl).await?;
             println!("{}", json!({"account_id": account.id, "user_id": user.id, "token": token}));
             Ok(())
         }
         Command::Token { account, user, ttl } => {
-            let pool = open(&cli.database)?;
-            let keys = TokenKeys::load(&pool)?;
-            let service = service(pool);
+            let service = open_service(&cli.database)?;
             let account = find_account(&service, &account).await?;
-            let ident = UserIdentifier::parse(&user)?;
-            let user = service
-                .find_user(account.id, ident)
-                .await?
-                .ok_or_else(|| CliError::Usage(format!("no user '{user}' in account {}", account.id)))?;
-            println!("{}", keys.issue(user.id, account.id, ttl)?);
+            let user = find_user(&service, account.id, &user).await?;
+            println!("{}", service.issue_token_as_system(account.id, UserIdentifier::Id(user), ttl).await?);
             Ok(())
         }
+        Command::ApiKey(command) => api_key(&open_service(&cli.database)?, command).await,
         Command::SeedExamples { account } => {
-            let pool = open(&cli.database)?;
-            let service = service(pool);
+            let service = open_service(&cli.database)?;
             let account = find_account(&service, &account).await?;
             service.seed_document_examples(account.id).await?;
             eprintln!("example group '{}' and its users are in account {}", accounts::EXAMPLE_GROUP_NAME, account.id);
             Ok(())
         }
-        Command::Serve { bind, workers } => {
-            let pool = open(&cli.database)?;
-            let keys = TokenKeys::load(&pool)?;
-            let service = service(pool);
+        Command::Serve { bind, workers, lockout_threshold, lockout_minutes } => {
+            let policy = SignInPolicy { lockout_threshold, lockout: chrono::Duration::minutes(lockout_minutes), ..SignInPolicy::default() };
+            let service = open_service(&cli.database)?.with_policy(policy);
             let listener = TcpListener::bind(&bind).map_err(|e| CliError::Usage(format!("cannot listen on {bind}: {e}")))?;
             let address = listener.local_addr()?;
-            announce_first_start(&service, &keys, &address.to_string()).await?;
+            announce_first_start(&service, &address.to_string()).await?;
             eprintln!(
                 "rollcall listening on http://{address} ({} database); Swagger UI: http://{address}{}",
                 service.pool().backend_name(),
                 crate::api::docs::SWAGGER_PATH
             );
             let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-            crate::startup::serve(listener, service, keys, workers)?.await?;
+            crate::startup::serve(listener, service, workers)?.await?;
             Ok(())
         }
     }
+}
+
+fn open_service(config: &DatabaseConfig) -> Result<Service, CliError> {
+    let pool = open(config)?;
+    let keys = TokenKeys::load(&pool)?;
+    Ok(service(pool, keys))
+}
+
+async fn find_user(service: &Service, account: AccountId, raw: &str) -> Result<UserId, CliError> {
+    let ident = UserIdentifier::parse(raw)?;
+    let user = service.find_user(account, ident).await?;
+    Ok(user.ok_or_else(|| CliError::Usage(format!("no user '{raw}' in account {account}")))?.id)
+}
+
+fn key_json(key: &ApiKey) -> serde_json::Value {
+    json!({
+        "id": key.id, "name": key.name, "user_id": key.user_id, "created_at": key.created_at,
+        "expires_at": key.expires_at, "last_used_at": key.last_used_at, "revoked_at": key.revoked_at,
+    })
+}
+
+async fn api_key(service: &Service, command: ApiKeyCommand) -> Result<(), CliError> {
+    match command {
+        ApiKeyCommand::Create { account, user, name } => {
+            let account = find_account(service, &account).await?;
+            let user = find_user(service, account.id, &user).await?;
+            let made = service.create_api_key_as_system(account.id, UserIdentifier::Id(user), &name).await?;
+            let mut shown = key_json(&made.key);
+            shown["secret"] = json!(made.secret);
+            shown["account_id"] = json!(account.id);
+            println!("{shown}");
+        }
+        ApiKeyCommand::List { account, user } => {
+            let account = find_account(service, &account).await?;
+            let user = match user {
+                Some(u) => Some(UserIdentifier::Id(find_user(service, account.id, &u).await?)),
+                None => None,
+            };
+            for key in service.list_api_keys_as_system(account.id, user).await? {
+                println!("{}", key_json(&key));
+            }
+        }
+        ApiKeyCommand::Revoke { account, id } => {
+            let account = find_account(service, &account).await?;
+            let id: ApiKeyId = id.to_lowercase().parse().map_err(|_| CliError::Usage(format!("no API key with id {id}")))?;
+            let key = service.revoke_api_key_as_system(account.id, id).await?;
+            println!("{}", key_json(&key));
+        }
+    }
+    Ok(())
 }
 
 async fn find_account(service: &Service, raw: &str) -> Result<db::accounts::Account, CliError> {
@@ -199,12 +283,19 @@ async fn find_account(service: &Service, raw: &str) -> Result<db::accounts::Acco
 
 /// On an empty database: create the default account and admin, and tell the
 /// newcomer how to try the API at once.
-async fn announce_first_start(service: &Service, keys: &TokenKeys, address: &str) -> Result<(), CliError> {
+async fn announce_first_start(service: &Service, address: &str) -> Result<(), CliError> {
     if let Some((account, admin)) = service.bootstrap_empty_database().await? {
-        let token = keys.issue(admin.id, account.id, 86_400)?;
+        let token = service.issue_token_as_system(account.id, UserIdentifier::Id(admin.id), 86_400).await?;
+        let key = service.create_api_key_as_system(account.id, UserIdentifier::Id(admin.id), "first start").await?;
         println!("First start: created account '{}' ({}) and user 'admin' ({}).", account.name, account.id, admin.id);
+        println!("Admin API key (shown this once; revoke with `rollcall api-key revoke`):");
+        println!("  client_id:     {}", key.key.id);
+        println!("  client_secret: {}", key.secret);
         println!("Admin token (valid 24 h):\n{token}");
-        println!("Open http://{address}{}, press Authorize and paste the token;", crate::api::docs::SWAGGER_PATH);
+        println!(
+            "Open http://{address}{}, press Authorize and sign in with the key (oauth2, client credentials) or paste the token (bearerAuth);",
+            crate::api::docs::SWAGGER_PATH
+        );
         println!("for /v1 calls also send X-Account-ID: {}", account.id);
     }
     Ok(())

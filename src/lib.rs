@@ -1,13 +1,14 @@
 //! Rollcall: users, groups and group memberships for many accounts, behind an
 //! OpenAPI contract.
 //!
-//! The core — [`domain`], [`engine`], [`db`], [`service`], [`tokens`],
+//! The core — [`domain`], [`engine`], [`db`], [`service`], [`tokens`], [`credentials`],
 //! [`error`], [`observe`] — has no HTTP in it (a test keeps it so); the
 //! surfaces in [`api`] are adapters over [`service::Service`].
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod db;
 pub mod domain;
 pub mod engine;

@@ -14,10 +14,9 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::api::docs::{self, SPEC_30_PATH, SPEC_PATH, SWAGGER_PATH};
 use crate::api::fallback::{self, RouteTable};
-use crate::api::{edge, management, observe, v1, Surface};
+use crate::api::{accounts, edge, management, observe, sign_in, v1, Surface};
 use crate::error::{Error, ErrorKind};
 use crate::service::Service;
-use crate::tokens::TokenKeys;
 
 /// Largest accepted JSON body: a 100-id bulk is about 4 KiB.
 pub const JSON_LIMIT: usize = 64 * 1024;
@@ -25,8 +24,9 @@ pub const JSON_LIMIT: usize = 64 * 1024;
 type Routes = fn(&mut utoipa_actix_web::service_config::ServiceConfig);
 
 /// The surfaces, each under its prefix. A new surface is one more line here.
-const SURFACES: [(&str, Surface, Routes); 3] = [
+const SURFACES: [(&str, Surface, Routes); 4] = [
     (v1::PREFIX, v1::SURFACE, v1::routes),
+    (sign_in::PREFIX, sign_in::SURFACE, sign_in::routes),
     (management::PREFIX, management::SURFACE, management::routes),
     (management::LEGACY_PREFIX, management::LEGACY_SURFACE, management::routes),
 ];
@@ -109,14 +109,12 @@ async fn swagger_redirect() -> HttpResponse {
 
 pub fn app(
     service: Service,
-    keys: TokenKeys,
 ) -> App<
     impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
 > {
     let (app, _) = api(App::new()
         .into_utoipa_app()
         .app_data(web::Data::new(service))
-        .app_data(web::Data::new(keys))
         .app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error))
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(web::QueryConfig::default().error_handler(query_error)))
@@ -139,12 +137,13 @@ pub fn app(
     app.app_data(routes)
         // `rest` matches every path no surface took, so it is also the default.
         .service(rest)
+        .wrap(from_fn(accounts::base_path))
         .wrap(from_fn(crate::api::error::render))
         .wrap(from_fn(observe::request_scope))
 }
 
 /// Starts serving on an already bound listener (tests bind port 0).
-pub fn serve(listener: TcpListener, service: Service, keys: TokenKeys, workers: usize) -> std::io::Result<Server> {
-    let server = HttpServer::new(move || app(service.clone(), keys.clone())).workers(workers.max(1)).listen(listener)?.run();
+pub fn serve(listener: TcpListener, service: Service, workers: usize) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || app(service.clone())).workers(workers.max(1)).listen(listener)?.run();
     Ok(server)
 }

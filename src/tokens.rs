@@ -1,5 +1,7 @@
-//! Bearer JWTs: issuing and verifying; what a valid token proves is a
-//! [`Principal`]. (Reading it off a request is the API layer's job.)
+//! Bearer JWTs: issuing and verifying; what a valid signature proves is a
+//! [`Credential`], which the service then checks against the database
+//! (revoked keys, suspended or deleted users) before it is a [`Principal`].
+//! (Reading it off a request is the API layer's job.)
 //!
 //! Tokens are HS256-signed with `ROLLCALL_JWT_SECRET`, or with a secret that
 //! the first instance generates and stores in the database, so that several
@@ -11,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::{self, Pool};
-use crate::domain::{AccountId, Principal, UserId};
+use crate::domain::{AccountId, ApiKeyId, Principal, SessionId, UserId};
 use crate::error::Error;
 
 pub const ISSUER: &str = "rollcall";
@@ -30,6 +32,26 @@ pub struct Claims {
     pub exp: i64,
     pub iat: i64,
     pub iss: String,
+    /// The API key the token was granted to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// The password sign-in (session) the token belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// The user's credential epoch when the token was issued: suspending or
+    /// deleting the user moves it on, which refuses every older token.
+    #[serde(default)]
+    pub ep: i64,
+}
+
+/// What a validly signed, unexpired token claims; the service decides
+/// whether it still holds ([`crate::service::Service::authenticate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credential {
+    pub principal: Principal,
+    pub key: Option<ApiKeyId>,
+    pub session: Option<SessionId>,
+    pub epoch: i64,
 }
 
 #[derive(Clone)]
@@ -65,14 +87,32 @@ impl TokenKeys {
         Ok(Self::from_secret(secret.as_bytes()))
     }
 
+    /// A token for a user at credential epoch 0 (a user never suspended);
+    /// the service issues the real ones ([`TokenKeys::issue_for`]).
     pub fn issue(&self, user: UserId, account: AccountId, ttl_secs: i64) -> Result<String, Error> {
         let now = chrono::Utc::now().timestamp();
-        let claims = Claims { sub: user.to_string(), acc: account.to_string(), iat: now, exp: now + ttl_secs, iss: ISSUER.to_owned() };
+        let credential = Credential { principal: Principal { user, account }, key: None, session: None, epoch: 0 };
+        self.issue_for(&credential, now + ttl_secs)
+    }
+
+    /// A token carrying `credential`, valid until `expires_at` (Unix seconds).
+    pub fn issue_for(&self, credential: &Credential, expires_at: i64) -> Result<String, Error> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: credential.principal.user.to_string(),
+            acc: credential.principal.account.to_string(),
+            iat: now,
+            exp: expires_at,
+            iss: ISSUER.to_owned(),
+            kid: credential.key.map(|k| k.to_string()),
+            sid: credential.session.map(|s| s.to_string()),
+            ep: credential.epoch,
+        };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(Error::internal)
     }
 
-    /// The principal a token names, if it is valid now.
-    pub fn verify(&self, token: &str) -> Result<Principal, Error> {
+    /// What a token claims, if its signature and times are valid now.
+    pub fn verify(&self, token: &str) -> Result<Credential, Error> {
         use jsonwebtoken::errors::ErrorKind as J;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
             let why = match e.kind() {
@@ -92,6 +132,14 @@ impl TokenKeys {
         }
         let user = Uuid::try_parse(&data.claims.sub).map_err(|_| Error::unauthenticated("The token subject is not a user id"))?;
         let account = Uuid::try_parse(&data.claims.acc).map_err(|_| Error::unauthenticated("The token account is not an account id"))?;
-        Ok(Principal { user: user.into(), account: account.into() })
+        let id = |raw: Option<&String>, what: &str| -> Result<Option<Uuid>, Error> {
+            raw.map(|r| Uuid::try_parse(r).map_err(|_| Error::unauthenticated(&format!("The token {what} is not an id")))).transpose()
+        };
+        Ok(Credential {
+            principal: Principal { user: user.into(), account: account.into() },
+            key: id(data.claims.kid.as_ref(), "key")?.map(ApiKeyId::from),
+            session: id(data.claims.sid.as_ref(), "session")?.map(SessionId::from),
+            epoch: data.claims.ep,
+        })
     }
 }

@@ -41,6 +41,7 @@ fn draft(n: usize) -> UserDraft {
         username: None,
         first_name: PersonName::parse("firstName", None).unwrap(),
         last_name: PersonName::parse("lastName", None).unwrap(),
+        password_hash: None,
     }
 }
 
@@ -146,7 +147,7 @@ fn use_cases() -> Vec<(&'static str, Option<Option<Permission>>, Call)> {
                 s.delete_group(&p, GroupIdentifier::Id(made.id)).await
             }),
         ),
-        ("create a user", Some(Some(UserCreate)), call!(|s, p, _f, n| s.create_user(&p, draft(n)).await)),
+        ("create a user", Some(Some(UserCreate)), call!(|s, p, _f, n| s.create_user(&p, draft(n), None).await)),
         ("get a user", Some(Some(UserRead)), call!(|s, p, f, _n| s.get_user(&p, u(f), false).await)),
         ("get oneself", None, call!(|s, p, _f, _n| s.get_user(&p, UserIdentifier::Id(p.user), false).await)),
         ("list users", Some(Some(UserRead)), call!(|s, p, _f, _n| s.list_users(&p, Default::default(), Sort::default(), page).await)),
@@ -176,7 +177,7 @@ async fn matrix(backend: Backend) {
     let Some(db) = TestDatabase::create(backend) else { return };
     let pool = Pool::connect(&DatabaseConfig::new(db.url.clone())).unwrap();
     pool.migrate().unwrap();
-    let service = rollcall::cli::service(pool);
+    let service = rollcall::cli::service(pool, rollcall::tokens::TokenKeys::from_secret(b"authorization-matrix-secret"));
     let (account, admin) = service.ensure_account_admin("matrix", "admin", "admin@example.com").await.unwrap();
     let admin = Principal { user: admin.id, account: account.id };
     // One principal per permission (a member of a group granted just it),
@@ -185,20 +186,20 @@ async fn matrix(backend: Backend) {
     for (n, permission) in Permission::ALL.into_iter().enumerate() {
         let name = GroupName::parse(&format!("holders of {permission}")).unwrap();
         let holders = service.create_group(&admin, name, GroupDescription::parse(None).unwrap(), Some(vec![permission])).await.unwrap();
-        let holder = service.create_user(&admin, draft(1000 + n)).await.unwrap();
+        let holder = service.create_user(&admin, draft(1000 + n), None).await.unwrap();
         service
             .add_users_to_group(&admin, GroupIdentifier::Id(holders.group.id), IdList::parse("user", vec![holder.id]).unwrap())
             .await
             .unwrap();
         principals.push((permission.to_string(), Principal { user: holder.id, account: account.id }, Some(permission)));
     }
-    let nobody = service.create_user(&admin, draft(2000)).await.unwrap();
+    let nobody = service.create_user(&admin, draft(2000), None).await.unwrap();
     principals.push(("nothing".into(), Principal { user: nobody.id, account: account.id }, None));
     let target =
         service.create_group(&admin, GroupName::parse("Target").unwrap(), GroupDescription::parse(None).unwrap(), None).await.unwrap();
     let child =
         service.create_group(&admin, GroupName::parse("Child").unwrap(), GroupDescription::parse(None).unwrap(), None).await.unwrap();
-    let user = service.create_user(&admin, draft(3000)).await.unwrap();
+    let user = service.create_user(&admin, draft(3000), None).await.unwrap();
     let fixture = Fixture { group: target.group.id, child: child.group.id, user: user.id };
 
     let mut n = 0;

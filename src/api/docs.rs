@@ -9,7 +9,9 @@ use utoipa::{Modify, OpenApi as _};
 
 use serde_json::{json, Value};
 
+use super::accounts::{BASE_PATH_TEMPLATE, SERVED_UNDER_ACCOUNT};
 use super::error::{ErrorResponse, ManagementError, Surface};
+use super::sign_in::{OAuthError, SCOPES, TOKEN_PATH};
 use crate::domain::{DESCRIPTION_PATTERN, EMAIL_PATTERN, NAME_PATTERN, PERSON_NAME_PATTERN, TEXT_PATTERN, USERNAME_PATTERN};
 
 pub const SPEC_PATH: &str = "/api-docs/openapi.json";
@@ -20,12 +22,13 @@ pub const SWAGGER_PATH: &str = "/swagger-ui/";
 #[openapi(
     info(
         title = "Rollcall",
-        description = "Users, groups and group memberships for many accounts. Three wire-compatible surfaces over one engine: the native `/v1` API, and the management API at `/api/security` and at its legacy prefix `/api/management/security`.\n\nAuthorize with a bearer token (`rollcall token` or the token printed at first start); `/v1` calls also need the `X-Account-ID` header with the token's account id.",
+        description = "Users, groups and group memberships for many accounts. Three wire-compatible surfaces over one engine: the native `/v1` API, and the management API at `/api/security` and at its legacy prefix `/api/management/security`.\n\nSign in with **Authorize**: `oauth2` with an API key (client credentials: the key id and secret, as printed at first start or made with `POST /v1/api-keys`) or a username and password; or paste a bearer token into `bearerAuth` (`rollcall token`, or the token printed at first start). `/v1` calls also need the `X-Account-ID` header with the token's account id.\n\nThe management paths and the token endpoint are also served under `/accounts/{accountId}` (their second server): there a credential or token of another account is refused.",
         license(name = "MIT OR Apache-2.0"),
     ),
-    components(schemas(ErrorResponse, ManagementError)),
+    components(schemas(ErrorResponse, ManagementError, OAuthError)),
     modifiers(&SecuritySchemes),
     tags(
+        (name = "Sign-in", description = "Tokens for API keys and passwords (OAuth2), and the API keys themselves"),
         (name = "Users", description = "v1: users of an account"),
         (name = "Groups", description = "v1: groups and their members"),
         (name = "Management: group members", description = "Management API: putting users into groups, taking them out, listing them"),
@@ -132,9 +135,62 @@ fn links() -> Vec<(&'static str, &'static str, &'static str, Value)> {
     ]
 }
 
+/// The `oauth2` scheme: Swagger UI's Authorize dialog signs in at the token
+/// endpoint with an API key (client credentials) or a username and password.
+fn oauth2_scheme() -> Value {
+    let scopes: serde_json::Map<String, Value> = SCOPES.iter().map(|(name, what)| ((*name).to_owned(), json!(what))).collect();
+    json!({
+        "type": "oauth2",
+        "description": "Sign in at the token endpoint: client credentials are an API key's id and secret; the password flow takes a username and password (at the root, of the account created first). Scopes are the vendor's names and do not narrow what the token may do; `offline_access` asks for a refresh token.",
+        "flows": {
+            "clientCredentials": {"tokenUrl": TOKEN_PATH, "scopes": scopes},
+            "password": {"tokenUrl": TOKEN_PATH, "scopes": scopes},
+        }
+    })
+}
+
+/// The servers of the paths also served under `/accounts/{accountId}`.
+fn account_servers() -> Value {
+    json!([
+        {"url": "/", "description": "This server"},
+        {
+            "url": BASE_PATH_TEMPLATE,
+            "description": "One account's base path: credentials and tokens of other accounts are refused",
+            "variables": {"accountId": {"default": "00000000-0000-0000-0000-000000000000", "description": "The account id"}}
+        }
+    ])
+}
+
+/// Every operation that takes a bearer token also takes one from the
+/// `oauth2` scheme (the same token, got through Swagger UI's dialog); the
+/// paths served under the account base path say so.
+fn sign_in_docs(value: &mut Value) {
+    value["components"]["securitySchemes"]["oauth2"] = oauth2_scheme();
+    for (path, item) in value["paths"].as_object_mut().expect("paths") {
+        let under_account = SERVED_UNDER_ACCOUNT.iter().any(|p| path == p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')));
+        for op in item.as_object_mut().unwrap().values_mut() {
+            let Some(security) = op.get_mut("security").and_then(Value::as_array_mut) else { continue };
+            let alternatives: Vec<Value> = security
+                .iter()
+                .filter_map(|req| {
+                    let mut req = req.as_object()?.clone();
+                    let bearer = req.remove("bearerAuth")?;
+                    req.insert("oauth2".into(), bearer);
+                    Some(Value::Object(req))
+                })
+                .collect();
+            security.extend(alternatives);
+        }
+        if under_account {
+            item["servers"] = account_servers();
+        }
+    }
+}
+
 /// Applies [`PATTERNS`] and [`links`], which utoipa's attributes cannot say.
 fn patch_json(doc: OpenApi) -> Value {
     let mut value = serde_json::to_value(&doc).expect("the spec serializes");
+    sign_in_docs(&mut value);
     for (schema, property, pattern) in PATTERNS {
         let pointer = format!("/components/schemas/{schema}/properties/{property}");
         let target = value.pointer_mut(&pointer).unwrap_or_else(|| panic!("{pointer} exists"));

@@ -23,10 +23,16 @@ use crate::error::{Error, ErrorKind};
 pub fn status(kind: ErrorKind) -> StatusCode {
     use ErrorKind as K;
     match kind {
-        K::Validation | K::UnknownUsers | K::UnknownGroups | K::GroupCycle => StatusCode::BAD_REQUEST,
+        K::Validation
+        | K::UnknownUsers
+        | K::UnknownGroups
+        | K::GroupCycle
+        | K::InvalidGrant
+        | K::UnsupportedGrantType
+        | K::InvalidScope => StatusCode::BAD_REQUEST,
         K::Unauthenticated => StatusCode::UNAUTHORIZED,
         K::Forbidden | K::AccountMismatch => StatusCode::FORBIDDEN,
-        K::GroupNotFound | K::UserNotFound | K::NotAMember | K::NotAChild | K::RouteNotFound => StatusCode::NOT_FOUND,
+        K::GroupNotFound | K::UserNotFound | K::ApiKeyNotFound | K::NotAMember | K::NotAChild | K::RouteNotFound => StatusCode::NOT_FOUND,
         K::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         K::NameTaken | K::SystemGroup | K::LastAdministrator => StatusCode::CONFLICT,
         K::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -47,6 +53,8 @@ pub struct Surface {
     pub account_header: bool,
     body: fn(&Error) -> Value,
     pub docs: SurfaceDocs,
+    /// The `WWW-Authenticate` challenge of a 401.
+    challenge: &'static str,
 }
 
 /// How the spec presents a surface's operations.
@@ -62,7 +70,12 @@ pub struct SurfaceDocs {
 
 impl Surface {
     pub const fn new(account_header: bool, body: fn(&Error) -> Value, docs: SurfaceDocs) -> Self {
-        Self { account_header, body, docs }
+        Self { account_header, body, docs, challenge: "Bearer" }
+    }
+
+    pub const fn with_challenge(mut self, challenge: &'static str) -> Self {
+        self.challenge = challenge;
+        self
     }
 
     /// The surface of the scope that served `req`; the management one outside every scope.
@@ -87,7 +100,7 @@ impl Surface {
         }
         let mut response = HttpResponse::build(status);
         if e.kind == ErrorKind::Unauthenticated {
-            response.insert_header(("WWW-Authenticate", "Bearer"));
+            response.insert_header(("WWW-Authenticate", self.challenge));
         }
         response.json((self.body)(e))
     }

@@ -4,6 +4,7 @@
 //! render. Adding a surface means adding a module here and registering its
 //! scope in `startup`.
 
+pub mod accounts;
 pub mod docs;
 pub mod edge;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod management;
 pub mod observe;
 pub mod openapi30;
 pub mod principal;
+pub mod sign_in;
 pub mod v1;
 
 use serde::{Deserialize, Deserializer};

@@ -1,54 +1,76 @@
 //! The [`Caller`] extractor: the principal a request's bearer token names,
-//! checked against the rules of the surface that serves the request.
+//! checked by the service (signature, expiry, and whether its user, key and
+//! session still allow it) and against the rules of the surface and base
+//! path that serve the request.
 
-use std::future::{ready, Ready};
+use std::future::Future;
 use std::ops::Deref;
+use std::pin::Pin;
 
 use actix_web::http::header::{HeaderValue, AUTHORIZATION};
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
+use super::accounts::AccountPath;
 use super::error::Surface;
-use crate::domain::{AccountId, Principal};
+use crate::domain::{AccountId, ApiKeyId, Principal, SessionId};
 use crate::error::{Error, ErrorKind};
-use crate::tokens::TokenKeys;
+use crate::service::Service;
 
 pub const ACCOUNT_HEADER: &str = "X-Account-ID";
 
-/// The authenticated principal of a request.
+/// The authenticated principal of a request, and how it signed in.
 #[derive(Debug, Clone, Copy)]
-pub struct Caller(pub Principal);
+pub struct Caller {
+    pub principal: Principal,
+    /// The API key its token was granted to, if any.
+    pub key: Option<ApiKeyId>,
+    /// The password sign-in its token belongs to, if any.
+    pub session: Option<SessionId>,
+}
 
 impl Deref for Caller {
     type Target = Principal;
     fn deref(&self) -> &Principal {
-        &self.0
+        &self.principal
     }
 }
 
+/// The bearer token of a request: exactly one `Authorization: Bearer …`.
+pub fn bearer_token(req: &HttpRequest) -> Result<String, Error> {
+    let header = single_header(req, AUTHORIZATION.as_str())
+        .map_err(|()| Error::unauthenticated("Send exactly one Authorization header"))?
+        .ok_or_else(|| Error::unauthenticated("The Authorization header is missing"))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::unauthenticated("The Authorization header must be 'Bearer <token>'"))?;
+    Ok(token.to_owned())
+}
+
 impl Caller {
-    fn from_request(req: &HttpRequest) -> Result<Self, Error> {
-        let keys = req.app_data::<web::Data<TokenKeys>>().ok_or_else(|| Error::internal("token keys are not configured"))?;
-        let header = single_header(req, AUTHORIZATION.as_str())
-            .map_err(|()| Error::unauthenticated("Send exactly one Authorization header"))?
-            .ok_or_else(|| Error::unauthenticated("The Authorization header is missing"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| Error::unauthenticated("The Authorization header must be 'Bearer <token>'"))?;
-        let principal = keys.verify(token)?;
-        if Surface::of(req).account_header {
-            check_account_header(req, principal.account)?;
+    async fn from_request(req: HttpRequest) -> Result<Self, Error> {
+        let service = req.app_data::<web::Data<Service>>().ok_or_else(|| Error::internal("the service is not configured"))?.clone();
+        let token = bearer_token(&req)?;
+        let credential = service.authenticate(&token).await?;
+        let principal = credential.principal;
+        // Under /accounts/{id}, a token of another account is as good as none.
+        let base_path = req.extensions().get::<AccountPath>().map(|a| a.0);
+        if base_path.is_some_and(|account| account != principal.account) {
+            return Err(Error::unauthenticated("The token belongs to another account than this base path names"));
         }
-        Ok(Self(principal))
+        if Surface::of(&req).account_header {
+            check_account_header(&req, principal.account)?;
+        }
+        Ok(Self { principal, key: credential.key, session: credential.session })
     }
 }
 
 /// The one value of a header: `Ok(None)` when absent, `Err` when it is sent
 /// more than once (which of two credentials counts is not a guess to make).
-fn single_header<'a>(req: &'a HttpRequest, name: &str) -> Result<Option<&'a HeaderValue>, ()> {
+pub(crate) fn single_header<'a>(req: &'a HttpRequest, name: &str) -> Result<Option<&'a HeaderValue>, ()> {
     let mut values = req.headers().get_all(name);
     let first = values.next();
     match values.next() {
@@ -77,9 +99,10 @@ fn check_account_header(req: &HttpRequest, token_account: AccountId) -> Result<(
 
 impl FromRequest for Caller {
     type Error = actix_web::Error;
-    type Future = Ready<Result<Self, Self::Error>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(Caller::from_request(req).map_err(actix_web::Error::from))
+        let req = req.clone();
+        Box::pin(async move { Caller::from_request(req).await.map_err(actix_web::Error::from) })
     }
 }

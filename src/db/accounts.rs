@@ -47,3 +47,9 @@ pub fn find_by_name(conn: &mut Conn, name: &str) -> QueryResult<Option<Account>>
 pub fn count(conn: &mut Conn) -> QueryResult<i64> {
     with_conn!(conn, |c| accounts::table.count().get_result(c))
 }
+
+/// The account created first (the one a bare-root password sign-in uses).
+pub fn oldest(conn: &mut Conn) -> QueryResult<Option<Account>> {
+    let query = accounts::table.order((accounts::created_at.asc(), accounts::id.asc()));
+    with_conn!(conn, |c| query.select(Account::as_select()).first(c).optional())
+}

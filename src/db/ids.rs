@@ -7,7 +7,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 
-use crate::domain::{AccountId, GroupId, UserId};
+use crate::domain::{AccountId, ApiKeyId, GroupId, SessionId, UserId};
 
 macro_rules! text_id {
     ($name:ident) => {
@@ -41,3 +41,5 @@ macro_rules! text_id {
 text_id!(AccountId);
 text_id!(UserId);
 text_id!(GroupId);
+text_id!(ApiKeyId);
+text_id!(SessionId);

@@ -3,6 +3,7 @@
 //! [`Conn`] and compiled for both backends by [`with_conn!`].
 
 pub mod accounts;
+pub mod api_keys;
 pub mod group_commit;
 pub mod groups;
 pub mod hierarchy;
@@ -10,6 +11,7 @@ mod ids;
 pub mod memberships;
 pub mod name_keys;
 pub mod schema;
+pub mod sessions;
 pub mod settings;
 pub mod stable_plans;
 pub mod statistics;

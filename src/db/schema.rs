@@ -25,6 +25,14 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         first_name_key -> Nullable<Text>,
         last_name_key -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        password_changed_at -> Nullable<Timestamp>,
+        password_expirable -> Bool,
+        suspended -> Bool,
+        failed_sign_ins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        last_sign_in_at -> Nullable<Timestamp>,
+        auth_epoch -> Integer,
     }
 }
 
@@ -66,6 +74,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        account_id -> Text,
+        user_id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        account_id -> Text,
+        user_id -> Text,
+        refresh_hash -> Text,
+        created_at -> Timestamp,
+        refreshed_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     settings (key) {
         key -> Text,
         value -> Text,
@@ -77,5 +113,17 @@ diesel::joinable!(groups -> accounts (account_id));
 diesel::joinable!(group_permissions -> groups (group_id));
 diesel::joinable!(memberships -> groups (group_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(accounts, users, groups, group_permissions, memberships, group_children, settings,);
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    users,
+    groups,
+    group_permissions,
+    memberships,
+    group_children,
+    settings,
+    api_keys,
+    sessions,
+);

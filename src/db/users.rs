@@ -163,6 +163,8 @@ pub struct UserFilter {
     pub include_deleted: bool,
     /// Only members of any of these groups (ids).
     pub member_of: Option<Vec<GroupId>>,
+    /// Leave suspended users out.
+    pub exclude_suspended: bool,
 }
 
 /// The filtered users of an account as a boxed query of the connection's backend.
@@ -176,6 +178,9 @@ macro_rules! filtered {
         }
         if !f.include_deleted {
             q = q.filter(users::deleted_at.is_null());
+        }
+        if f.exclude_suspended {
+            q = q.filter(users::suspended.eq(false));
         }
         if let Some(s) = &f.email {
             q = q.filter(users::email_key.like(s.pattern().to_owned()).escape('\\'));
@@ -284,4 +289,132 @@ pub fn taken_by_other(
         }
     }
     Ok(None)
+}
+
+/// What signing in and checking a token need to know of a user.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct SignInState {
+    pub id: UserId,
+    pub account_id: AccountId,
+    pub deleted_at: Option<NaiveDateTime>,
+    pub password_hash: Option<String>,
+    pub suspended: bool,
+    pub failed_sign_ins: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub auth_epoch: i32,
+}
+
+impl SignInState {
+    pub fn is_locked(&self, now: NaiveDateTime) -> bool {
+        self.locked_until.is_some_and(|until| until > now)
+    }
+
+    /// Whether the user may act at all now: live, not suspended, not locked.
+    pub fn may_act(&self, now: NaiveDateTime) -> bool {
+        self.deleted_at.is_none() && !self.suspended && !self.is_locked(now)
+    }
+}
+
+/// A user's sign-in state by id, deleted users included.
+pub fn sign_in_state(conn: &mut Conn, account_id: AccountId, id: UserId) -> QueryResult<Option<SignInState>> {
+    let query = users::table.find(id);
+    let state: Option<SignInState> = with_conn!(conn, |c| query.select(SignInState::as_select()).first(c).optional())?;
+    Ok(state.filter(|s| s.account_id == account_id))
+}
+
+/// A live user's sign-in state by the key of their username.
+pub fn sign_in_state_by_username(conn: &mut Conn, account_id: AccountId, username_key: &str) -> QueryResult<Option<SignInState>> {
+    let query = users::table
+        .filter(users::account_id.eq(account_id))
+        .filter(users::username_key.eq(username_key))
+        .filter(users::deleted_at.is_null());
+    with_conn!(conn, |c| query.select(SignInState::as_select()).first(c).optional())
+}
+
+/// Stores a password hash for a user being created (their `user.created` says so).
+pub fn store_password_hash(conn: &mut Conn, id: UserId, hash: &str, at: NaiveDateTime) -> QueryResult<()> {
+    let query = diesel::update(users::table.find(id))
+        .set((users::password_hash.eq(Some(hash.to_owned())), users::password_changed_at.eq(Some(at))));
+    with_conn!(conn, |c| query.execute(c)).map(drop)
+}
+
+/// A new password for an existing user.
+pub fn set_password(w: &mut Write, account: AccountId, id: UserId, hash: &str, at: NaiveDateTime) -> QueryResult<()> {
+    store_password_hash(w, id, hash, at)?;
+    let query = diesel::update(users::table.find(id)).set(users::updated_at.eq(at));
+    let conn: &mut Conn = w;
+    with_conn!(conn, |c| query.execute(c))?;
+    w.record(Change::PasswordChanged { account, user: id });
+    Ok(())
+}
+
+/// Counts a failed password sign-in; at `threshold` consecutive failures the
+/// user is locked until `lock_until` (and the count starts again). Whether
+/// this failure locked them.
+pub fn record_failed_sign_in(
+    w: &mut Write,
+    account: AccountId,
+    id: UserId,
+    threshold: i32,
+    lock_until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let conn: &mut Conn = w;
+    let count = diesel::update(users::table.find(id)).set(users::failed_sign_ins.eq(users::failed_sign_ins + 1));
+    with_conn!(conn, |c| count.execute(c))?;
+    let lock = diesel::update(users::table.find(id).filter(users::failed_sign_ins.ge(threshold)))
+        .set((users::failed_sign_ins.eq(0), users::locked_until.eq(Some(lock_until))));
+    let locked = with_conn!(conn, |c| lock.execute(c))? == 1;
+    if locked {
+        w.record(Change::UserLocked { account, user: id });
+    }
+    Ok(locked)
+}
+
+/// A successful sign-in: the failure count starts again.
+pub fn record_sign_in(w: &mut Write, id: UserId, at: NaiveDateTime) -> QueryResult<()> {
+    let query = diesel::update(users::table.find(id)).set((users::failed_sign_ins.eq(0), users::last_sign_in_at.eq(Some(at))));
+    let conn: &mut Conn = w;
+    with_conn!(conn, |c| query.execute(c)).map(drop)
+}
+
+/// Suspends (which also refuses every token issued so far, by moving the
+/// credential epoch on) or reinstates a user; whether anything changed.
+pub fn set_suspended(w: &mut Write, account: AccountId, id: UserId, suspended: bool, at: NaiveDateTime) -> QueryResult<bool> {
+    let target = users::table.find(id).filter(users::suspended.eq(!suspended));
+    let conn: &mut Conn = w;
+    let changed = if suspended {
+        let q =
+            diesel::update(target).set((users::suspended.eq(true), users::auth_epoch.eq(users::auth_epoch + 1), users::updated_at.eq(at)));
+        with_conn!(conn, |c| q.execute(c))?
+    } else {
+        let q = diesel::update(target).set((users::suspended.eq(false), users::updated_at.eq(at)));
+        with_conn!(conn, |c| q.execute(c))?
+    } == 1;
+    if changed {
+        w.record(if suspended { Change::UserSuspended { account, user: id } } else { Change::UserUnsuspended { account, user: id } });
+    }
+    Ok(changed)
+}
+
+/// Lifts a lock from failed sign-ins; whether there was one.
+pub fn unlock(w: &mut Write, account: AccountId, id: UserId) -> QueryResult<bool> {
+    let query = diesel::update(users::table.find(id)).set((users::failed_sign_ins.eq(0), users::locked_until.eq(None::<NaiveDateTime>)));
+    let conn: &mut Conn = w;
+    let was_locked: Option<NaiveDateTime> =
+        with_conn!(conn, |c| users::table.find(id).select(users::locked_until).first::<Option<NaiveDateTime>>(c))?;
+    with_conn!(conn, |c| query.execute(c))?;
+    if was_locked.is_some() {
+        w.record(Change::UserUnlocked { account, user: id });
+    }
+    Ok(was_locked.is_some())
+}
+
+/// Marks the user's password as subject to expiry.
+pub fn set_password_expirable(w: &mut Write, account: AccountId, id: UserId, at: NaiveDateTime) -> QueryResult<()> {
+    let query = diesel::update(users::table.find(id)).set((users::password_expirable.eq(true), users::updated_at.eq(at)));
+    let conn: &mut Conn = w;
+    with_conn!(conn, |c| query.execute(c))?;
+    w.record(Change::UserUpdated { account, user: id, fields: vec!["password_expirable"] });
+    Ok(())
 }

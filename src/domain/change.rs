@@ -2,7 +2,7 @@
 //! changes as it makes them (cascades included), and the service hands them,
 //! inside the transaction, to its change observers.
 
-use super::{AccountId, GroupId, UserId};
+use super::{AccountId, ApiKeyId, GroupId, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -56,6 +56,38 @@ pub enum Change {
         parent: GroupId,
         child: GroupId,
     },
+    ApiKeyCreated {
+        account: AccountId,
+        user: UserId,
+        key: ApiKeyId,
+    },
+    ApiKeyRevoked {
+        account: AccountId,
+        user: UserId,
+        key: ApiKeyId,
+    },
+    /// Locked after too many failed password sign-ins.
+    UserLocked {
+        account: AccountId,
+        user: UserId,
+    },
+    UserUnlocked {
+        account: AccountId,
+        user: UserId,
+    },
+    UserSuspended {
+        account: AccountId,
+        user: UserId,
+    },
+    UserUnsuspended {
+        account: AccountId,
+        user: UserId,
+    },
+    /// A new password (never the password itself).
+    PasswordChanged {
+        account: AccountId,
+        user: UserId,
+    },
 }
 
 impl Change {
@@ -73,6 +105,13 @@ impl Change {
             Self::MembershipRemoved { .. } => "membership.removed",
             Self::GroupNested { .. } => "group.nested",
             Self::GroupUnnested { .. } => "group.unnested",
+            Self::ApiKeyCreated { .. } => "api_key.created",
+            Self::ApiKeyRevoked { .. } => "api_key.revoked",
+            Self::UserLocked { .. } => "user.locked",
+            Self::UserUnlocked { .. } => "user.unlocked",
+            Self::UserSuspended { .. } => "user.suspended",
+            Self::UserUnsuspended { .. } => "user.unsuspended",
+            Self::PasswordChanged { .. } => "user.password_changed",
         }
     }
 
@@ -88,7 +127,14 @@ impl Change {
             | Self::MembershipAdded { account, .. }
             | Self::MembershipRemoved { account, .. }
             | Self::GroupNested { account, .. }
-            | Self::GroupUnnested { account, .. } => *account,
+            | Self::GroupUnnested { account, .. }
+            | Self::ApiKeyCreated { account, .. }
+            | Self::ApiKeyRevoked { account, .. }
+            | Self::UserLocked { account, .. }
+            | Self::UserUnlocked { account, .. }
+            | Self::UserSuspended { account, .. }
+            | Self::UserUnsuspended { account, .. }
+            | Self::PasswordChanged { account, .. } => *account,
         }
     }
 }

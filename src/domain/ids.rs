@@ -73,3 +73,11 @@ id_type!(
     /// A group of an account.
     GroupId
 );
+id_type!(
+    /// An API key (its id is the OAuth2 `client_id`).
+    ApiKeyId
+);
+id_type!(
+    /// A password sign-in and the refresh token that continues it.
+    SessionId
+);

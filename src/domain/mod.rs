@@ -10,7 +10,7 @@ mod permission;
 
 pub use change::{Change, Principal};
 pub use identifiers::{GroupIdList, GroupIdentifier, IdList, UserIdList, UserIdentifier, MAX_BULK_IDS, MAX_BULK_USERS};
-pub use ids::{AccountId, GroupId, UserId};
+pub use ids::{AccountId, ApiKeyId, GroupId, SessionId, UserId};
 pub use listing::{GroupSort, Page, Search, Sort, UserSort};
 pub use names::{
     check_account_name, check_plain_text, normalize_key, parse_uuid, Email, GroupDescription, GroupName, PersonName, Username,

@@ -58,6 +58,7 @@ pub fn ensure_admin(w: &mut Write, account: AccountId, username: &str, email: &s
                 username: Some(username),
                 first_name: PersonName::parse("firstName", None)?,
                 last_name: PersonName::parse("lastName", None)?,
+                password_hash: None,
             },
         )?,
     };

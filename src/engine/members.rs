@@ -64,7 +64,8 @@ pub fn add_users_to_group(w: &mut Write, principal: &Principal, group: &GroupIde
 pub fn keep_an_administrator(w: &mut Write, account: AccountId, leaving: &[UserId]) -> Result<(), Error> {
     crate::db::lock_account(w, "administrators", account)?;
     let Some(system) = groups::find_system(w, account)? else { return Ok(()) };
-    let filter = UserFilter { email: None, name: None, any: None, include_deleted: false, member_of: Some(vec![system.id]) };
+    // A suspended administrator can do nothing: they do not count.
+    let filter = UserFilter { member_of: Some(vec![system.id]), exclude_suspended: true, ..UserFilter::default() };
     let staying = Page { offset: 0, limit: leaving.len() as i64 + 1 };
     let admins = users::list(w, account, &filter, Sort { key: UserSort::CreatedAt, descending: false }, staying)?;
     if !admins.is_empty() && admins.iter().all(|u| leaving.contains(&u.id)) {
@@ -163,7 +164,7 @@ pub fn list_members_paged(
     let group = find_group(tx, principal.account, group)?;
     let excluded = super::hierarchy::resolve_ids(tx, principal.account, &query.excluded)?;
     let groups = super::hierarchy::member_groups(tx, principal.account, &group, query.inherited, &excluded)?;
-    let filter = UserFilter { email: None, name: None, any: query.search.clone(), include_deleted: false, member_of: Some(groups) };
+    let filter = UserFilter { any: query.search.clone(), member_of: Some(groups), ..UserFilter::default() };
     let items = users::list(tx, principal.account, &filter, query.sort, query.page)?;
     let total = users::count(tx, principal.account, &filter)?;
     Ok(super::users::UserPage { items, total })

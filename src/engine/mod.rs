@@ -3,9 +3,12 @@
 
 pub mod access;
 pub mod accounts;
+pub mod api_keys;
 pub mod groups;
 pub mod hierarchy;
 pub mod members;
+pub mod sign_in;
+pub mod user_status;
 pub mod users;
 
 pub fn now() -> chrono::NaiveDateTime {

@@ -17,10 +17,13 @@ pub struct UserDraft {
     pub username: Option<Username>,
     pub first_name: PersonName,
     pub last_name: PersonName,
+    /// An Argon2id hash of the user's password, if they have one.
+    pub password_hash: Option<String>,
 }
 
 /// Inserts a user after checking that the email and username are free in the account.
 pub fn insert_user(w: &mut Write, account: AccountId, draft: UserDraft) -> Result<User, Error> {
+    let password_hash = draft.password_hash;
     let row = NewUser::new(
         UserId::new(),
         account,
@@ -34,6 +37,9 @@ pub fn insert_user(w: &mut Write, account: AccountId, draft: UserDraft) -> Resul
         return Err(Error::name_taken(field));
     }
     users::insert(w, &row)?;
+    if let Some(hash) = &password_hash {
+        users::store_password_hash(w, row.id, hash, row.created_at)?;
+    }
     Ok(row.into_user())
 }
 

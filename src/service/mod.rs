@@ -16,29 +16,57 @@ use std::sync::Arc;
 
 pub use observe::{Observe, Observers};
 
+use crate::credentials::{Hasher, Password};
 use crate::db::accounts::Account;
+use crate::db::api_keys::ApiKey;
 use crate::db::users::{User, UserFilter};
 use crate::db::{Pool, Read, Write};
 use crate::domain::{
-    AccountId, GroupDescription, GroupIdentifier, GroupName, GroupSort, Page, Permission, Principal, Search, Sort, UserId, UserIdList,
-    UserIdentifier, UserSort,
+    AccountId, ApiKeyId, GroupDescription, GroupIdentifier, GroupName, GroupSort, Page, Permission, Principal, Search, SessionId, Sort,
+    UserId, UserIdList, UserIdentifier, UserSort,
 };
+use crate::engine::api_keys::KeyDraft;
 use crate::engine::groups::{GroupPage, GroupPatch, GroupView};
 use crate::engine::members::{MemberPage, MemberQuery};
+use crate::engine::sign_in::{self, Grant, NewApiKey, SignInPolicy};
+use crate::engine::user_status::{self, UserAction};
 use crate::engine::users::{UserDraft, UserPage, UserPatch};
-use crate::engine::{accounts, groups, hierarchy, members, users};
-use crate::error::Error;
+use crate::engine::{access, accounts, api_keys, groups, hierarchy, members, now, users};
+use crate::error::{Error, ErrorKind};
+use crate::tokens::{Credential, TokenKeys};
 
 /// The core behind every surface and the command line; cheap to clone.
 #[derive(Clone)]
 pub struct Service {
     pool: Pool,
     observers: Arc<Observers>,
+    keys: TokenKeys,
+    hasher: Hasher,
+    policy: SignInPolicy,
+}
+
+/// An issued access token, as the token endpoints answer it.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub access_token: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+    pub refresh_token: Option<String>,
+    pub principal: Principal,
 }
 
 impl Service {
-    pub fn new(pool: Pool, observers: Observers) -> Self {
-        Self { pool, observers: Arc::new(observers) }
+    pub fn new(pool: Pool, observers: Observers, keys: TokenKeys) -> Self {
+        Self { pool, observers: Arc::new(observers), keys, hasher: Hasher::default(), policy: SignInPolicy::default() }
+    }
+
+    pub fn with_policy(mut self, policy: SignInPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub fn policy(&self) -> &SignInPolicy {
+        &self.policy
     }
 
     pub fn pool(&self) -> &Pool {
@@ -77,6 +105,156 @@ impl Service {
             .await?;
         self.observers.committed(&changes);
         Ok(value)
+    }
+
+    // Signing in.
+
+    /// The principal a bearer token names, if the token is validly signed,
+    /// unexpired, and its user, key and session still allow it (checked in
+    /// the database on every call, so a revocation bites at once on every
+    /// instance).
+    pub async fn authenticate(&self, token: &str) -> Result<Credential, Error> {
+        let credential = self.keys.verify(token)?;
+        self.read(move |r| sign_in::check_credential(r, &credential, now())).await?;
+        Ok(credential)
+    }
+
+    fn issue(&self, grant: Grant) -> Result<IssuedToken, Error> {
+        let expires_at = grant.expires_at.and_utc().timestamp();
+        let access_token = self.keys.issue_for(&grant.credential, expires_at)?;
+        let expires_in = (expires_at - chrono::Utc::now().timestamp()).max(0);
+        Ok(IssuedToken { access_token, expires_in, refresh_token: grant.refresh_token, principal: grant.credential.principal })
+    }
+
+    /// A token for an API key's client credentials; `scope` is the account
+    /// of the base path the request came in on, if any.
+    pub async fn grant_client_credentials(&self, scope: Option<AccountId>, client_id: &str, secret: &str) -> Result<IssuedToken, Error> {
+        let Some(key) = crate::domain::parse_uuid(client_id.trim()).map(ApiKeyId::from) else {
+            let _ = crate::credentials::secret_matches(secret, "");
+            return Err(sign_in::invalid_client());
+        };
+        let (secret, policy) = (secret.to_owned(), self.policy);
+        let grant = self.write(move |w| sign_in::grant_for_key(w, scope, key, &secret, &policy, now())).await?;
+        self.issue(grant)
+    }
+
+    /// A token (and, with `offline`, a refresh token) for a username and
+    /// password. A wrong password and an unknown username cost the same
+    /// Argon2 check and get the same answer; repeated failures lock the user.
+    pub async fn grant_password(
+        &self,
+        scope: Option<AccountId>,
+        username: &str,
+        password: &str,
+        offline: bool,
+    ) -> Result<IssuedToken, Error> {
+        let username = username.to_owned();
+        let candidate = self
+            .read(move |r| {
+                let account = sign_in::password_account(r, scope)?;
+                sign_in::password_candidate(r, account, &username)
+            })
+            .await?;
+        let stored = candidate.as_ref().and_then(|c| c.password_hash.clone());
+        let matched = self.hasher.verify(&Password::candidate(password), stored).await?;
+        let policy = self.policy;
+        let outcome =
+            self.write(move |w| sign_in::finish_password_sign_in(w, candidate.as_ref(), matched, offline, &policy, now())).await?;
+        self.issue(outcome?)
+    }
+
+    /// A new token and refresh token for a refresh token (which is used up).
+    pub async fn grant_refresh(&self, scope: Option<AccountId>, refresh_token: &str) -> Result<IssuedToken, Error> {
+        let (token, policy) = (refresh_token.to_owned(), self.policy);
+        let outcome = self.write(move |w| sign_in::grant_for_refresh(w, scope, &token, &policy, now())).await?;
+        self.issue(outcome?)
+    }
+
+    /// A token for a user, as an operator asks for one on the command line.
+    pub async fn issue_token_as_system(&self, account: AccountId, user: UserIdentifier, ttl_secs: i64) -> Result<String, Error> {
+        let state = self
+            .read(move |r| {
+                let user = users::find_user(r, account, &user, false)?;
+                Ok(crate::db::users::sign_in_state(r, account, user.id)?)
+            })
+            .await?
+            .ok_or_else(Error::user_not_found)?;
+        let principal = Principal { user: state.id, account };
+        let credential = Credential { principal, key: None, session: None, epoch: state.auth_epoch.into() };
+        self.keys.issue_for(&credential, chrono::Utc::now().timestamp() + ttl_secs)
+    }
+
+    pub async fn create_api_key(&self, p: &Principal, draft: KeyDraft) -> Result<NewApiKey, Error> {
+        let p = *p;
+        self.write(move |w| api_keys::create(w, &p, &draft, now())).await
+    }
+
+    pub async fn list_api_keys(&self, p: &Principal, user: Option<UserIdentifier>) -> Result<Vec<ApiKey>, Error> {
+        let p = *p;
+        self.read(move |r| api_keys::list(r, &p, user.as_ref())).await
+    }
+
+    pub async fn revoke_api_key(&self, p: &Principal, key: ApiKeyId) -> Result<ApiKey, Error> {
+        let p = *p;
+        self.write(move |w| api_keys::revoke(w, &p, key, now())).await
+    }
+
+    /// A key for a user made by the operator (command line, first start).
+    pub async fn create_api_key_as_system(&self, account: AccountId, user: UserIdentifier, name: &str) -> Result<NewApiKey, Error> {
+        let draft = KeyDraft::parse(None, Some(name), None, now())?;
+        self.write(move |w| {
+            let user = users::find_user(w, account, &user, false)?;
+            api_keys::create(w, &Principal { user: user.id, account }, &draft, now())
+        })
+        .await
+    }
+
+    /// The keys of an account (of one user when named), for the operator.
+    pub async fn list_api_keys_as_system(&self, account: AccountId, user: Option<UserIdentifier>) -> Result<Vec<ApiKey>, Error> {
+        self.read(move |r| {
+            let user = user.map(|u| users::find_user(r, account, &u, false)).transpose()?;
+            Ok(crate::db::api_keys::list(r, account, user.map(|u| u.id))?)
+        })
+        .await
+    }
+
+    pub async fn revoke_api_key_as_system(&self, account: AccountId, key: ApiKeyId) -> Result<ApiKey, Error> {
+        self.write(move |w| {
+            let found = crate::db::api_keys::get(w, key)?.filter(|k| k.account_id == account);
+            let found = found.ok_or_else(|| Error::new(ErrorKind::ApiKeyNotFound, "API key not found"))?;
+            crate::db::api_keys::revoke(w, &found, now())?;
+            Ok(found)
+        })
+        .await
+    }
+
+    /// Sets a user's password. One's own needs the existing password (if
+    /// there is one); another's needs `user_update` and holding all they hold.
+    /// Ends the user's password sign-ins, except the caller's own `session`.
+    pub async fn change_password(
+        &self,
+        p: &Principal,
+        session: Option<SessionId>,
+        user: UserIdentifier,
+        new: Password,
+        existing: Option<Password>,
+    ) -> Result<(), Error> {
+        let p = *p;
+        let (target, stored) = self.read(move |r| user_status::password_change_target(r, &p, &user)).await?;
+        if target == p.user && stored.is_some() {
+            let existing = existing
+                .ok_or_else(|| Error::validation("Changing your own password needs the existing one").detail("field", "existing".into()))?;
+            if !self.hasher.verify(&existing, stored).await? {
+                return Err(Error::validation("The existing password is not correct").detail("field", "existing".into()));
+            }
+        }
+        let hash = self.hasher.hash(&new).await?;
+        self.write(move |w| user_status::set_password(w, &p, target, &hash, session, now())).await
+    }
+
+    pub async fn user_action(&self, p: &Principal, user: UserIdentifier, action: UserAction) -> Result<(), Error> {
+        let p = *p;
+        self.write(move |w| user_status::act(w, &p, &user, action, now())).await
     }
 
     // Membership.
@@ -181,8 +359,15 @@ impl Service {
 
     // Users.
 
-    pub async fn create_user(&self, p: &Principal, draft: UserDraft) -> Result<User, Error> {
+    /// Creates a user, with a password when given (hashed only once the
+    /// caller is known to be allowed to create users).
+    pub async fn create_user(&self, p: &Principal, draft: UserDraft, password: Option<Password>) -> Result<User, Error> {
         let p = *p;
+        let mut draft = draft;
+        if let Some(password) = password {
+            self.read(move |r| access::require(r, &p, crate::domain::Permission::UserCreate)).await?;
+            draft.password_hash = Some(self.hasher.hash(&password).await?);
+        }
         self.write(move |w| users::create(w, &p, draft.clone())).await
     }
 

@@ -12,7 +12,16 @@ use crate::helpers::{assert_management_error, assert_surface_error, assert_v1_er
 
 fn claims(app: &TestApp, exp_offset: i64) -> Claims {
     let now = chrono::Utc::now().timestamp();
-    Claims { sub: app.tenant.admin_id.clone(), acc: app.tenant.account_id.clone(), exp: now + exp_offset, iat: now, iss: "rollcall".into() }
+    Claims {
+        sub: app.tenant.admin_id.clone(),
+        acc: app.tenant.account_id.clone(),
+        exp: now + exp_offset,
+        iat: now,
+        iss: "rollcall".into(),
+        kid: None,
+        sid: None,
+        ep: 0,
+    }
 }
 
 fn sign(claims: &impl serde::Serialize, secret: &[u8], alg: Algorithm) -> String {
@@ -158,12 +167,13 @@ async fn a_token_names_its_account_and_sees_nothing_of_another(app: TestApp) {
     let r = app.send(app.request(Method::PUT, &format!("/v1/groups/{their_group}/users")).json(&json!([mine]))).await;
     assert_v1_error(&r, 404, "GROUP_NOT_FOUND");
 
-    // A token claiming their account for my admin grants nothing there.
+    // A token claiming their account for my admin (validly signed) names no
+    // user there: it is refused outright.
     let forged_scope = app.keys.issue(app.tenant.admin_id.parse().unwrap(), other.account_id.parse().unwrap(), 3600).unwrap();
     let r = app
         .send(app.request_as(&other, &forged_scope, Method::PUT, &format!("/v1/groups/{their_group}/users")).json(&json!([their_user])))
         .await;
-    assert_v1_error(&r, 403, "FORBIDDEN");
+    assert_v1_error(&r, 401, "UNAUTHENTICATED");
     assert!(app.membership_rows(&their_group).is_empty());
 }
 

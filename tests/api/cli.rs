@@ -92,13 +92,17 @@ fn first_start_creates_an_admin_and_prints_a_working_token() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let lines: Vec<String> = std::io::BufRead::lines(std::io::BufReader::new(stdout)).take(5).map(Result::unwrap).collect();
-    let token = lines[2].trim().to_owned();
-    let account = lines[4].rsplit(' ').next().unwrap().to_owned();
-    assert!(lines[3].contains("/swagger-ui/"), "{lines:?}");
+    let lines: Vec<String> = std::io::BufRead::lines(std::io::BufReader::new(stdout)).take(8).map(Result::unwrap).collect();
+    let after = |label: &str| lines.iter().find_map(|l| l.trim().strip_prefix(label)).map(|v| v.trim().to_owned());
+    let token_line = lines.iter().position(|l| l.starts_with("Admin token")).expect("a token line");
+    let token = lines[token_line + 1].trim().to_owned();
+    let account = lines.last().unwrap().rsplit(' ').next().unwrap().to_owned();
+    let (client_id, client_secret) = (after("client_id:").expect("a key id"), after("client_secret:").expect("a key secret"));
+    assert!(lines.iter().any(|l| l.contains("/swagger-ui/")), "{lines:?}");
 
-    let status = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let response = reqwest::Client::new()
+    let (status, key_status) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = reqwest::Client::new();
+        let response = client
             .post(format!("http://{address}/v1/groups"))
             .bearer_auth(&token)
             .header("X-Account-ID", &account)
@@ -106,9 +110,16 @@ fn first_start_creates_an_admin_and_prints_a_working_token() {
             .send()
             .await
             .unwrap();
-        response.status().as_u16()
+        let grant = client
+            .post(format!("http://{address}/authenticate/connect/token"))
+            .form(&[("grant_type", "client_credentials"), ("client_id", &client_id), ("client_secret", &client_secret)])
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), grant.status().as_u16())
     });
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(status, 201, "the printed token works: {lines:?}");
+    assert_eq!(key_status, 200, "the printed key signs in: {lines:?}");
 }

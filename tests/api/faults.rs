@@ -58,7 +58,7 @@ async fn killing_the_server_loses_no_acknowledged_membership(backend: Backend) {
         config.sqlite_synchronous = rollcall::config::SqliteSynchronous::Normal;
         let pool = Pool::connect(&config).unwrap();
         pool.migrate().unwrap();
-        let service = rollcall::cli::service(pool);
+        let service = rollcall::cli::service(pool, rollcall::tokens::TokenKeys::from_secret(SECRET));
         let seeded = service.write_as_system(|w| {
             let account = accounts::ensure_account(w, "crash")?;
             let admin = accounts::ensure_admin(w, account.id, "admin", "admin@example.com")?;
@@ -75,6 +75,7 @@ async fn killing_the_server_loses_no_acknowledged_membership(backend: Backend) {
                     username: None,
                     first_name: PersonName::parse("first_name", None)?,
                     last_name: PersonName::parse("last_name", None)?,
+                    password_hash: None,
                 };
                 users.push(rollcall::engine::users::insert_user(w, account.id, draft)?.id.to_string());
             }

@@ -113,10 +113,10 @@ pub struct Response {
 fn start_server(config: &DatabaseConfig, keys: &TokenKeys) -> (String, Pool, Service) {
     let pool = Pool::connect(config).expect("connect");
     pool.migrate().expect("migrate");
-    let service = rollcall::cli::service(pool.clone());
+    let service = rollcall::cli::service(pool.clone(), keys.clone());
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let server = rollcall::startup::serve(listener, service.clone(), keys.clone(), 2).expect("server");
+    let server = rollcall::startup::serve(listener, service.clone(), 2).expect("server");
     tokio::spawn(server);
     (address, pool, service)
 }

@@ -134,7 +134,10 @@ fn the_spec_says_what_the_documents_say() {
 
     let mut ids: Vec<&str> = Vec::new();
     for item in doc["paths"].as_object().unwrap().values() {
-        for op in item.as_object().unwrap().values() {
+        for (method, op) in item.as_object().unwrap() {
+            if method == "servers" {
+                continue;
+            }
             ids.push(op["operationId"].as_str().expect("every operation has an id"));
         }
     }

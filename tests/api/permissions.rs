@@ -245,6 +245,11 @@ async fn a_caller_without_rights_learns_nothing_from_any_route(app: TestApp) {
     for (template, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let Ok(method) = method.to_uppercase().parse::<Method>() else { continue };
+            // Signing in needs no rights; one's own API keys are self-service.
+            if op["security"].as_array().is_none_or(Vec::is_empty) {
+                continue;
+            }
+            let self_service = op["operationId"].as_str().is_some_and(|id| id.contains("api_key"));
             let mut answers = Vec::new();
             for existing in [true, false] {
                 let missing = uuid::Uuid::new_v4().to_string();
@@ -262,6 +267,8 @@ async fn a_caller_without_rights_learns_nothing_from_any_route(app: TestApp) {
                     let body = match schema.rsplit('/').next().unwrap() {
                         "UserIds" => json!([pick(&other)]),
                         "GroupIds" => json!([pick(&child)]),
+                        "PasswordChange" => json!({"new": "a new password", "existing": "the old one"}),
+                        "UserActionBody" => json!({"type": "suspend"}),
                         _ => json!({"name": "Renamed", "email": "renamed@example.com"}),
                     };
                     request = request.json(&body);
@@ -270,7 +277,9 @@ async fn a_caller_without_rights_learns_nothing_from_any_route(app: TestApp) {
                 answers.push((r.status, r.body["error_code"].clone(), r.body["data"]["code"].clone()));
             }
             assert_eq!(answers[0], answers[1], "{method} {template}: existing vs missing");
-            assert_eq!(answers[0].0, StatusCode::FORBIDDEN, "{method} {template}");
+            if !self_service {
+                assert_eq!(answers[0].0, StatusCode::FORBIDDEN, "{method} {template}");
+            }
             checked += 1;
         }
     }

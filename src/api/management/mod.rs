@@ -54,5 +54,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(users::replace_user)
         .service(users::delete_user)
         .service(users::list_user_groups)
-        .service(users::user_in_groups);
+        .service(users::user_in_groups)
+        .service(users::change_password)
+        .service(users::act_on_user);
 }

@@ -91,6 +91,36 @@ pub struct UserBody {
     pub first_name: Option<String>,
     #[schema(max_length = 255, example = "Durden")]
     pub last_name: Option<String>,
+    /// Create only: the user's password (stored as an Argon2id hash, never shown)
+    pub credentials: Option<UserCredentials>,
+}
+
+/// A user's credentials, as sent when creating them.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UserCredentials {
+    /// 8 to 256 characters, no control characters
+    #[schema(min_length = 8, max_length = 256, write_only, example = "correct horse battery staple")]
+    pub password: String,
+}
+
+/// A new password.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordChange {
+    /// The new password: 8 to 256 characters, no control characters
+    #[schema(min_length = 8, max_length = 256, write_only)]
+    pub new: String,
+    /// The current password: needed to change your own (when you have one)
+    #[schema(write_only)]
+    pub existing: Option<String>,
+}
+
+/// A user action.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UserActionBody {
+    /// `suspend` (refuses sign-in and every token issued so far), `unsuspend`, `unlock` (lifts the lock after failed sign-ins), `setPasswordToExpirable`
+    #[serde(rename = "type")]
+    #[schema(example = "suspend")]
+    pub kind: String,
 }
 
 /// A group as sent to create or replace one.

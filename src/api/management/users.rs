@@ -4,25 +4,33 @@ use actix_web::{delete, get, head, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::models::{group_list, ManagementGroup, ManagementUser, UserBody, UserPagedList, UserPagingQuery, USER_SORTS};
+use super::models::{
+    group_list, ManagementGroup, ManagementUser, PasswordChange, UserActionBody, UserBody, UserPagedList, UserPagingQuery, USER_SORTS,
+};
 use crate::api::error::ManagementError;
 use crate::api::Caller;
+use crate::credentials::Password;
 use crate::db::users::UserFilter;
 use crate::domain::{Email, PersonName, UserIdentifier, UserSort, Username};
+use crate::engine::user_status::UserAction;
 use crate::engine::users::{UserDraft, UserPatch};
 use crate::error::Error;
 use crate::service::Service;
 
-fn draft(body: UserBody) -> Result<UserDraft, Error> {
+fn draft(body: &UserBody) -> Result<UserDraft, Error> {
     Ok(UserDraft {
         email: Email::parse(&body.email)?,
         username: body.username.as_deref().map(Username::parse).transpose()?,
         first_name: PersonName::parse("firstName", body.first_name.as_deref())?,
         last_name: PersonName::parse("lastName", body.last_name.as_deref())?,
+        password_hash: None,
     })
 }
 
 /// Create a user
+///
+/// With `credentials.password` the user can sign in with the password
+/// grant of the token endpoint; without, they are a service user (API keys only).
 ///
 /// **Permissions:** `user_create`.
 #[utoipa::path(
@@ -37,7 +45,8 @@ fn draft(body: UserBody) -> Result<UserDraft, Error> {
 )]
 #[post("/users")]
 pub async fn create_user(service: web::Data<Service>, caller: Caller, body: web::Json<UserBody>) -> Result<HttpResponse, Error> {
-    let user = service.create_user(&caller, draft(body.into_inner())?).await?;
+    let password = body.credentials.as_ref().map(|c| Password::parse("credentials.password", &c.password)).transpose()?;
+    let user = service.create_user(&caller, draft(&body)?, password).await?;
     Ok(HttpResponse::Created().json(ManagementUser::from(user)))
 }
 
@@ -57,7 +66,7 @@ pub async fn create_user(service: web::Data<Service>, caller: Caller, body: web:
 pub async fn list_users(service: web::Data<Service>, caller: Caller, query: web::Query<UserPagingQuery>) -> Result<HttpResponse, Error> {
     let paging = query.paging()?;
     let sort = query.sort(UserSort::Email, &USER_SORTS)?;
-    let filter = UserFilter { email: None, name: None, any: paging.search.clone(), include_deleted: false, member_of: None };
+    let filter = UserFilter { any: paging.search.clone(), ..UserFilter::default() };
     let found = service.list_users(&caller, filter, sort, paging.page).await?;
     let items = found.items.into_iter().map(ManagementUser::from).collect();
     Ok(HttpResponse::Ok().json(UserPagedList::new(&paging, found.total, items)))
@@ -107,7 +116,13 @@ pub async fn replace_user(
     body: web::Json<UserBody>,
 ) -> Result<HttpResponse, Error> {
     let user = UserIdentifier::parse(&path.into_inner())?;
-    let patch = UserPatch::from(draft(body.into_inner())?);
+    if body.credentials.is_some() {
+        return Err(Error::validation(
+            "credentials are set at creation; change a password with POST …/users/{userIdentifier}/credentials/password",
+        )
+        .detail("field", "credentials".into()));
+    }
+    let patch = UserPatch::from(draft(&body)?);
     let user = service.update_user(&caller, user, patch).await?;
     Ok(HttpResponse::Ok().json(ManagementUser::from(user)))
 }
@@ -196,4 +211,71 @@ pub async fn user_in_groups(service: web::Data<Service>, caller: Caller, path: w
     let groups = group_list(&groups)?;
     let member = service.user_in_any_group(&caller, user, groups).await?;
     Ok(if member { HttpResponse::NoContent().finish() } else { HttpResponse::NotFound().finish() })
+}
+
+/// Change a user's password
+///
+/// Your own needs `existing` (when you have a password); another user's
+/// needs `user_update` and holding everything they hold. Ends the user's
+/// other password sign-ins (their refresh tokens and tokens); API keys stay.
+///
+/// **Permissions:** none for yourself; else `user_update`, and holding everything the user holds (else 403).
+#[utoipa::path(
+    tag = "Management: users",
+    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username")),
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "The new password breaks the rules, or `existing` is missing or wrong (`VALIDATION_ERROR`, `data.field`)", body = ManagementError),
+        (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[post("/users/{userIdentifier}/credentials/password")]
+pub async fn change_password(
+    service: web::Data<Service>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<PasswordChange>,
+) -> Result<HttpResponse, Error> {
+    let user = UserIdentifier::parse(&path.into_inner())?;
+    let new = Password::parse("new", &body.new)?;
+    let existing = body.existing.as_deref().map(Password::candidate);
+    service.change_password(&caller, caller.session, user, new, existing).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Act on a user
+///
+/// `suspend`: the user can no longer sign in, and every token issued to them
+/// so far is refused from the next request on (the last active member of
+/// System Administrators cannot be suspended: 409 `LAST_ADMINISTRATOR`).
+/// `unsuspend` reinstates them (old tokens stay refused). `unlock` lifts the
+/// lock that repeated failed sign-ins set. `setPasswordToExpirable` marks
+/// the password as subject to expiry.
+///
+/// **Permissions:** `user_update`, and holding everything the user holds (else 403).
+#[utoipa::path(
+    tag = "Management: users",
+    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username")),
+    request_body = UserActionBody,
+    responses(
+        (status = 204, description = "Done"),
+        (status = 400, description = "Unknown action type (`VALIDATION_ERROR`)", body = ManagementError),
+        (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ManagementError),
+        (status = 409, description = "The last active administrator (`LAST_ADMINISTRATOR`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[post("/users/{userIdentifier}/actions")]
+pub async fn act_on_user(
+    service: web::Data<Service>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<UserActionBody>,
+) -> Result<HttpResponse, Error> {
+    let user = UserIdentifier::parse(&path.into_inner())?;
+    let action = UserAction::parse(&body.kind)?;
+    service.user_action(&caller, user, action).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -1,6 +1,7 @@
 //! The native `/v1` surface: UUID identifiers only, `X-Account-ID` required,
 //! errors as `ErrorResponse`.
 
+mod auth;
 mod groups;
 mod members;
 mod users;
@@ -31,7 +32,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(groups::delete_group)
         .service(members::add_users_to_group)
         .service(members::list_group_members)
-        .service(members::remove_users_from_group);
+        .service(members::remove_users_from_group)
+        .service(auth::token)
+        .service(auth::create_api_key)
+        .service(auth::list_api_keys)
+        .service(auth::revoke_api_key);
 }
 
 /// v1 takes UUIDs only; anything else is a 400 (PRODUCT.md).

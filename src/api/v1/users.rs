@@ -111,8 +111,9 @@ pub async fn create_user(service: web::Data<Service>, caller: Caller, body: web:
         username: body.username.as_deref().map(Username::parse).transpose()?,
         first_name: PersonName::parse("first_name", body.first_name.as_deref())?,
         last_name: PersonName::parse("last_name", body.last_name.as_deref())?,
+        password_hash: None,
     };
-    let user = service.create_user(&caller, draft).await?;
+    let user = service.create_user(&caller, draft, None).await?;
     Ok(HttpResponse::Created().json(UserResponse::from(user)))
 }
 
@@ -160,7 +161,7 @@ pub async fn list_users(service: web::Data<Service>, caller: Caller, query: web:
         name: Search::parse("name", q.name.as_deref())?,
         any: None,
         include_deleted: q.include_deleted.unwrap_or(false),
-        member_of: None,
+        ..UserFilter::default()
     };
     let page = service.list_users(&caller, filter, sort, page).await?;
     Ok(HttpResponse::Ok().json(UserList { items: page.items.into_iter().map(UserResponse::from).collect(), total: page.total }))

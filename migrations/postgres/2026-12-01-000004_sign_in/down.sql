@@ -1,0 +1,10 @@
+DROP TABLE sessions;
+DROP TABLE api_keys;
+ALTER TABLE users DROP COLUMN auth_epoch;
+ALTER TABLE users DROP COLUMN last_sign_in_at;
+ALTER TABLE users DROP COLUMN locked_until;
+ALTER TABLE users DROP COLUMN failed_sign_ins;
+ALTER TABLE users DROP COLUMN suspended;
+ALTER TABLE users DROP COLUMN password_expirable;
+ALTER TABLE users DROP COLUMN password_changed_at;
+ALTER TABLE users DROP COLUMN password_hash;

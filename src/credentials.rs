@@ -1,0 +1,206 @@
+//! Secrets: making them, storing them (never in the clear) and checking them
+//! in constant time.
+//!
+//! Two kinds, stored differently on purpose:
+//! - **Generated secrets** (API key secrets, refresh tokens) carry 256 random
+//!   bits, so a fast hash cannot be searched: they are stored as their
+//!   SHA-256 and checked by comparing hashes in constant time. Each names its
+//!   row (`rck_<key id>_…`, `rcr_<session id>_…`), so a secret alone finds
+//!   what it belongs to.
+//! - **Passwords** are chosen by people: Argon2id with OWASP's parameters
+//!   (19 MiB, 2 passes, 1 lane), at most as many at once as there are cores
+//!   ([`Hasher`]), so a burst of sign-ins cannot starve other requests of
+//!   threads. An unknown user is checked against a decoy hash, which takes
+//!   the same time as a real one.
+
+use std::sync::{Arc, OnceLock};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine as _;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::error::Error;
+
+/// The prefix of an API key secret.
+pub const KEY_PREFIX: &str = "rck";
+/// The prefix of a refresh token.
+pub const REFRESH_PREFIX: &str = "rcr";
+
+/// A fresh secret for the row `id`: `<prefix>_<id, 32 hex>_<43 base64url chars>`.
+pub fn new_secret(prefix: &str, id: Uuid) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}_{}_{}", id.simple(), base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The row a secret of this kind names, if it has the shape of one.
+pub fn secret_id(prefix: &str, secret: &str) -> Option<Uuid> {
+    let rest = secret.strip_prefix(prefix)?.strip_prefix('_')?;
+    let (id, random) = rest.split_once('_')?;
+    (id.len() == 32 && random.len() == 43).then_some(())?;
+    Uuid::try_parse(id).ok()
+}
+
+/// How a generated secret is stored: its SHA-256, hex.
+pub fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `secret` is the one stored as `stored_hash`, in constant time.
+pub fn secret_matches(secret: &str, stored_hash: &str) -> bool {
+    hash_secret(secret).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+}
+
+/// A password as a client sent it, checked: 8 to 256 characters, no control
+/// characters. Compared byte for byte (UTF-8), never logged.
+#[derive(Clone)]
+pub struct Password(String);
+
+pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MAX_CHARS: usize = 256;
+
+impl Password {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, Error> {
+        let chars = raw.chars().count();
+        let refuse = |why: String| Err(Error::validation(why).detail("field", field.into()));
+        if chars < PASSWORD_MIN_CHARS {
+            return refuse(format!("The {field} must have at least {PASSWORD_MIN_CHARS} characters"));
+        }
+        if chars > PASSWORD_MAX_CHARS {
+            return refuse(format!("The {field} must have at most {PASSWORD_MAX_CHARS} characters"));
+        }
+        if raw.chars().any(char::is_control) {
+            return refuse(format!("The {field} must not contain control characters"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// An unchecked candidate, for a sign-in attempt (any string is worth a try).
+    pub fn candidate(raw: &str) -> Self {
+        Self(raw.to_owned())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// Argon2id hashing and checking, at most one per core at a time.
+#[derive(Clone)]
+pub struct Hasher {
+    permits: Arc<Semaphore>,
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
+}
+
+/// OWASP's Argon2id recommendation: m = 19 MiB, t = 2, p = 1.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid Argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A hash no password matches, to check unknown users against.
+fn decoy() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        let mut random = [0u8; 32];
+        rand::rng().fill_bytes(&mut random);
+        hash_now(&base64::engine::general_purpose::STANDARD.encode(random)).expect("the decoy hashes")
+    })
+}
+
+fn hash_now(password: &str) -> Result<String, Error> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(Error::internal)?;
+    Ok(argon2().hash_password(password.as_bytes(), &salt).map_err(Error::internal)?.to_string())
+}
+
+fn verify_now(password: &str, stored: Option<&str>) -> bool {
+    let (phc, real) = match stored {
+        Some(phc) => (phc, true),
+        None => (decoy(), false),
+    };
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        // A stored value that is not a PHC string matches nothing; still
+        // take the time a check takes.
+        let _ = verify_now(password, None);
+        return false;
+    };
+    argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real
+}
+
+impl Hasher {
+    pub fn new(concurrency: usize) -> Self {
+        Self { permits: Arc::new(Semaphore::new(concurrency.max(1))) }
+    }
+
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+        let _permit = self.permits.acquire().await.map_err(Error::internal)?;
+        tokio::task::spawn_blocking(f).await.map_err(Error::internal)
+    }
+
+    /// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) to store.
+    pub async fn hash(&self, password: &Password) -> Result<String, Error> {
+        let password = password.expose().to_owned();
+        self.run(move || hash_now(&password)).await?
+    }
+
+    /// Whether `password` matches `stored`; with `None` (no such user, or no
+    /// password), `false` after the same work as a real check.
+    pub async fn verify(&self, password: &Password, stored: Option<String>) -> Result<bool, Error> {
+        let password = password.expose().to_owned();
+        self.run(move || verify_now(&password, stored.as_deref())).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_names_its_row_and_matches_only_its_hash() {
+        let id = Uuid::new_v4();
+        let secret = new_secret(KEY_PREFIX, id);
+        assert_eq!(secret_id(KEY_PREFIX, &secret), Some(id));
+        assert_eq!(secret_id(REFRESH_PREFIX, &secret), None);
+        let stored = hash_secret(&secret);
+        assert!(secret_matches(&secret, &stored));
+        assert!(!secret_matches(&new_secret(KEY_PREFIX, id), &stored));
+        assert!(!stored.contains(&secret[37..]));
+    }
+
+    #[test]
+    fn passwords_round_trip_and_the_decoy_matches_nothing() {
+        let phc = hash_now("correct horse battery").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify_now("correct horse battery", Some(&phc)));
+        assert!(!verify_now("correct horse batterx", Some(&phc)));
+        assert!(!verify_now("correct horse battery", None));
+        assert!(!verify_now("anything", Some("not a phc string")));
+    }
+
+    #[test]
+    fn password_rules() {
+        assert!(Password::parse("password", "short").is_err());
+        assert!(Password::parse("password", "has\u{0}nul-inside").is_err());
+        assert!(Password::parse("password", &"x".repeat(257)).is_err());
+        assert!(Password::parse("password", "long enough ✓").is_ok());
+        assert_eq!(format!("{:?}", Password::candidate("secret")), "Password(***)");
+    }
+}

@@ -1,0 +1,108 @@
+//! API keys: made for oneself, or by an administrator for any user of the
+//! account (a service user is a user without a password); listed without
+//! their secrets; revoked.
+
+use chrono::NaiveDateTime;
+
+use super::access::require_admin;
+use super::sign_in::NewApiKey;
+use super::users::find_user;
+use crate::credentials::{self, hash_secret, KEY_PREFIX};
+use crate::db::api_keys::{self, ApiKey};
+use crate::db::{Read, Write};
+use crate::domain::{check_plain_text, ApiKeyId, Principal, UserId, UserIdentifier};
+use crate::error::{Error, ErrorKind};
+
+pub const KEY_NAME_MAX: usize = 100;
+pub const DEFAULT_KEY_NAME: &str = "API key";
+
+/// A key as asked for, already parsed.
+#[derive(Debug, Clone)]
+pub struct KeyDraft {
+    /// Whose key; `None` is the caller.
+    pub user: Option<UserIdentifier>,
+    pub name: String,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+impl KeyDraft {
+    pub fn parse(
+        user: Option<UserIdentifier>,
+        name: Option<&str>,
+        expires_at: Option<NaiveDateTime>,
+        now: NaiveDateTime,
+    ) -> Result<Self, Error> {
+        let name = name.unwrap_or(DEFAULT_KEY_NAME);
+        check_plain_text("name", name)?;
+        if name.trim().is_empty() || name.chars().count() > KEY_NAME_MAX {
+            return Err(
+                Error::validation(format!("The name must have 1 to {KEY_NAME_MAX} visible characters")).detail("field", "name".into())
+            );
+        }
+        if expires_at.is_some_and(|at| at <= now) {
+            return Err(Error::validation("expires_at must be in the future").detail("field", "expires_at".into()));
+        }
+        Ok(Self { user, name: name.to_owned(), expires_at })
+    }
+}
+
+fn key_not_found() -> Error {
+    Error::new(ErrorKind::ApiKeyNotFound, "API key not found")
+}
+
+/// Whose key the caller names: themself, or (administrators only) anyone.
+fn owner(tx: &mut Read, principal: &Principal, user: Option<&UserIdentifier>) -> Result<UserId, Error> {
+    match user {
+        None => Ok(principal.user),
+        Some(UserIdentifier::Id(id)) if *id == principal.user => Ok(principal.user),
+        Some(ident) => {
+            require_admin(tx, principal)?;
+            Ok(find_user(tx, principal.account, ident, false)?.id)
+        }
+    }
+}
+
+pub fn create(w: &mut Write, principal: &Principal, draft: &KeyDraft, now: NaiveDateTime) -> Result<NewApiKey, Error> {
+    let user = owner(w, principal, draft.user.as_ref())?;
+    let id = ApiKeyId::new();
+    let secret = credentials::new_secret(KEY_PREFIX, id.uuid());
+    let key = ApiKey {
+        id,
+        account_id: principal.account,
+        user_id: user,
+        name: draft.name.clone(),
+        secret_hash: hash_secret(&secret),
+        created_by: principal.user,
+        created_at: now,
+        expires_at: draft.expires_at,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    api_keys::insert(w, &key)?;
+    Ok(NewApiKey { key, secret })
+}
+
+/// The caller's keys; an administrator's listing has every key of the
+/// account (or of the user named).
+pub fn list(tx: &mut Read, principal: &Principal, user: Option<&UserIdentifier>) -> Result<Vec<ApiKey>, Error> {
+    match user {
+        None if super::access::holds(tx, principal, None)? => Ok(api_keys::list(tx, principal.account, None)?),
+        other => {
+            let user = owner(tx, principal, other)?;
+            Ok(api_keys::list(tx, principal.account, Some(user))?)
+        }
+    }
+}
+
+/// Revokes a key of the caller's, or (administrators) any key of the
+/// account; another's key is as unknown to a non-administrator as a missing one.
+pub fn revoke(w: &mut Write, principal: &Principal, id: ApiKeyId, now: NaiveDateTime) -> Result<ApiKey, Error> {
+    let key = api_keys::get(w, id)?.filter(|k| k.account_id == principal.account).ok_or_else(key_not_found)?;
+    if key.user_id != principal.user && !super::access::holds(w, principal, None)? {
+        return Err(key_not_found());
+    }
+    api_keys::revoke(w, &key, now)?;
+    let mut key = key;
+    key.revoked_at.get_or_insert(now);
+    Ok(key)
+}
