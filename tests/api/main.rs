@@ -16,6 +16,7 @@ mod openapi;
 mod permissions;
 mod privilege_model;
 mod seed_examples;
+mod sign_in;
 mod single_add;
 mod users_and_groups;
 mod v1_crud;
