@@ -4,7 +4,7 @@
 # Rust (progenitor) and Python (openapi-python-client) clients, and Swagger UI
 # in headless Chromium. Fails on any failure. Artifacts go to target/contract/.
 #
-# Usage: contract/run.sh [step...]   steps: validate browser python rust schemathesis
+# Usage: contract/run.sh [step...]   steps: validate browser vendor python rust schemathesis
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/target/contract"
@@ -12,7 +12,7 @@ mkdir -p "$out"
 steps=("$@")
 # schemathesis last: it deletes and renames what it finds, the documents' example
 # group included, which the browser step uses.
-[ ${#steps[@]} -eq 0 ] && steps=(validate browser python rust schemathesis)
+[ ${#steps[@]} -eq 0 ] && steps=(validate browser vendor python rust schemathesis)
 
 log() { printf '\n== contract: %s\n' "$*"; }
 
@@ -36,6 +36,11 @@ boot=$("$bin" bootstrap --account contract --username admin --email admin@exampl
 export ROLLCALL_TOKEN=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["token"])' "$boot")
 export ROLLCALL_ACCOUNT=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["account_id"])' "$boot")
 "$bin" seed-examples --account "$ROLLCALL_ACCOUNT" 2>/dev/null
+# An administrator's API key: the client credentials of the vendor client and
+# of Swagger UI's Authorize dialog.
+key=$("$bin" api-key create --account "$ROLLCALL_ACCOUNT" --user admin --name contract 2>/dev/null)
+export ROLLCALL_KEY_ID=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$key")
+export ROLLCALL_KEY_SECRET=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["secret"])' "$key")
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export ROLLCALL_URL="http://127.0.0.1:$port"
 RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$port" > "$out/server.log" 2>&1 &
@@ -81,6 +86,10 @@ PY
     rust)
       log "Rust client (progenitor)"
       cargo run --quiet --manifest-path "$root/contract/clients/rust/Cargo.toml" --target-dir "$root/target/contract/rust"
+      ;;
+    vendor)
+      log "the vendor's client (npm contensis-management-api)"
+      bash "$root/contract/vendor/run.sh"
       ;;
     browser)
       log "Swagger UI in headless Chromium (playwright-core)"
