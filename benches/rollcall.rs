@@ -412,6 +412,20 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     row("ceiling: single add, 1 thread", &ceiling1, "one commit per add".into(), &mut result);
     let ceiling16 = in_process(16, scale.seconds, 80_000_000, one);
     row("ceiling: single add, 16 threads", &ceiling16, String::new(), &mut result);
+    // What every HTTP request pays first: the signature, then the database
+    // check that the token's user and key still allow it (revocation).
+    let checked = |i: usize| {
+        runtime().block_on(in_process_service.authenticate(&token)).unwrap();
+        add_one(&in_process_service, &seeded, i);
+    };
+    let ceiling16_checked = in_process(16, scale.seconds, 85_000_000, checked);
+    let check_cost = ceiling16_checked.rps / ceiling16.rps;
+    row(
+        "ceiling: token check + single add, 16 threads",
+        &ceiling16_checked,
+        format!("{check_cost:.2}x the rate without the check"),
+        &mut result,
+    );
     let add_bulk = |i: usize| {
         let group = GroupIdentifier::Id(groups[i % groups.len()].parse().unwrap());
         let first = ((500 + i / groups.len()) * 100) % seeded.users.len();
@@ -474,6 +488,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
 
     let ratios = json!({
         "single_c16_vs_ceiling_16_threads": round(single[&16].rps / ceiling16.rps),
+        "ceiling_16_threads_with_token_check_vs_without": round(check_cost),
         "single_c64_vs_one_commit_per_request": round(single[&64].rps / ceiling1.rps),
         "bulk_p50_vs_ceiling_p50": round(bulk1.p50_ms / ceiling_bulk.p50_ms),
         "latency_p50_at_full_vs_empty": round(growth),

@@ -78,12 +78,24 @@ fn body(e: &Error) -> Value {
     json!(OAuthError { error: error.into(), error_description: description, error_id: e.id.to_string() })
 }
 
+/// The grant types (the vendor's names, and the standard names Swagger UI sends).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code, reason = "documents the values; the handler matches the strings")]
+enum GrantType {
+    ClientCredentials,
+    ContensisClassic,
+    Password,
+    ContensisClassicRefreshToken,
+    RefreshToken,
+}
+
 /// The form of a token request (`application/x-www-form-urlencoded`).
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code, reason = "documents the form; the handler reads the pairs itself to refuse repeated parameters")]
 pub struct OAuthTokenRequest {
     /// `client_credentials`, `contensis_classic` (or `password`), `contensis_classic_refresh_token` (or `refresh_token`)
-    #[schema(example = "client_credentials")]
+    #[schema(value_type = GrantType, example = "client_credentials")]
     grant_type: String,
     /// client_credentials: the API key id (or send it with the secret as HTTP Basic)
     #[schema(format = "uuid")]

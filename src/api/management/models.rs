@@ -119,8 +119,19 @@ pub struct PasswordChange {
 pub struct UserActionBody {
     /// `suspend` (refuses sign-in and every token issued so far), `unsuspend`, `unlock` (lifts the lock after failed sign-ins), `setPasswordToExpirable`
     #[serde(rename = "type")]
-    #[schema(example = "suspend")]
+    #[schema(value_type = UserActionType, example = "suspend")]
     pub kind: String,
+}
+
+/// The vendor's user actions.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code, reason = "documents the values; the handler parses the string")]
+pub enum UserActionType {
+    Suspend,
+    Unsuspend,
+    Unlock,
+    SetPasswordToExpirable,
 }
 
 /// A group as sent to create or replace one.
