@@ -71,7 +71,7 @@ PY
       (cd "$root/contract" && "$venv/bin/schemathesis" run "$ROLLCALL_URL/api-docs/openapi.json" \
         --checks all --exclude-checks use_after_free \
         --phases examples,coverage,fuzzing,stateful --no-color \
-        --report ndjson,junit --report-dir "$out/schemathesis") | tail -25
+        --report ndjson,junit --report-dir "$out/schemathesis") > "$out/schemathesis.log" 2>&1 || { tail -60 "$out/schemathesis.log"; false; }; tail -25 "$out/schemathesis.log"
       "$venv/bin/python" "$root/contract/summarize.py" "$out"/schemathesis/ndjson-*.ndjson "$out/served-openapi.json" 2>/dev/null \
         || "$venv/bin/python" "$root/contract/summarize.py" "$out"/schemathesis/ndjson-*.ndjson "$root/openapi/openapi.json"
       ;;

@@ -61,6 +61,8 @@ pub fn secret_matches(secret: &str, stored_hash: &str) -> bool {
 #[derive(Clone)]
 pub struct Password(String);
 
+/// The password rule as a schema pattern (the lengths are `minLength`/`maxLength`).
+pub const PASSWORD_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
 pub const PASSWORD_MIN_CHARS: usize = 8;
 pub const PASSWORD_MAX_CHARS: usize = 256;
 

@@ -36,7 +36,7 @@ fn record() -> Option<Box<dyn Instrumentation>> {
 }
 
 /// Tables that grow with tenants' data.
-const DATA_TABLES: &[&str] = &["accounts", "users", "groups", "group_permissions", "memberships", "group_children"];
+const DATA_TABLES: &[&str] = &["accounts", "users", "groups", "group_permissions", "memberships", "group_children", "api_keys", "sessions"];
 
 #[derive(QueryableByName)]
 struct PlanStep {
@@ -130,6 +130,29 @@ async fn exercise(app: &TestApp) {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 
     ok(app, Method::DELETE, &format!("/v1/groups/{sre}"), None).await;
+
+    // Signing in: keys, the three grants, a failure, revocation, suspension.
+    let key = ok(app, Method::POST, "/v1/api-keys", Some(json!({"user_id": users[7]}))).await;
+    let (key_id, secret) = (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap());
+    ok(app, Method::GET, "/v1/api-keys", None).await;
+    ok(app, Method::GET, &format!("/v1/api-keys?user_id={}", users[7]), None).await;
+    let grant = |form: Vec<(&str, &str)>| app.send(app.client.post(app.url("/authenticate/connect/token")).form(&form));
+    let r = grant(vec![("grant_type", "client_credentials"), ("client_id", key_id), ("client_secret", secret)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let body = json!({"email": "pw@example.com", "username": "pw", "credentials": {"password": "a long password"}});
+    let pw = ok(app, Method::POST, &format!("{M}/users"), Some(body)).await;
+    let r = grant(vec![("grant_type", "password"), ("username", "pw"), ("password", "wrong password"), ("scope", "offline_access")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    let r = grant(vec![("grant_type", "password"), ("username", "pw"), ("password", "a long password"), ("scope", "offline_access")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = grant(vec![("grant_type", "refresh_token"), ("refresh_token", r.body["refresh_token"].as_str().unwrap())]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let pw_id = pw["id"].as_str().unwrap();
+    ok(app, Method::POST, &format!("{M}/users/{pw_id}/credentials/password"), Some(json!({"new": "another long password"}))).await;
+    for action in ["suspend", "unsuspend", "unlock", "setPasswordToExpirable"] {
+        ok(app, Method::POST, &format!("{M}/users/{pw_id}/actions"), Some(json!({"type": action}))).await;
+    }
+    ok(app, Method::DELETE, &format!("/v1/api-keys/{key_id}"), None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,7 +75,9 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 
 /// The name rules of `crate::domain`, as schema patterns (utoipa's
 /// attribute takes literals only; this keeps one copy of each).
-const PATTERNS: [(&str, &str, &str); 18] = [
+const PATTERNS: [(&str, &str, &str); 20] = [
+    ("UserCredentials", "password", crate::credentials::PASSWORD_PATTERN),
+    ("PasswordChange", "new", crate::credentials::PASSWORD_PATTERN),
     ("CreateGroupRequest", "name", NAME_PATTERN),
     ("UpdateGroupRequest", "name", NAME_PATTERN),
     ("GroupBody", "name", NAME_PATTERN),

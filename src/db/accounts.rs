@@ -30,6 +30,8 @@ pub fn insert(w: &mut Write, id: AccountId, name: &str, now: NaiveDateTime) -> Q
     let row = NewAccount { id, name, name_key: &key, created_at: now };
     let conn: &mut Conn = w;
     with_conn!(conn, |c| diesel::insert_into(accounts::table).values(&row).execute(c))?;
+    // The first account is the default one (kept if one is already recorded).
+    super::settings::get_or_insert(w, DEFAULT_ACCOUNT_SETTING, &id.to_string())?;
     w.record(Change::AccountCreated { account: id });
     Ok(())
 }
@@ -48,8 +50,13 @@ pub fn count(conn: &mut Conn) -> QueryResult<i64> {
     with_conn!(conn, |c| accounts::table.count().get_result(c))
 }
 
+/// The setting that names the account created first.
+pub const DEFAULT_ACCOUNT_SETTING: &str = "default_account";
+
 /// The account created first (the one a bare-root password sign-in uses).
-pub fn oldest(conn: &mut Conn) -> QueryResult<Option<Account>> {
-    let query = accounts::table.order((accounts::created_at.asc(), accounts::id.asc()));
-    with_conn!(conn, |c| query.select(Account::as_select()).first(c).optional())
+pub fn default_account(conn: &mut Conn) -> QueryResult<Option<Account>> {
+    match super::settings::get(conn, DEFAULT_ACCOUNT_SETTING)?.and_then(|id| id.parse::<AccountId>().ok()) {
+        Some(id) => find_by_id(conn, id),
+        None => Ok(None),
+    }
 }

@@ -42,6 +42,10 @@ pub const PINNED: &[(&str, &str, &str)] = &[
     ("group_children", "group_children_account", "1000 100"),
     ("group_children", "group_children_child", "1000 1"),
     ("settings", "sqlite_autoindex_settings_1", "10 1"),
+    ("api_keys", "sqlite_autoindex_api_keys_1", "100000 1"),
+    ("api_keys", "api_keys_account_user", "100000 1000 10"),
+    ("sessions", "sqlite_autoindex_sessions_1", "1000000 1"),
+    ("sessions", "sessions_user", "1000000 10"),
 ];
 
 #[derive(QueryableByName, PartialEq, Eq, PartialOrd, Ord, Debug)]

@@ -124,7 +124,7 @@ pub fn grant_for_key(
 pub fn password_account(tx: &mut Read, scope: Option<AccountId>) -> Result<Option<AccountId>, Error> {
     match scope {
         Some(account) => Ok(accounts::find_by_id(tx, account)?.map(|a| a.id)),
-        None => Ok(accounts::oldest(tx)?.map(|a| a.id)),
+        None => Ok(accounts::default_account(tx)?.map(|a| a.id)),
     }
 }
 

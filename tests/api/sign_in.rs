@@ -117,7 +117,8 @@ async fn client_credentials_sign_in_at_the_root_and_under_the_accounts_path(app:
 async fn every_token_endpoint_failure_is_an_rfc_6749_error(app: TestApp) {
     let (id, secret) = app.api_key(None).await;
     app.user_with_password("pat", "pat's long password").await;
-    let cases: Vec<(&str, Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         ("no grant type", vec![("client_id", &id)], 400, "invalid_request"),
         ("unknown grant type", vec![("grant_type", "authorization_code")], 400, "unsupported_grant_type"),
         ("repeated parameter", vec![("grant_type", "client_credentials"), ("grant_type", "client_credentials")], 400, "invalid_request"),

@@ -1,3 +1,4 @@
+DELETE FROM settings WHERE key = 'default_account';
 DROP TABLE sessions;
 DROP TABLE api_keys;
 ALTER TABLE users DROP COLUMN auth_epoch;

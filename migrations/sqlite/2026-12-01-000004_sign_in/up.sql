@@ -41,3 +41,8 @@ CREATE TABLE sessions (
     revoked_at         TIMESTAMP
 );
 CREATE INDEX sessions_user ON sessions (user_id);
+
+-- The account a password sign-in at the root looks usernames up in: the
+-- first one created (new databases record it when it is made).
+INSERT INTO settings (key, value)
+SELECT 'default_account', id FROM accounts ORDER BY created_at, id LIMIT 1;

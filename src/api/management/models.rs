@@ -91,7 +91,20 @@ pub struct UserBody {
     pub first_name: Option<String>,
     #[schema(max_length = 255, example = "Durden")]
     pub last_name: Option<String>,
-    /// Create only: the user's password (stored as an Argon2id hash, never shown)
+    /// Not part of a replacement: refused there, never ignored (passwords
+    /// change through `…/credentials/password`).
+    #[serde(default)]
+    #[schema(ignore)]
+    pub credentials: Option<serde::de::IgnoredAny>,
+}
+
+/// A user as sent to create one: the fields of a user, and optionally a password.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewUserBody {
+    #[serde(flatten)]
+    pub user: UserBody,
+    /// The user's password (stored as an Argon2id hash, never shown); without
+    /// one the user signs in with API keys only
     pub credentials: Option<UserCredentials>,
 }
 

@@ -5,7 +5,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::models::{
-    group_list, ManagementGroup, ManagementUser, PasswordChange, UserActionBody, UserBody, UserPagedList, UserPagingQuery, USER_SORTS,
+    group_list, ManagementGroup, ManagementUser, NewUserBody, PasswordChange, UserActionBody, UserBody, UserPagedList, UserPagingQuery,
+    USER_SORTS,
 };
 use crate::api::error::ManagementError;
 use crate::api::Caller;
@@ -35,7 +36,7 @@ fn draft(body: &UserBody) -> Result<UserDraft, Error> {
 /// **Permissions:** `user_create`.
 #[utoipa::path(
     tag = "Management: users",
-    request_body = UserBody,
+    request_body = NewUserBody,
     responses(
         (status = 201, description = "The user", body = ManagementUser),
         (status = 400, description = "Invalid body (`VALIDATION_ERROR`)", body = ManagementError),
@@ -44,9 +45,9 @@ fn draft(body: &UserBody) -> Result<UserDraft, Error> {
     security(("bearerAuth" = []))
 )]
 #[post("/users")]
-pub async fn create_user(service: web::Data<Service>, caller: Caller, body: web::Json<UserBody>) -> Result<HttpResponse, Error> {
+pub async fn create_user(service: web::Data<Service>, caller: Caller, body: web::Json<NewUserBody>) -> Result<HttpResponse, Error> {
     let password = body.credentials.as_ref().map(|c| Password::parse("credentials.password", &c.password)).transpose()?;
-    let user = service.create_user(&caller, draft(&body)?, password).await?;
+    let user = service.create_user(&caller, draft(&body.user)?, password).await?;
     Ok(HttpResponse::Created().json(ManagementUser::from(user)))
 }
 
