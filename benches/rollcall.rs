@@ -436,6 +436,52 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     let ceiling_bulk = in_process(1, scale.seconds, 0, add_bulk);
     row("ceiling: bulk add 100, 1 thread", &ceiling_bulk, String::new(), &mut result);
 
+    // Signing in, in-process: token grants per second, and what a wrong
+    // password and an unknown username cost (they should cost the same).
+    // Lockout is off here, so that every wrong password takes its full path.
+    let sign_in_service = in_process_service
+        .clone()
+        .with_policy(rollcall::engine::sign_in::SignInPolicy { lockout_threshold: i32::MAX, ..Default::default() });
+    let key = runtime().block_on(async {
+        let key = sign_in_service
+            .create_api_key_as_system(admin(&seeded).account, UserIdentifier::Id(admin(&seeded).user), "bench")
+            .await
+            .unwrap();
+        let draft = rollcall::engine::users::UserDraft {
+            email: rollcall::domain::Email::parse("signs-in@example.com").unwrap(),
+            username: Some(rollcall::domain::Username::parse("signs-in").unwrap()),
+            first_name: rollcall::domain::PersonName::parse("firstName", None).unwrap(),
+            last_name: rollcall::domain::PersonName::parse("lastName", None).unwrap(),
+            password_hash: None,
+        };
+        let password = rollcall::credentials::Password::parse("password", "a bench password").unwrap();
+        sign_in_service.create_user(&admin(&seeded), draft, Some(password)).await.unwrap();
+        key
+    });
+    let key_id = key.key.id.to_string();
+    let grants = in_process(16, scale.seconds, 0, |_| {
+        runtime().block_on(sign_in_service.grant_client_credentials(None, &key_id, &key.secret)).unwrap();
+    });
+    row("sign-in: client credentials grants, 16 threads", &grants, String::new(), &mut result);
+    let password_grants = in_process(16, scale.seconds, 0, |_| {
+        runtime().block_on(sign_in_service.grant_password(None, "signs-in", "a bench password", true)).unwrap();
+    });
+    row(
+        "sign-in: password grants, 16 threads",
+        &password_grants,
+        "Argon2id m=19 MiB t=2 p=1, at most one hash per core".into(),
+        &mut result,
+    );
+    let wrong = in_process(1, scale.seconds, 0, |_| {
+        runtime().block_on(sign_in_service.grant_password(None, "signs-in", "a wrong password", false)).unwrap_err();
+    });
+    row("sign-in: wrong password, 1 thread", &wrong, String::new(), &mut result);
+    let unknown = in_process(1, scale.seconds, 0, |_| {
+        runtime().block_on(sign_in_service.grant_password(None, "nobody-by-that-name", "a wrong password", false)).unwrap_err();
+    });
+    let timing = unknown.p50_ms / wrong.p50_ms;
+    row("sign-in: unknown username, 1 thread", &unknown, format!("p50 {timing:.2}x a wrong password"), &mut result);
+
     drop(in_process_service);
     drop(pool);
 
@@ -489,6 +535,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     let ratios = json!({
         "single_c16_vs_ceiling_16_threads": round(single[&16].rps / ceiling16.rps),
         "ceiling_16_threads_with_token_check_vs_without": round(check_cost),
+        "unknown_username_p50_vs_wrong_password_p50": round(timing),
         "single_c64_vs_one_commit_per_request": round(single[&64].rps / ceiling1.rps),
         "bulk_p50_vs_ceiling_p50": round(bulk1.p50_ms / ceiling_bulk.p50_ms),
         "latency_p50_at_full_vs_empty": round(growth),

@@ -239,9 +239,10 @@ async fn find_user(service: &Service, account: AccountId, raw: &str) -> Result<U
 }
 
 fn key_json(key: &ApiKey) -> serde_json::Value {
+    let at = |t: Option<chrono::NaiveDateTime>| t.map(|t| t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     json!({
-        "id": key.id, "name": key.name, "user_id": key.user_id, "created_at": key.created_at,
-        "expires_at": key.expires_at, "last_used_at": key.last_used_at, "revoked_at": key.revoked_at,
+        "id": key.id, "name": key.name, "user_id": key.user_id, "created_at": at(Some(key.created_at)),
+        "expires_at": at(key.expires_at), "last_used_at": at(key.last_used_at), "revoked_at": at(key.revoked_at),
     })
 }
 

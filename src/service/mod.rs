@@ -221,8 +221,10 @@ impl Service {
     pub async fn revoke_api_key_as_system(&self, account: AccountId, key: ApiKeyId) -> Result<ApiKey, Error> {
         self.write(move |w| {
             let found = crate::db::api_keys::get(w, key)?.filter(|k| k.account_id == account);
-            let found = found.ok_or_else(|| Error::new(ErrorKind::ApiKeyNotFound, "API key not found"))?;
-            crate::db::api_keys::revoke(w, &found, now())?;
+            let mut found = found.ok_or_else(|| Error::new(ErrorKind::ApiKeyNotFound, "API key not found"))?;
+            let at = now();
+            crate::db::api_keys::revoke(w, &found, at)?;
+            found.revoked_at.get_or_insert(at);
             Ok(found)
         })
         .await

@@ -123,3 +123,44 @@ fn first_start_creates_an_admin_and_prints_a_working_token() {
     assert_eq!(status, 201, "the printed token works: {lines:?}");
     assert_eq!(key_status, 200, "the printed key signs in: {lines:?}");
 }
+
+/// `rollcall api-key`: a key made on the command line signs in; the listing
+/// never shows a secret; a revoked key no longer signs in.
+fn api_keys_are_made_listed_and_revoked_on_the_command_line(backend: Backend) {
+    let Some(db) = TestDatabase::create(backend) else { return };
+    let account = bootstrap(&db)["account_id"].as_str().unwrap().to_owned();
+    let out = rollcall(&db, &["api-key", "create", "--account", &account, "--user", "tdurden", "--name", "deploys"]);
+    assert!(out.status.success(), "create: {}", String::from_utf8_lossy(&out.stderr));
+    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (id, secret) = (made["id"].as_str().unwrap().to_owned(), made["secret"].as_str().unwrap().to_owned());
+    assert_eq!(made["name"], "deploys");
+
+    let pool = rollcall::db::Pool::connect(&rollcall::config::DatabaseConfig::new(db.url.clone())).unwrap();
+    let keys = rollcall::tokens::TokenKeys::load(&pool).unwrap();
+    let service = rollcall::cli::service(pool, keys);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    assert!(runtime.block_on(service.grant_client_credentials(None, &id, &secret)).is_ok(), "the key signs in");
+
+    let out = rollcall(&db, &["api-key", "list", "--account", &account]);
+    let listed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.contains(&id) && !listed.contains(&secret) && !listed.contains("secret"), "{listed}");
+
+    let out = rollcall(&db, &["api-key", "revoke", "--account", &account, "--id", &id]);
+    assert!(out.status.success(), "revoke: {}", String::from_utf8_lossy(&out.stderr));
+    let revoked: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(revoked["revoked_at"].is_string(), "{revoked}");
+    assert!(runtime.block_on(service.grant_client_credentials(None, &id, &secret)).is_err(), "a revoked key does not");
+    let out = rollcall(&db, &["api-key", "revoke", "--account", &account, "--id", "6254736c-70e1-43b0-b769-f8e0f6359862"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn sqlite_api_keys_are_made_listed_and_revoked_on_the_command_line() {
+    api_keys_are_made_listed_and_revoked_on_the_command_line(Backend::Sqlite);
+}
+
+#[test]
+fn postgres_api_keys_are_made_listed_and_revoked_on_the_command_line() {
+    api_keys_are_made_listed_and_revoked_on_the_command_line(Backend::Postgres);
+}
