@@ -42,6 +42,7 @@ fn draft(n: usize) -> UserDraft {
         first_name: PersonName::parse("firstName", None).unwrap(),
         last_name: PersonName::parse("lastName", None).unwrap(),
         password_hash: None,
+        suspended: false,
     }
 }
 

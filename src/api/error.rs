@@ -55,6 +55,9 @@ pub struct Surface {
     pub docs: SurfaceDocs,
     /// The `WWW-Authenticate` challenge of a 401.
     challenge: &'static str,
+    /// Query parameters its clients send that Rollcall does not implement,
+    /// each with why: refused (400), never silently ignored.
+    unsupported_params: &'static [(&'static str, &'static str)],
 }
 
 /// How the spec presents a surface's operations.
@@ -70,7 +73,29 @@ pub struct SurfaceDocs {
 
 impl Surface {
     pub const fn new(account_header: bool, body: fn(&Error) -> Value, docs: SurfaceDocs) -> Self {
-        Self { account_header, body, docs, challenge: "Bearer" }
+        Self { account_header, body, docs, challenge: "Bearer", unsupported_params: &[] }
+    }
+
+    pub const fn with_unsupported_params(mut self, params: &'static [(&'static str, &'static str)]) -> Self {
+        self.unsupported_params = params;
+        self
+    }
+
+    /// 400 when the query names a parameter this surface does not implement
+    /// (matched case-insensitively).
+    pub fn check_params(&self, query: &str) -> Result<(), Error> {
+        if self.unsupported_params.is_empty() || query.is_empty() {
+            return Ok(());
+        }
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        for (name, _) in pairs {
+            if let Some((_, why)) = self.unsupported_params.iter().find(|(p, _)| p.eq_ignore_ascii_case(&name)) {
+                return Err(
+                    Error::validation(format!("The parameter {name} is not implemented by Rollcall: {why}")).detail("field", name.into())
+                );
+            }
+        }
+        Ok(())
     }
 
     pub const fn with_challenge(mut self, challenge: &'static str) -> Self {

@@ -61,9 +61,11 @@ impl Caller {
         if base_path.is_some_and(|account| account != principal.account) {
             return Err(Error::unauthenticated("The token belongs to another account than this base path names"));
         }
-        if Surface::of(&req).account_header {
+        let surface = Surface::of(&req);
+        if surface.account_header {
             check_account_header(&req, principal.account)?;
         }
+        surface.check_params(req.query_string())?;
         Ok(Self { principal, key: credential.key, session: credential.session })
     }
 }

@@ -59,6 +59,7 @@ pub fn ensure_admin(w: &mut Write, account: AccountId, username: &str, email: &s
                 first_name: PersonName::parse("firstName", None)?,
                 last_name: PersonName::parse("lastName", None)?,
                 password_hash: None,
+                suspended: false,
             },
         )?,
     };

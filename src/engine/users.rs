@@ -19,11 +19,13 @@ pub struct UserDraft {
     pub last_name: PersonName,
     /// An Argon2id hash of the user's password, if they have one.
     pub password_hash: Option<String>,
+    /// Created suspended (the vendor's `suspended=true` on create).
+    pub suspended: bool,
 }
 
 /// Inserts a user after checking that the email and username are free in the account.
 pub fn insert_user(w: &mut Write, account: AccountId, draft: UserDraft) -> Result<User, Error> {
-    let password_hash = draft.password_hash;
+    let (password_hash, draft_suspended) = (draft.password_hash, draft.suspended);
     let row = NewUser::new(
         UserId::new(),
         account,
@@ -39,6 +41,9 @@ pub fn insert_user(w: &mut Write, account: AccountId, draft: UserDraft) -> Resul
     users::insert(w, &row)?;
     if let Some(hash) = &password_hash {
         users::store_password_hash(w, row.id, hash, row.created_at)?;
+    }
+    if draft_suspended {
+        users::set_suspended(w, account, row.id, true, row.created_at)?;
     }
     Ok(row.into_user())
 }

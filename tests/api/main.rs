@@ -20,3 +20,4 @@ mod sign_in;
 mod single_add;
 mod users_and_groups;
 mod v1_crud;
+mod vendor_client;

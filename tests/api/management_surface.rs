@@ -188,13 +188,26 @@ async fn membership_is_inherited_through_three_levels(app: TestApp) {
     assert_eq!(emails(&pruned.body["items"]), ["a@example.com"]);
 
     let children = app.call(Method::GET, &format!("{M}/groups/Alpha/groups"), None).await;
-    assert_eq!(names(&children.body), ["Beta"]);
+    assert_eq!(names(&children.body["items"]), ["Beta"]);
     let below = app.call(Method::GET, &format!("{M}/groups/Alpha/groups?includeInherited=true&includeSelf=true"), None).await;
-    assert_eq!(names(&below.body), ["Alpha", "Beta", "Gamma"]);
+    assert_eq!(names(&below.body["items"]), ["Alpha", "Beta", "Gamma"]);
     let mine = app.call(Method::GET, &format!("{M}/users/c/groups"), None).await;
-    assert_eq!(names(&mine.body), ["Gamma"]);
+    assert_eq!(names(&mine.body["items"]), ["Gamma"]);
     let mine = app.call(Method::GET, &format!("{LEGACY}/users/c/groups?includeInherited=true"), None).await;
-    assert_eq!(names(&mine.body), ["Alpha", "Beta", "Gamma"]);
+    assert_eq!(names(&mine.body["items"]), ["Alpha", "Beta", "Gamma"]);
+    // Both listings are PagedLists: paging, order, excludedGroups.
+    let page = app.call(Method::GET, &format!("{M}/users/c/groups?includeInherited=true&pageIndex=1&pageSize=2"), None).await;
+    assert_eq!((page.body["pageIndex"].as_i64(), page.body["pageSize"].as_i64()), (Some(1), Some(2)), "{}", page.text);
+    assert_eq!((page.body["totalCount"].as_i64(), page.body["pageCount"].as_i64()), (Some(3), Some(2)), "{}", page.text);
+    assert_eq!(names(&page.body["items"]), ["Gamma"]);
+    let desc = app.call(Method::GET, &format!("{M}/users/c/groups?includeInherited=true&order=-name&excludedGroups=Beta"), None).await;
+    assert_eq!(names(&desc.body["items"]), ["Gamma", "Alpha"]);
+    let desc = app.call(Method::GET, &format!("{M}/groups/Alpha/groups?includeInherited=true&order=-createdAt&pageSize=1"), None).await;
+    assert_eq!((names(&desc.body["items"]), desc.body["totalCount"].as_i64()), (vec!["Gamma".to_owned()], Some(2)), "{}", desc.text);
+    let bad = app.call(Method::GET, &format!("{M}/groups/Alpha/groups?order=size"), None).await;
+    assert_management_error(&bad, 400, "VALIDATION_ERROR");
+    let bad = app.call(Method::GET, &format!("{M}/users/c/groups?pageSize=0"), None).await;
+    assert_management_error(&bad, 400, "VALIDATION_ERROR");
     assert_eq!(head(format!("{M}/users/c/groups/Nope,Alpha")).await, StatusCode::NO_CONTENT);
     assert_eq!(head(format!("{M}/users/a/groups/Beta,{gamma}")).await, StatusCode::NOT_FOUND);
 
@@ -222,16 +235,16 @@ async fn cycles_are_refused_and_bulk_nesting_is_atomic(app: TestApp) {
     assert_eq!(r.body["data"]["groupIds"], json!([unknown]));
     let r = app.call(Method::POST, &format!("{M}/groups/Delta/groups"), Some(json!([epsilon, gamma, delta]))).await;
     assert_management_error(&r, 400, "GROUP_CYCLE");
-    assert_eq!(names(&app.call(Method::GET, &format!("{M}/groups/Delta/groups"), None).await.body).len(), 0, "nothing was nested");
+    assert_eq!(names(&app.call(Method::GET, &format!("{M}/groups/Delta/groups"), None).await.body["items"]).len(), 0, "nothing was nested");
     let r = app.call(Method::POST, &format!("{LEGACY}/groups/Delta/groups"), Some(json!([epsilon, gamma, beta]))).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    assert_eq!(names(&app.call(Method::GET, &format!("{M}/groups/Delta/groups"), None).await.body), ["Beta", "Epsilon", "Gamma"]);
+    assert_eq!(names(&app.call(Method::GET, &format!("{M}/groups/Delta/groups"), None).await.body["items"]), ["Beta", "Epsilon", "Gamma"]);
     for body in [json!([]), json!(["x"]), json!((0..101).map(|_| Uuid::new_v4().to_string()).collect::<Vec<_>>())] {
         assert_management_error(&app.call(Method::POST, &format!("{M}/groups/Delta/groups"), Some(body)).await, 400, "VALIDATION_ERROR");
     }
     // Deleting a group takes its edges with it.
     assert_eq!(app.call(Method::DELETE, &format!("{M}/groups/Beta"), None).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(names(&app.call(Method::GET, &format!("{M}/groups/Delta/groups"), None).await.body), ["Epsilon", "Gamma"]);
+    assert_eq!(names(&app.call(Method::GET, &format!("{M}/groups/Delta/groups"), None).await.body["items"]), ["Epsilon", "Gamma"]);
 }
 
 backend_tests!(

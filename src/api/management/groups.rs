@@ -1,10 +1,8 @@
 //! Groups on the management surface.
 
 use actix_web::{delete, get, post, put, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::models::{GroupBody, GroupPagedList, GroupPagingQuery, ManagementGroup, GROUP_SORTS};
+use super::models::{GroupBody, GroupListQuery, GroupPagedList, GroupPagingQuery, ManagementGroup, GROUP_SORTS};
 use crate::api::error::ManagementError;
 use crate::api::Caller;
 use crate::api::GroupIds;
@@ -31,7 +29,54 @@ pub async fn create_group(service: web::Data<Service>, caller: Caller, body: web
     create(service, caller, body).await
 }
 
-pub async fn create(service: web::Data<Service>, caller: Caller, body: web::Json<GroupBody>) -> Result<HttpResponse, Error> {
+/// Create a group (no trailing slash)
+///
+/// The same operation as `POST …/groups/`, as the vendor's client calls it.
+///
+/// **Permissions:** `group_create` (setting `permissions` needs membership of `System Administrators`).
+#[utoipa::path(
+    tag = "Management: groups",
+    request_body = GroupBody,
+    responses(
+        (status = 201, description = "The group", body = ManagementGroup),
+        (status = 400, description = "Invalid body (`VALIDATION_ERROR`)", body = ManagementError),
+        (status = 409, description = "The name is taken (`NAME_TAKEN`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[post("/groups")]
+pub async fn create_group_without_slash(
+    service: web::Data<Service>,
+    caller: Caller,
+    body: web::Json<GroupBody>,
+) -> Result<HttpResponse, Error> {
+    create(service, caller, body).await
+}
+
+/// List groups (no trailing slash)
+///
+/// The same operation as `GET …/groups/`, as the vendor's client calls it.
+///
+/// **Permissions:** `group_read`.
+#[utoipa::path(
+    tag = "Management: groups",
+    params(GroupPagingQuery),
+    responses(
+        (status = 200, description = "A page of groups", body = GroupPagedList),
+        (status = 400, description = "Invalid paging (`VALIDATION_ERROR`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[get("/groups")]
+pub async fn list_groups_without_slash(
+    service: web::Data<Service>,
+    caller: Caller,
+    query: web::Query<GroupPagingQuery>,
+) -> Result<HttpResponse, Error> {
+    list(service, caller, query).await
+}
+
+async fn create(service: web::Data<Service>, caller: Caller, body: web::Json<GroupBody>) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
     let name = GroupName::parse(&body.name)?;
     let description = GroupDescription::parse(body.description.as_deref())?;
@@ -59,7 +104,7 @@ pub async fn list_groups(service: web::Data<Service>, caller: Caller, query: web
     list(service, caller, query).await
 }
 
-pub async fn list(service: web::Data<Service>, caller: Caller, query: web::Query<GroupPagingQuery>) -> Result<HttpResponse, Error> {
+async fn list(service: web::Data<Service>, caller: Caller, query: web::Query<GroupPagingQuery>) -> Result<HttpResponse, Error> {
     let paging = query.paging()?;
     let sort = query.sort(GroupSort::Name, &GROUP_SORTS)?;
     let found = service.list_groups(&caller, paging.search.clone(), sort, paging.page).await?;
@@ -239,26 +284,17 @@ pub async fn remove_child_group(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-pub struct ChildGroupsQuery {
-    /// Also the groups below the children, at any depth
-    pub include_inherited: Option<bool>,
-    /// Also the group itself
-    pub include_self: Option<bool>,
-}
-
 /// List child groups
 ///
-/// The groups in the group, in name order.
+/// The groups in the group (with `includeInherited`, at any depth below it),
+/// a page at a time, in name order unless `order` says otherwise.
 ///
 /// **Permissions:** `group_read`.
 #[utoipa::path(
     tag = "Management: child groups",
-    params(("groupIdentifier" = String, Path, description = "The group: id (UUID) or name"), ChildGroupsQuery),
+    params(("groupIdentifier" = String, Path, description = "The group: id (UUID) or name"), GroupListQuery),
     responses(
-        (status = 200, description = "The child groups", body = Vec<ManagementGroup>),
+        (status = 200, description = "A page of the child groups", body = GroupPagedList),
         (status = 404, description = "Group not found (`GROUP_NOT_FOUND`)", body = ManagementError),
     ),
     security(("bearerAuth" = []))
@@ -268,10 +304,11 @@ pub async fn list_child_groups(
     service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
-    query: web::Query<ChildGroupsQuery>,
+    query: web::Query<GroupListQuery>,
 ) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let (inherited, include_self) = (query.include_inherited.unwrap_or(false), query.include_self.unwrap_or(false));
+    query.page(Vec::new())?; // the query's own mistakes first
     let groups = service.list_child_groups(&caller, group, inherited, include_self).await?;
-    Ok(HttpResponse::Ok().json(groups.into_iter().map(ManagementGroup::from).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(query.page(groups)?))
 }

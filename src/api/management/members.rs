@@ -9,7 +9,7 @@ use super::models::{group_list, ManagementUser, UserPagedList, UserPagingQuery, 
 use crate::api::error::ManagementError;
 use crate::api::Caller;
 use crate::api::UserIds;
-use crate::domain::{GroupIdentifier, UserIdentifier, UserSort};
+use crate::domain::{GroupIdentifier, UserSort};
 use crate::engine::members::MemberQuery;
 use crate::error::Error;
 use crate::service::Service;
@@ -42,7 +42,7 @@ pub async fn add_user_to_group(
 ) -> Result<HttpResponse, Error> {
     let (group, user) = path.into_inner();
     let group = GroupIdentifier::parse(&group)?;
-    let user = UserIdentifier::parse(&user)?;
+    let user = super::users::user_identifier(&caller, &user)?;
     service.add_user_to_group(&caller, group, user).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -196,7 +196,7 @@ pub async fn remove_user_from_group(
 ) -> Result<HttpResponse, Error> {
     let (group, user) = path.into_inner();
     let group = GroupIdentifier::parse(&group)?;
-    let user = UserIdentifier::parse(&user)?;
+    let user = super::users::user_identifier(&caller, &user)?;
     service.remove_user_from_group(&caller, group, user).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -223,7 +223,7 @@ pub async fn remove_user_from_group(
 pub async fn user_in_group(service: web::Data<Service>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, Error> {
     let (group, user) = path.into_inner();
     let group = GroupIdentifier::parse(&group)?;
-    let user = UserIdentifier::parse(&user)?;
+    let user = super::users::user_identifier(&caller, &user)?;
     let member = service.is_member(&caller, group, user).await?;
     Ok(if member { HttpResponse::NoContent().finish() } else { HttpResponse::NotFound().finish() })
 }

@@ -6,7 +6,6 @@ mod members;
 mod models;
 mod users;
 
-use actix_web::web;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::error::{ManagementError, Surface, SurfaceDocs};
@@ -14,9 +13,18 @@ use super::error::{ManagementError, Surface, SurfaceDocs};
 pub const PREFIX: &str = "/api/security";
 pub const LEGACY_PREFIX: &str = "/api/management/security";
 
+/// Filters the vendor's client can send that Rollcall does not implement: a
+/// script that deletes what a filtered listing returns must not get every
+/// user because the filter was ignored.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("zenQL", "filter with q, or list a group's members"),
+    ("classicUserId", "Rollcall has no classic user ids; name users by id, email or username"),
+];
+
 /// Errors as the vendor's `Error`; the account comes from the token alone.
 pub const SURFACE: Surface =
-    Surface::new(false, ManagementError::body, SurfaceDocs { error_schema: "Error", operation_prefix: "", tag: None });
+    Surface::new(false, ManagementError::body, SurfaceDocs { error_schema: "Error", operation_prefix: "", tag: None })
+        .with_unsupported_params(UNSUPPORTED);
 
 /// The same surface under its older prefix: same answers, its own
 /// operation ids and tag in the spec.
@@ -24,7 +32,8 @@ pub const LEGACY_SURFACE: Surface = Surface::new(
     false,
     ManagementError::body,
     SurfaceDocs { error_schema: "Error", operation_prefix: "legacy_", tag: Some("Management (legacy paths)") },
-);
+)
+.with_unsupported_params(UNSUPPORTED);
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(members::add_user_to_group)
@@ -37,10 +46,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(members::user_in_group)
         .service(groups::create_group)
         .service(groups::list_groups)
-        // Likewise for the group collection (left out of the spec: its path
-        // is not a documented one, so nothing else answers there).
-        .route("/groups", web::post().to(groups::create))
-        .route("/groups", web::get().to(groups::list))
+        // Likewise for the group collection, which the vendor's client
+        // calls without the slash.
+        .service(groups::create_group_without_slash)
+        .service(groups::list_groups_without_slash)
         .service(groups::get_group)
         .service(groups::replace_group)
         .service(groups::delete_group)

@@ -2,7 +2,7 @@
 
 use crate::api::timestamp;
 use crate::db::users::User;
-use crate::domain::{GroupIdentifier, GroupSort, Page, Permission, Search, Sort, UserSort};
+use crate::domain::{normalize_key, GroupIdentifier, GroupSort, Page, Permission, Search, Sort, UserSort};
 use crate::engine::groups::GroupView;
 use crate::error::Error;
 use serde::{Deserialize, Serialize};
@@ -247,6 +247,70 @@ fn paging(page_index: Option<i64>, page_size: Option<i64>, q: Option<&str>) -> R
     }
     let size = Page::new(("pageIndex", Some(0)), ("pageSize", page_size), 25, 1000)?.limit;
     Ok(Paging { page_index: index, page: Page { offset: index * size, limit: size }, search: Search::parse("q", q)? })
+}
+
+/// The query of the group listings that are not searched (a group's child
+/// groups, a user's groups): paging, order, groups to leave out.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupListQuery {
+    /// Also the groups reached through nesting (below the children; above the user's groups)
+    pub include_inherited: Option<bool>,
+    /// Child groups only: also the group itself
+    pub include_self: Option<bool>,
+    /// Comma-separated group ids or names to leave out of the listing
+    #[param(example = "System Administrators")]
+    pub excluded_groups: Option<String>,
+    /// The page, counted from 0
+    #[param(minimum = 0, maximum = 1000000, default = 0)]
+    pub page_index: Option<i64>,
+    /// Items a page, 1 to 1000
+    #[param(minimum = 1, maximum = 1000, default = 25)]
+    pub page_size: Option<i64>,
+    /// Sort field, `name` (default) or `createdAt`; prefix `-` for descending
+    #[param(pattern = "^-?(name|createdAt)$")]
+    pub order: Option<String>,
+    /// Only groups whose name contains this text (case-insensitive, by the name key)
+    pub q: Option<String>,
+}
+
+impl GroupListQuery {
+    /// The page of `groups` this query asks for, sorted, without the excluded ones.
+    pub fn page(&self, groups: Vec<GroupView>) -> Result<GroupPagedList, Error> {
+        let paging = paging(self.page_index, self.page_size, None)?;
+        let sort = Sort::parse("order", self.order.as_deref(), GroupSort::Name, &GROUP_SORTS)?;
+        let excluded = self.excluded_groups.as_deref().map(group_list).transpose()?.unwrap_or_default();
+        let search = Search::parse("q", self.q.as_deref())?.map(|_| normalize_key(self.q.as_deref().unwrap_or_default()));
+        let mut groups: Vec<(String, GroupView)> = groups
+            .into_iter()
+            .map(|v| (normalize_key(&v.group.name), v))
+            .filter(|(key, _)| search.as_ref().is_none_or(|q| key.contains(q.as_str())))
+            .filter(|(key, v)| {
+                !excluded.iter().any(|e| match e {
+                    GroupIdentifier::Id(id) => *id == v.group.id,
+                    GroupIdentifier::Name(name) => name == key,
+                })
+            })
+            .collect();
+        groups.sort_by(|(ka, a), (kb, b)| {
+            let order = match sort.key {
+                GroupSort::Name => ka.cmp(kb),
+                GroupSort::CreatedAt => a.group.created_at.cmp(&b.group.created_at),
+            };
+            let order = order.then(a.group.id.cmp(&b.group.id));
+            if sort.descending {
+                order.reverse()
+            } else {
+                order
+            }
+        });
+        let groups: Vec<GroupView> = groups.into_iter().map(|(_, v)| v).collect();
+        let total = groups.len() as i64;
+        let items =
+            groups.into_iter().skip(paging.page.offset as usize).take(paging.page.limit as usize).map(ManagementGroup::from).collect();
+        Ok(GroupPagedList::new(&paging, total, items))
+    }
 }
 
 /// A comma-separated list of group identifiers.

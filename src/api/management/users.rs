@@ -1,12 +1,10 @@
 //! Users on the management surface.
 
 use actix_web::{delete, get, head, post, put, web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::models::{
-    group_list, ManagementGroup, ManagementUser, NewUserBody, PasswordChange, UserActionBody, UserBody, UserPagedList, UserPagingQuery,
-    USER_SORTS,
+    group_list, GroupListQuery, GroupPagedList, ManagementUser, NewUserBody, PasswordChange, UserActionBody, UserBody, UserPagedList,
+    UserPagingQuery, USER_SORTS,
 };
 use crate::api::error::ManagementError;
 use crate::api::Caller;
@@ -18,6 +16,17 @@ use crate::engine::users::{UserDraft, UserPatch};
 use crate::error::Error;
 use crate::service::Service;
 
+/// The vendor's name for the caller, usable wherever a user is named.
+pub const CURRENT_USER: &str = "@current";
+
+/// A user identifier of the management surface: `@current` is the caller.
+pub fn user_identifier(caller: &Caller, raw: &str) -> Result<UserIdentifier, Error> {
+    if raw == CURRENT_USER {
+        return Ok(UserIdentifier::Id(caller.user));
+    }
+    UserIdentifier::parse(raw)
+}
+
 fn draft(body: &UserBody) -> Result<UserDraft, Error> {
     Ok(UserDraft {
         email: Email::parse(&body.email)?,
@@ -25,7 +34,16 @@ fn draft(body: &UserBody) -> Result<UserDraft, Error> {
         first_name: PersonName::parse("firstName", body.first_name.as_deref())?,
         last_name: PersonName::parse("lastName", body.last_name.as_deref())?,
         password_hash: None,
+        suspended: false,
     })
+}
+
+/// Query of a user creation.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CreateUserQuery {
+    /// Create the user suspended: they cannot sign in until `unsuspend`
+    pub suspended: Option<bool>,
 }
 
 /// Create a user
@@ -36,6 +54,7 @@ fn draft(body: &UserBody) -> Result<UserDraft, Error> {
 /// **Permissions:** `user_create`.
 #[utoipa::path(
     tag = "Management: users",
+    params(CreateUserQuery),
     request_body = NewUserBody,
     responses(
         (status = 201, description = "The user", body = ManagementUser),
@@ -45,9 +64,16 @@ fn draft(body: &UserBody) -> Result<UserDraft, Error> {
     security(("bearerAuth" = []))
 )]
 #[post("/users")]
-pub async fn create_user(service: web::Data<Service>, caller: Caller, body: web::Json<NewUserBody>) -> Result<HttpResponse, Error> {
+pub async fn create_user(
+    service: web::Data<Service>,
+    caller: Caller,
+    query: web::Query<CreateUserQuery>,
+    body: web::Json<NewUserBody>,
+) -> Result<HttpResponse, Error> {
     let password = body.credentials.as_ref().map(|c| Password::parse("credentials.password", &c.password)).transpose()?;
-    let user = service.create_user(&caller, draft(&body.user)?, password).await?;
+    let mut draft = draft(&body.user)?;
+    draft.suspended = query.suspended.unwrap_or(false);
+    let user = service.create_user(&caller, draft, password).await?;
     Ok(HttpResponse::Created().json(ManagementUser::from(user)))
 }
 
@@ -75,10 +101,12 @@ pub async fn list_users(service: web::Data<Service>, caller: Caller, query: web:
 
 /// Get a user
 ///
+/// `GET …/users/@current` answers the caller (the vendor client's `users.getCurrent`).
+///
 /// **Permissions:** `user_read`; anyone may read themself.
 #[utoipa::path(
     tag = "Management: users",
-    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username", example = "tdurden")),
+    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username; `@current` is the caller", example = "tdurden")),
     responses(
         (status = 200, description = "The user", body = ManagementUser),
         (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ManagementError),
@@ -87,7 +115,7 @@ pub async fn list_users(service: web::Data<Service>, caller: Caller, query: web:
 )]
 #[get("/users/{userIdentifier}")]
 pub async fn get_user(service: web::Data<Service>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Error> {
-    let user = UserIdentifier::parse(&path.into_inner())?;
+    let user = user_identifier(&caller, &path.into_inner())?;
     let user = service.get_user(&caller, user, false).await?;
     Ok(HttpResponse::Ok().json(ManagementUser::from(user)))
 }
@@ -99,7 +127,7 @@ pub async fn get_user(service: web::Data<Service>, caller: Caller, path: web::Pa
 /// **Permissions:** `user_update`, and holding everything the user holds (else 403).
 #[utoipa::path(
     tag = "Management: users",
-    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username")),
+    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username; `@current` is the caller")),
     request_body = UserBody,
     responses(
         (status = 200, description = "The user", body = ManagementUser),
@@ -116,7 +144,7 @@ pub async fn replace_user(
     path: web::Path<String>,
     body: web::Json<UserBody>,
 ) -> Result<HttpResponse, Error> {
-    let user = UserIdentifier::parse(&path.into_inner())?;
+    let user = user_identifier(&caller, &path.into_inner())?;
     if body.credentials.is_some() {
         return Err(Error::validation(
             "credentials are set at creation; change a password with POST …/users/{userIdentifier}/credentials/password",
@@ -137,7 +165,7 @@ pub async fn replace_user(
 /// **Permissions:** `user_delete`, and holding everything the user holds (else 403).
 #[utoipa::path(
     tag = "Management: users",
-    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username")),
+    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username; `@current` is the caller")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ManagementError),
@@ -147,29 +175,23 @@ pub async fn replace_user(
 )]
 #[delete("/users/{userIdentifier}")]
 pub async fn delete_user(service: web::Data<Service>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Error> {
-    let user = UserIdentifier::parse(&path.into_inner())?;
+    let user = user_identifier(&caller, &path.into_inner())?;
     service.delete_user(&caller, user).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(rename_all = "camelCase")]
-pub struct UserGroupsQuery {
-    /// Also the groups above the user's groups (through nesting)
-    pub include_inherited: Option<bool>,
-}
-
 /// List a user's groups
 ///
-/// In name order.
+/// The groups the user is a member of (with `includeInherited`, also the
+/// groups above them), a page at a time, in name order unless `order` says
+/// otherwise; `excludedGroups` leaves the named groups out.
 ///
 /// **Permissions:** `user_read`; anyone may list their own.
 #[utoipa::path(
     tag = "Management: users",
-    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username"), UserGroupsQuery),
+    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username; `@current` is the caller"), GroupListQuery),
     responses(
-        (status = 200, description = "The user's groups", body = Vec<ManagementGroup>),
+        (status = 200, description = "A page of the user's groups", body = GroupPagedList),
         (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ManagementError),
     ),
     security(("bearerAuth" = []))
@@ -179,12 +201,13 @@ pub async fn list_user_groups(
     service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
-    query: web::Query<UserGroupsQuery>,
+    query: web::Query<GroupListQuery>,
 ) -> Result<HttpResponse, Error> {
-    let user = UserIdentifier::parse(&path.into_inner())?;
+    let user = user_identifier(&caller, &path.into_inner())?;
     let inherited = query.include_inherited.unwrap_or(false);
+    query.page(Vec::new())?; // the query's own mistakes first
     let groups = service.groups_of_user(&caller, user, inherited).await?;
-    Ok(HttpResponse::Ok().json(groups.into_iter().map(ManagementGroup::from).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(query.page(groups)?))
 }
 
 /// Is the user in any of the groups?
@@ -196,7 +219,7 @@ pub async fn list_user_groups(
 #[utoipa::path(
     tag = "Management: users",
     params(
-        ("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username"),
+        ("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username; `@current` is the caller"),
         ("groupIdentifiers" = String, Path, description = "Comma-separated group ids or names", example = "Paper Street Soap Company,System Administrators"),
     ),
     responses(
@@ -208,7 +231,7 @@ pub async fn list_user_groups(
 #[head("/users/{userIdentifier}/groups/{groupIdentifiers}")]
 pub async fn user_in_groups(service: web::Data<Service>, caller: Caller, path: web::Path<(String, String)>) -> Result<HttpResponse, Error> {
     let (user, groups) = path.into_inner();
-    let user = UserIdentifier::parse(&user)?;
+    let user = user_identifier(&caller, &user)?;
     let groups = group_list(&groups)?;
     let member = service.user_in_any_group(&caller, user, groups).await?;
     Ok(if member { HttpResponse::NoContent().finish() } else { HttpResponse::NotFound().finish() })
@@ -223,7 +246,7 @@ pub async fn user_in_groups(service: web::Data<Service>, caller: Caller, path: w
 /// **Permissions:** none for yourself; else `user_update`, and holding everything the user holds (else 403).
 #[utoipa::path(
     tag = "Management: users",
-    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username")),
+    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username; `@current` is the caller")),
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed"),
@@ -239,7 +262,7 @@ pub async fn change_password(
     path: web::Path<String>,
     body: web::Json<PasswordChange>,
 ) -> Result<HttpResponse, Error> {
-    let user = UserIdentifier::parse(&path.into_inner())?;
+    let user = user_identifier(&caller, &path.into_inner())?;
     let new = Password::parse("new", &body.new)?;
     let existing = body.existing.as_deref().map(Password::candidate);
     service.change_password(&caller, caller.session, user, new, existing).await?;
@@ -258,7 +281,7 @@ pub async fn change_password(
 /// **Permissions:** `user_update`, and holding everything the user holds (else 403).
 #[utoipa::path(
     tag = "Management: users",
-    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username")),
+    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username; `@current` is the caller")),
     request_body = UserActionBody,
     responses(
         (status = 204, description = "Done"),
@@ -275,7 +298,7 @@ pub async fn act_on_user(
     path: web::Path<String>,
     body: web::Json<UserActionBody>,
 ) -> Result<HttpResponse, Error> {
-    let user = UserIdentifier::parse(&path.into_inner())?;
+    let user = user_identifier(&caller, &path.into_inner())?;
     let action = UserAction::parse(&body.kind)?;
     service.user_action(&caller, user, action).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -112,6 +112,7 @@ pub async fn create_user(service: web::Data<Service>, caller: Caller, body: web:
         first_name: PersonName::parse("first_name", body.first_name.as_deref())?,
         last_name: PersonName::parse("last_name", body.last_name.as_deref())?,
         password_hash: None,
+        suspended: false,
     };
     let user = service.create_user(&caller, draft, None).await?;
     Ok(HttpResponse::Created().json(UserResponse::from(user)))

@@ -1,0 +1,99 @@
+//! What the vendor's published client sends and expects of the management
+//! surface beyond memberships: `@current`, the slashless group collection,
+//! filters Rollcall does not implement (refused, never ignored), and
+//! `suspended` on create.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::{assert_management_error, TestApp};
+
+const M: &str = "/api/security";
+const LEGACY: &str = "/api/management/security";
+
+/// `users/@current` is the caller, on every user route of both prefixes.
+async fn at_current_is_the_caller(app: TestApp) {
+    let plain = app.create_user("plain@example.com", Some("plain")).await;
+    let token = app.token_for(&app.tenant, &plain);
+    for prefix in [M, LEGACY] {
+        let r = app.call_as(&app.tenant, &token, Method::GET, &format!("{prefix}/users/@current"), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["id"], plain.as_str());
+        let r = app.call_as(&app.tenant, &token, Method::GET, &format!("{prefix}/users/@current/groups"), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["totalCount"], 0);
+    }
+    let r = app.call(Method::GET, &format!("{M}/users/@current"), None).await;
+    assert_eq!(r.body["id"], app.tenant.admin_id.as_str());
+}
+
+/// `POST`/`GET {mgmt}/groups` without the slash: served and in the spec.
+async fn the_group_collection_answers_without_its_slash(app: TestApp) {
+    let r = app.call(Method::POST, &format!("{M}/groups"), Some(json!({"name": "No Slash"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = app.call(Method::GET, &format!("{LEGACY}/groups?q=slash"), None).await;
+    assert_eq!(r.body["totalCount"], 1, "{}", r.text);
+    let spec = app.send(app.client.get(app.url("/api-docs/openapi.json"))).await.body;
+    for prefix in [M, LEGACY] {
+        let item = &spec["paths"][format!("{prefix}/groups")];
+        assert!(item["get"].is_object() && item["post"].is_object(), "{prefix}/groups is documented");
+    }
+}
+
+/// A filter the vendor's client can send and Rollcall does not implement is
+/// a 400 that says so, on every route and spelling: a script deleting what
+/// a filtered listing returns must not get everyone.
+async fn filters_rollcall_does_not_implement_are_refused(app: TestApp) {
+    let group = app.create_group("Filtered").await;
+    let user = app.create_user("f@example.com", Some("f")).await;
+    for path in [
+        format!("{M}/users?zenQL=firstName%3D%22x%22"),
+        format!("{M}/users?zenql=x"),
+        format!("{LEGACY}/groups/?ZENQL=x"),
+        format!("{M}/groups/{group}/users?zenQL=x"),
+        format!("{M}/groups/{group}/groups?zenQL=x"),
+        format!("{M}/users/{user}?classicUserId=true"),
+    ] {
+        let r = app.call(Method::GET, &path, None).await;
+        assert_management_error(&r, 400, "VALIDATION_ERROR");
+        assert!(r.body["message"].as_str().unwrap().contains("not implemented"), "{path}: {}", r.text);
+    }
+    // Deleting with it is refused too, and nothing is deleted.
+    let r = app.call(Method::DELETE, &format!("{M}/users/{user}?zenQL=x"), None).await;
+    assert_management_error(&r, 400, "VALIDATION_ERROR");
+    assert_eq!(app.call(Method::GET, &format!("{M}/users/{user}"), None).await.status, StatusCode::OK);
+    // Child groups take q.
+    let child = app.create_group("Child One").await;
+    app.call(Method::PUT, &format!("{M}/groups/{group}/groups/{child}"), None).await;
+    let r = app.call(Method::GET, &format!("{M}/groups/{group}/groups?q=ONE"), None).await;
+    assert_eq!(r.body["totalCount"], 1, "{}", r.text);
+    let r = app.call(Method::GET, &format!("{M}/groups/{group}/groups?q=two"), None).await;
+    assert_eq!(r.body["totalCount"], 0, "{}", r.text);
+}
+
+/// `POST {mgmt}/users?suspended=true` makes a user who cannot sign in until unsuspended.
+async fn users_can_be_created_suspended(app: TestApp) {
+    let body = json!({"email": "s@example.com", "username": "sus", "credentials": {"password": "a long password"}});
+    let r = app.call(Method::POST, &format!("{M}/users?suspended=true"), Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let grant = || {
+        app.send(app.client.post(app.url("/authenticate/connect/token")).form(&[
+            ("grant_type", "password"),
+            ("username", "sus"),
+            ("password", "a long password"),
+        ]))
+    };
+    assert_eq!(grant().await.status, StatusCode::BAD_REQUEST, "suspended: no sign-in");
+    let r = app.call(Method::POST, &format!("{M}/users/{id}/actions"), Some(json!({"type": "unsuspend"}))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(grant().await.status, StatusCode::OK);
+}
+
+backend_tests!(
+    at_current_is_the_caller,
+    the_group_collection_answers_without_its_slash,
+    filters_rollcall_does_not_implement_are_refused,
+    users_can_be_created_suspended,
+);
