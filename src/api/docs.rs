@@ -75,7 +75,14 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 
 /// The name rules of `crate::domain`, as schema patterns (utoipa's
 /// attribute takes literals only; this keeps one copy of each).
-const PATTERNS: [(&str, &str, &str); 20] = [
+const PATTERNS: [(&str, &str, &str); 26] = [
+    ("UserMergePatch", "email", EMAIL_PATTERN),
+    ("UserMergePatch", "username", USERNAME_PATTERN),
+    ("UserMergePatch", "firstName", PERSON_NAME_PATTERN),
+    ("UserMergePatch", "lastName", PERSON_NAME_PATTERN),
+    ("GroupMergePatch", "name", NAME_PATTERN),
+    ("GroupMergePatch", "description", DESCRIPTION_PATTERN),
+    ("UserBody", "email", EMAIL_PATTERN),
     ("UserCredentials", "password", crate::credentials::PASSWORD_PATTERN),
     ("PasswordChange", "new", crate::credentials::PASSWORD_PATTERN),
     ("CreateGroupRequest", "name", NAME_PATTERN),
@@ -86,7 +93,6 @@ const PATTERNS: [(&str, &str, &str); 20] = [
     ("GroupBody", "description", DESCRIPTION_PATTERN),
     ("CreateUserRequest", "email", EMAIL_PATTERN),
     ("UpdateUserRequest", "email", EMAIL_PATTERN),
-    ("UserBody", "email", EMAIL_PATTERN),
     ("CreateUserRequest", "username", USERNAME_PATTERN),
     ("CreateUserRequest", "first_name", PERSON_NAME_PATTERN),
     ("CreateUserRequest", "last_name", PERSON_NAME_PATTERN),

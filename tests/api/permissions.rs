@@ -263,7 +263,10 @@ async fn a_caller_without_rights_learns_nothing_from_any_route(app: TestApp) {
                     .replace("{userIdentifier}", &pick(&other))
                     .replace("{id}", &if user_id_path { pick(&other) } else { pick(&group) });
                 let mut request = app.request_as(&app.tenant, &token, method.clone(), &path);
-                if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema/$ref").and_then(Value::as_str) {
+                let schema = ["application~1json", "application~1merge-patch+json"]
+                    .iter()
+                    .find_map(|media| op.pointer(&format!("/requestBody/content/{media}/schema/$ref")).and_then(Value::as_str));
+                if let Some(schema) = schema {
                     let body = match schema.rsplit('/').next().unwrap() {
                         "UserIds" => json!([pick(&other)]),
                         "GroupIds" => json!([pick(&child)]),

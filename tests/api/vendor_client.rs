@@ -91,7 +91,82 @@ async fn users_can_be_created_suspended(app: TestApp) {
     assert_eq!(grant().await.status, StatusCode::OK);
 }
 
+/// Property names match case-insensitively, as the vendor's examples spell them.
+async fn property_names_match_case_insensitively(app: TestApp) {
+    let body = json!({"Email": "c@example.com", "userName": "casey", "firstname": "Casey", "LASTNAME": "Jones", "credentials": {"Password": "a long password"}});
+    let r = app.call(Method::POST, &format!("{M}/users"), Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        (r.body["username"].as_str(), r.body["firstName"].as_str(), r.body["lastName"].as_str()),
+        (Some("casey"), Some("Casey"), Some("Jones"))
+    );
+    let signed_in = app
+        .send(app.client.post(app.url("/authenticate/connect/token")).form(&[
+            ("grant_type", "password"),
+            ("username", "casey"),
+            ("password", "a long password"),
+        ]))
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK, "the nested password was read: {}", signed_in.text);
+    let r = app.call(Method::POST, &format!("{M}/groups"), Some(json!({"NAME": "Cased", "Description": "described"}))).await;
+    assert_eq!((r.status, r.body["description"].as_str()), (StatusCode::CREATED, Some("described")), "{}", r.text);
+    let r = app.call(Method::POST, &format!("{M}/groups"), Some(json!({"name": "Twice", "Name": "Twice again"}))).await;
+    assert_management_error(&r, 400, "VALIDATION_ERROR");
+}
+
+/// PATCH with a merge patch (RFC 7396): present sets, null clears, absent
+/// keeps; read-only fields of a user as read are ignored.
+async fn users_and_groups_take_merge_patches(app: TestApp) {
+    let body = json!({"email": "p@example.com", "username": "pat", "firstName": "Pat", "lastName": "Doe"});
+    let user = app.call(Method::POST, &format!("{M}/users"), Some(body)).await.body;
+    let id = user["id"].as_str().unwrap().to_owned();
+    let patch = |path: String, body: serde_json::Value| {
+        app.send(
+            app.request(Method::PATCH, &path).header("Content-Type", "application/merge-patch+json; charset=utf-8").body(body.to_string()),
+        )
+    };
+    let mut changed = user.clone();
+    changed["lastName"] = json!(null);
+    changed["FirstName"] = json!("Patricia");
+    changed.as_object_mut().unwrap().remove("firstName");
+    let r = patch(format!("{M}/users/{id}"), changed).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        (r.body["firstName"].as_str(), r.body["lastName"].as_str(), r.body["username"].as_str()),
+        (Some("Patricia"), None, Some("pat"))
+    );
+    let r = patch(format!("{LEGACY}/users/{id}"), json!({"username": null})).await;
+    assert_eq!(
+        (r.status, r.body["username"].clone(), r.body["email"].clone()),
+        (StatusCode::OK, json!(null), json!("p@example.com")),
+        "{}",
+        r.text
+    );
+    for bad in
+        [json!({"email": null}), json!({"email": "not an email"}), json!({"credentials": {"password": "a long password"}}), json!(["x"])]
+    {
+        let r = patch(format!("{M}/users/{id}"), bad.clone()).await;
+        assert_management_error(&r, 400, "VALIDATION_ERROR");
+    }
+    let read = app.call(Method::GET, &format!("{M}/users/{id}"), None).await;
+    assert_eq!(read.body["firstName"], "Patricia", "refused patches changed nothing: {}", read.text);
+
+    let group = app.create_group("Patched").await;
+    let r = patch(format!("{M}/groups/{group}"), json!({"Description": "first"})).await;
+    assert_eq!(
+        (r.status, r.body["description"].as_str(), r.body["name"].as_str()),
+        (StatusCode::OK, Some("first"), Some("Patched")),
+        "{}",
+        r.text
+    );
+    let r = patch(format!("{M}/groups/{group}"), json!({"description": null, "name": "Renamed"})).await;
+    assert_eq!((r.body["description"].as_str(), r.body["name"].as_str()), (Some(""), Some("Renamed")), "{}", r.text);
+    assert_management_error(&patch(format!("{M}/groups/{group}"), json!({"name": null})).await, 400, "VALIDATION_ERROR");
+}
+
 backend_tests!(
+    property_names_match_case_insensitively,
+    users_and_groups_take_merge_patches,
     at_current_is_the_caller,
     the_group_collection_answers_without_its_slash,
     filters_rollcall_does_not_implement_are_refused,

@@ -1,8 +1,9 @@
 //! Groups on the management surface.
 
-use actix_web::{delete, get, post, put, web, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 
-use super::models::{GroupBody, GroupListQuery, GroupPagedList, GroupPagingQuery, ManagementGroup, GROUP_SORTS};
+use super::body::{merge_patch, Body, Patch};
+use super::models::{GroupBody, GroupListQuery, GroupMergePatch, GroupPagedList, GroupPagingQuery, ManagementGroup, GROUP_SORTS};
 use crate::api::error::ManagementError;
 use crate::api::Caller;
 use crate::api::GroupIds;
@@ -10,6 +11,7 @@ use crate::domain::{GroupDescription, GroupIdentifier, GroupName, GroupSort};
 use crate::engine::groups::GroupPatch;
 use crate::error::Error;
 use crate::service::Service;
+use serde_json::Value;
 
 /// Create a group
 ///
@@ -25,7 +27,7 @@ use crate::service::Service;
     security(("bearerAuth" = []))
 )]
 #[post("/groups/")]
-pub async fn create_group(service: web::Data<Service>, caller: Caller, body: web::Json<GroupBody>) -> Result<HttpResponse, Error> {
+pub async fn create_group(service: web::Data<Service>, caller: Caller, body: Body<GroupBody>) -> Result<HttpResponse, Error> {
     create(service, caller, body).await
 }
 
@@ -45,11 +47,7 @@ pub async fn create_group(service: web::Data<Service>, caller: Caller, body: web
     security(("bearerAuth" = []))
 )]
 #[post("/groups")]
-pub async fn create_group_without_slash(
-    service: web::Data<Service>,
-    caller: Caller,
-    body: web::Json<GroupBody>,
-) -> Result<HttpResponse, Error> {
+pub async fn create_group_without_slash(service: web::Data<Service>, caller: Caller, body: Body<GroupBody>) -> Result<HttpResponse, Error> {
     create(service, caller, body).await
 }
 
@@ -76,7 +74,7 @@ pub async fn list_groups_without_slash(
     list(service, caller, query).await
 }
 
-async fn create(service: web::Data<Service>, caller: Caller, body: web::Json<GroupBody>) -> Result<HttpResponse, Error> {
+async fn create(service: web::Data<Service>, caller: Caller, body: Body<GroupBody>) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
     let name = GroupName::parse(&body.name)?;
     let description = GroupDescription::parse(body.description.as_deref())?;
@@ -155,7 +153,7 @@ pub async fn replace_group(
     service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
-    body: web::Json<GroupBody>,
+    body: Body<GroupBody>,
 ) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let body = body.into_inner();
@@ -163,6 +161,57 @@ pub async fn replace_group(
         name: Some(GroupName::parse(&body.name)?),
         description: Some(GroupDescription::parse(body.description.as_deref())?),
         permissions: body.permissions,
+    };
+    let group = service.update_group(&caller, group, patch).await?;
+    Ok(HttpResponse::Ok().json(ManagementGroup::from(group)))
+}
+
+/// Update a group (merge patch)
+///
+/// RFC 7396 (`application/merge-patch+json`): a property present sets the
+/// field, `null` clears it (`description` to empty, `permissions` to none;
+/// `name` cannot be cleared), an absent one keeps it. Property names are
+/// matched case-insensitively; read-only properties (`id`, `type`,
+/// `created`, …) are accepted and ignored.
+///
+/// **Permissions:** `group_update` (`permissions` needs membership of `System Administrators`).
+#[utoipa::path(
+    tag = "Management: groups",
+    params(("groupIdentifier" = String, Path, description = "The group id (UUID) or name (case-insensitive)")),
+    request_body(content = GroupMergePatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The group as updated", body = ManagementGroup),
+        (status = 400, description = "Invalid value (`VALIDATION_ERROR`, `data.field`)", body = ManagementError),
+        (status = 404, description = "Group not found (`GROUP_NOT_FOUND`)", body = ManagementError),
+        (status = 409, description = "The name is taken (`NAME_TAKEN`), or System Administrators cannot change so (`SYSTEM_GROUP`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[patch("/groups/{groupIdentifier}")]
+pub async fn update_group(
+    service: web::Data<Service>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: Body<Value>,
+) -> Result<HttpResponse, Error> {
+    let group = GroupIdentifier::parse(&path.into_inner())?;
+    let fields = merge_patch(body)?;
+    let patch = GroupPatch {
+        name: match Patch::<String>::of(&fields, "name")? {
+            Patch::Keep => None,
+            Patch::Clear => return Err(Error::validation("name cannot be cleared").detail("field", "name".into())),
+            Patch::Set(name) => Some(GroupName::parse(&name)?),
+        },
+        description: match Patch::<String>::of(&fields, "description")? {
+            Patch::Keep => None,
+            Patch::Clear => Some(GroupDescription::parse(None)?),
+            Patch::Set(d) => Some(GroupDescription::parse(Some(&d))?),
+        },
+        permissions: match Patch::of(&fields, "permissions")? {
+            Patch::Keep => None,
+            Patch::Clear => Some(Vec::new()),
+            Patch::Set(p) => Some(p),
+        },
     };
     let group = service.update_group(&caller, group, patch).await?;
     Ok(HttpResponse::Ok().json(ManagementGroup::from(group)))

@@ -1,6 +1,7 @@
 //! The management surface, mounted at `/api/security` and, for clients of the
 //! older documents, again at `/api/management/security`.
 
+mod body;
 mod groups;
 mod members;
 mod models;
@@ -52,6 +53,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(groups::list_groups_without_slash)
         .service(groups::get_group)
         .service(groups::replace_group)
+        .service(groups::update_group)
         .service(groups::delete_group)
         .service(groups::add_child_group)
         .service(groups::add_child_groups)
@@ -61,6 +63,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(users::list_users)
         .service(users::get_user)
         .service(users::replace_user)
+        .service(users::update_user)
         .service(users::delete_user)
         .service(users::list_user_groups)
         .service(users::user_in_groups)

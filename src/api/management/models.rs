@@ -98,6 +98,33 @@ pub struct UserBody {
     pub credentials: Option<serde::de::IgnoredAny>,
 }
 
+/// A merge patch of a user (RFC 7396): present sets, `null` clears, absent keeps.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code, reason = "documents the patch; the handler reads the JSON object")]
+pub struct UserMergePatch {
+    #[schema(format = "email", min_length = 3, max_length = 320)]
+    email: Option<String>,
+    #[schema(min_length = 1, max_length = 255)]
+    username: Option<String>,
+    #[schema(max_length = 255)]
+    first_name: Option<String>,
+    #[schema(max_length = 255)]
+    last_name: Option<String>,
+}
+
+/// A merge patch of a group (RFC 7396): present sets, `null` clears, absent keeps.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code, reason = "documents the patch; the handler reads the JSON object")]
+pub struct GroupMergePatch {
+    #[schema(min_length = 1, max_length = 255)]
+    name: Option<String>,
+    #[schema(max_length = 1000)]
+    description: Option<String>,
+    /// Permissions to grant (administrators only)
+    permissions: Option<Vec<Permission>>,
+}
+
 /// A user as sent to create one: the fields of a user, and optionally a password.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewUserBody {

@@ -1,10 +1,11 @@
 //! Users on the management surface.
 
-use actix_web::{delete, get, head, post, put, web, HttpResponse};
+use actix_web::{delete, get, head, patch, post, put, web, HttpResponse};
 
+use super::body::{merge_patch, Body, Patch};
 use super::models::{
-    group_list, GroupListQuery, GroupPagedList, ManagementUser, NewUserBody, PasswordChange, UserActionBody, UserBody, UserPagedList,
-    UserPagingQuery, USER_SORTS,
+    group_list, GroupListQuery, GroupPagedList, ManagementUser, NewUserBody, PasswordChange, UserActionBody, UserBody, UserMergePatch,
+    UserPagedList, UserPagingQuery, USER_SORTS,
 };
 use crate::api::error::ManagementError;
 use crate::api::Caller;
@@ -15,6 +16,7 @@ use crate::engine::user_status::UserAction;
 use crate::engine::users::{UserDraft, UserPatch};
 use crate::error::Error;
 use crate::service::Service;
+use serde_json::Value;
 
 /// The vendor's name for the caller, usable wherever a user is named.
 pub const CURRENT_USER: &str = "@current";
@@ -68,7 +70,7 @@ pub async fn create_user(
     service: web::Data<Service>,
     caller: Caller,
     query: web::Query<CreateUserQuery>,
-    body: web::Json<NewUserBody>,
+    body: Body<NewUserBody>,
 ) -> Result<HttpResponse, Error> {
     let password = body.credentials.as_ref().map(|c| Password::parse("credentials.password", &c.password)).transpose()?;
     let mut draft = draft(&body.user)?;
@@ -142,7 +144,7 @@ pub async fn replace_user(
     service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
-    body: web::Json<UserBody>,
+    body: Body<UserBody>,
 ) -> Result<HttpResponse, Error> {
     let user = user_identifier(&caller, &path.into_inner())?;
     if body.credentials.is_some() {
@@ -154,6 +156,69 @@ pub async fn replace_user(
     let patch = UserPatch::from(draft(&body)?);
     let user = service.update_user(&caller, user, patch).await?;
     Ok(HttpResponse::Ok().json(ManagementUser::from(user)))
+}
+
+/// Update a user (merge patch)
+///
+/// RFC 7396, as the vendor's client sends it (`application/merge-patch+json`):
+/// a property present sets the field, `null` clears it (`email` cannot be
+/// cleared), an absent one keeps it. Property names are matched
+/// case-insensitively. Read-only properties of the user model (`id`,
+/// `created`, `status`, …) are accepted and ignored, so a user as read can
+/// be sent back changed; `credentials` is refused (passwords change through
+/// `…/credentials/password`).
+///
+/// **Permissions:** `user_update`, and holding everything the user holds (else 403).
+#[utoipa::path(
+    tag = "Management: users",
+    params(("userIdentifier" = String, Path, description = "The user id (UUID), email (contains `@`) or username; `@current` is the caller")),
+    request_body(content = UserMergePatch, content_type = "application/merge-patch+json"),
+    responses(
+        (status = 200, description = "The user as updated", body = ManagementUser),
+        (status = 400, description = "Invalid value (`VALIDATION_ERROR`, `data.field`)", body = ManagementError),
+        (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ManagementError),
+        (status = 409, description = "The email or username is taken (`NAME_TAKEN`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[patch("/users/{userIdentifier}")]
+pub async fn update_user(
+    service: web::Data<Service>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: Body<Value>,
+) -> Result<HttpResponse, Error> {
+    let user = user_identifier(&caller, &path.into_inner())?;
+    let fields = merge_patch(body)?;
+    if fields.contains_key("credentials") {
+        return Err(Error::validation("credentials cannot be patched; change a password with POST …/credentials/password")
+            .detail("field", "credentials".into()));
+    }
+    let text = |name: &str| Patch::<String>::of(&fields, name);
+    let patch = UserPatch {
+        email: match text("email")? {
+            Patch::Keep => None,
+            Patch::Clear => return Err(Error::validation("email cannot be cleared").detail("field", "email".into())),
+            Patch::Set(e) => Some(Email::parse(&e)?),
+        },
+        username: match text("username")? {
+            Patch::Keep => None,
+            Patch::Clear => Some(None),
+            Patch::Set(u) => Some(Some(Username::parse(&u)?)),
+        },
+        first_name: person_name(text("firstName")?, "firstName")?,
+        last_name: person_name(text("lastName")?, "lastName")?,
+    };
+    let user = service.update_user(&caller, user, patch).await?;
+    Ok(HttpResponse::Ok().json(ManagementUser::from(user)))
+}
+
+fn person_name(patch: Patch<String>, field: &str) -> Result<Option<PersonName>, Error> {
+    Ok(match patch {
+        Patch::Keep => None,
+        Patch::Clear => Some(PersonName::parse(field, None)?),
+        Patch::Set(name) => Some(PersonName::parse(field, Some(&name))?),
+    })
 }
 
 /// Delete a user
@@ -260,7 +325,7 @@ pub async fn change_password(
     service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
-    body: web::Json<PasswordChange>,
+    body: Body<PasswordChange>,
 ) -> Result<HttpResponse, Error> {
     let user = user_identifier(&caller, &path.into_inner())?;
     let new = Password::parse("new", &body.new)?;
@@ -296,7 +361,7 @@ pub async fn act_on_user(
     service: web::Data<Service>,
     caller: Caller,
     path: web::Path<String>,
-    body: web::Json<UserActionBody>,
+    body: Body<UserActionBody>,
 ) -> Result<HttpResponse, Error> {
     let user = user_identifier(&caller, &path.into_inner())?;
     let action = UserAction::parse(&body.kind)?;
