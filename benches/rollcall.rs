@@ -454,6 +454,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
             last_name: rollcall::domain::PersonName::parse("lastName", None).unwrap(),
             password_hash: None,
             suspended: false,
+            profile: Default::default(),
         };
         let password = rollcall::credentials::Password::parse("password", "a bench password").unwrap();
         sign_in_service.create_user(&admin(&seeded), draft, Some(password)).await.unwrap();

@@ -43,6 +43,7 @@ fn draft(n: usize) -> UserDraft {
         last_name: PersonName::parse("lastName", None).unwrap(),
         password_hash: None,
         suspended: false,
+        profile: Default::default(),
     }
 }
 
@@ -102,7 +103,7 @@ fn use_cases() -> Vec<(&'static str, Option<Option<Permission>>, Call)> {
             "create a group",
             Some(Some(GroupCreate)),
             call!(|s, p, _f, n| s
-                .create_group(&p, GroupName::parse(&format!("made {n}")).unwrap(), GroupDescription::parse(None).unwrap(), None)
+                .create_group(&p, GroupName::parse(&format!("made {n}")).unwrap(), GroupDescription::parse(None).unwrap(), None, None)
                 .await),
         ),
         (
@@ -113,7 +114,8 @@ fn use_cases() -> Vec<(&'static str, Option<Option<Permission>>, Call)> {
                     &p,
                     GroupName::parse(&format!("granting {n}")).unwrap(),
                     GroupDescription::parse(None).unwrap(),
-                    Some(vec![Permission::UserRead])
+                    Some(vec![Permission::UserRead]),
+                    None,
                 )
                 .await),
         ),
@@ -186,7 +188,8 @@ async fn matrix(backend: Backend) {
     let mut principals: Vec<(String, Principal, Option<Permission>)> = vec![("admin".into(), admin, None)];
     for (n, permission) in Permission::ALL.into_iter().enumerate() {
         let name = GroupName::parse(&format!("holders of {permission}")).unwrap();
-        let holders = service.create_group(&admin, name, GroupDescription::parse(None).unwrap(), Some(vec![permission])).await.unwrap();
+        let holders =
+            service.create_group(&admin, name, GroupDescription::parse(None).unwrap(), Some(vec![permission]), None).await.unwrap();
         let holder = service.create_user(&admin, draft(1000 + n), None).await.unwrap();
         service
             .add_users_to_group(&admin, GroupIdentifier::Id(holders.group.id), IdList::parse("user", vec![holder.id]).unwrap())
@@ -196,10 +199,12 @@ async fn matrix(backend: Backend) {
     }
     let nobody = service.create_user(&admin, draft(2000), None).await.unwrap();
     principals.push(("nothing".into(), Principal { user: nobody.id, account: account.id }, None));
-    let target =
-        service.create_group(&admin, GroupName::parse("Target").unwrap(), GroupDescription::parse(None).unwrap(), None).await.unwrap();
+    let target = service
+        .create_group(&admin, GroupName::parse("Target").unwrap(), GroupDescription::parse(None).unwrap(), None, None)
+        .await
+        .unwrap();
     let child =
-        service.create_group(&admin, GroupName::parse("Child").unwrap(), GroupDescription::parse(None).unwrap(), None).await.unwrap();
+        service.create_group(&admin, GroupName::parse("Child").unwrap(), GroupDescription::parse(None).unwrap(), None, None).await.unwrap();
     let user = service.create_user(&admin, draft(3000), None).await.unwrap();
     let fixture = Fixture { group: target.group.id, child: child.group.id, user: user.id };
 

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::accounts::{BASE_PATH_TEMPLATE, SERVED_UNDER_ACCOUNT};
 use super::error::{ErrorResponse, ManagementError, Surface};
 use super::sign_in::{OAuthError, SCOPES, TOKEN_PATH};
+use crate::domain::profile;
 use crate::domain::{DESCRIPTION_PATTERN, EMAIL_PATTERN, NAME_PATTERN, PERSON_NAME_PATTERN, TEXT_PATTERN, USERNAME_PATTERN};
 
 pub const SPEC_PATH: &str = "/api-docs/openapi.json";
@@ -75,7 +76,13 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 
 /// The name rules of `crate::domain`, as schema patterns (utoipa's
 /// attribute takes literals only; this keeps one copy of each).
-const PATTERNS: [(&str, &str, &str); 26] = [
+const PATTERNS: [(&str, &str, &str); 32] = [
+    ("UserBody", "timezone", profile::TIMEZONE_PATTERN),
+    ("UserBody", "language", profile::LANGUAGE_PATTERN),
+    ("UserBody", "avatarUrl", profile::AVATAR_URL_PATTERN),
+    ("UserMergePatch", "timezone", profile::TIMEZONE_PATTERN),
+    ("UserMergePatch", "language", profile::LANGUAGE_PATTERN),
+    ("UserMergePatch", "avatarUrl", profile::AVATAR_URL_PATTERN),
     ("UserMergePatch", "email", EMAIL_PATTERN),
     ("UserMergePatch", "username", USERNAME_PATTERN),
     ("UserMergePatch", "firstName", PERSON_NAME_PATTERN),

@@ -20,6 +20,8 @@ pub struct Group {
     pub is_system: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// JSON text of an object.
+    pub custom: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -45,6 +47,7 @@ impl NewGroup {
             is_system: self.is_system,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            custom: None,
         }
     }
 }
@@ -125,7 +128,13 @@ pub struct GroupChanges {
     pub name: Option<String>,
     pub name_key: Option<String>,
     pub description: Option<String>,
+    pub custom: Option<Option<String>>,
     pub updated_at: NaiveDateTime,
+}
+
+/// Writes the custom object of a group being created (its `group.created` says so).
+pub fn set_custom(conn: &mut Conn, id: GroupId, changes: &GroupChanges) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::update(groups::table.find(id)).set(changes).execute(c)).map(drop)
 }
 
 /// Writes the changes to the group of `account`.
@@ -138,6 +147,9 @@ pub fn update(w: &mut Write, account: AccountId, id: GroupId, changes: &GroupCha
     }
     if changes.description.is_some() {
         fields.push("description");
+    }
+    if changes.custom.is_some() {
+        fields.push("custom");
     }
     w.record(Change::GroupUpdated { account, group: id, fields });
     Ok(())

@@ -33,6 +33,12 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         last_sign_in_at -> Nullable<Timestamp>,
         auth_epoch -> Integer,
+        timezone -> Nullable<Text>,
+        language -> Nullable<Text>,
+        avatar_url -> Nullable<Text>,
+        custom -> Nullable<Text>,
+        opt_out_of_notifications -> Bool,
+        password_reset_required -> Bool,
     }
 }
 
@@ -46,6 +52,7 @@ diesel::table! {
         is_system -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        custom -> Nullable<Text>,
     }
 }
 

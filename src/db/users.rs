@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{memberships, users};
 use super::{Conn, Write};
+use crate::domain::profile::UserProfile;
 use crate::domain::{normalize_key, AccountId, Change, GroupId, Page, Search, Sort, UserId, UserIdentifier, UserSort};
 use crate::with_conn;
 
@@ -20,6 +21,17 @@ pub struct User {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
+    pub timezone: Option<String>,
+    pub language: Option<String>,
+    pub avatar_url: Option<String>,
+    /// JSON text of an object.
+    pub custom: Option<String>,
+    pub opt_out_of_notifications: bool,
+    pub suspended: bool,
+    pub locked_until: Option<NaiveDateTime>,
+    pub password_reset_required: bool,
+    pub last_sign_in_at: Option<NaiveDateTime>,
+    pub password_changed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -37,6 +49,11 @@ pub struct NewUser {
     pub last_name_key: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub timezone: Option<String>,
+    pub language: Option<String>,
+    pub avatar_url: Option<String>,
+    pub custom: Option<String>,
+    pub opt_out_of_notifications: bool,
 }
 
 impl NewUser {
@@ -63,7 +80,21 @@ impl NewUser {
             last_name,
             created_at: at,
             updated_at: at,
+            timezone: None,
+            language: None,
+            avatar_url: None,
+            custom: None,
+            opt_out_of_notifications: false,
         }
+    }
+
+    pub fn with_profile(mut self, profile: UserProfile) -> Self {
+        self.timezone = profile.timezone;
+        self.language = profile.language;
+        self.avatar_url = profile.avatar_url;
+        self.custom = profile.custom;
+        self.opt_out_of_notifications = profile.opt_out_of_notifications;
+        self
     }
 
     pub fn into_user(self) -> User {
@@ -77,6 +108,16 @@ impl NewUser {
             created_at: self.created_at,
             updated_at: self.updated_at,
             deleted_at: None,
+            timezone: self.timezone,
+            language: self.language,
+            avatar_url: self.avatar_url,
+            custom: self.custom,
+            opt_out_of_notifications: self.opt_out_of_notifications,
+            suspended: false,
+            locked_until: None,
+            password_reset_required: false,
+            last_sign_in_at: None,
+            password_changed_at: None,
         }
     }
 }
@@ -241,6 +282,11 @@ pub struct UserChanges {
     pub first_name_key: Option<Option<String>>,
     pub last_name: Option<Option<String>>,
     pub last_name_key: Option<Option<String>>,
+    pub timezone: Option<Option<String>>,
+    pub language: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+    pub custom: Option<Option<String>>,
+    pub opt_out_of_notifications: Option<bool>,
     pub updated_at: NaiveDateTime,
 }
 
@@ -252,6 +298,11 @@ pub fn update(w: &mut Write, account: AccountId, id: UserId, changes: &UserChang
         ("username", changes.username.is_some()),
         ("first_name", changes.first_name.is_some()),
         ("last_name", changes.last_name.is_some()),
+        ("timezone", changes.timezone.is_some()),
+        ("language", changes.language.is_some()),
+        ("avatar_url", changes.avatar_url.is_some()),
+        ("custom", changes.custom.is_some()),
+        ("opt_out_of_notifications", changes.opt_out_of_notifications.is_some()),
     ];
     let fields = set.into_iter().filter(|(_, is_set)| *is_set).map(|(name, _)| name).collect();
     w.record(Change::UserUpdated { account, user: id, fields });
@@ -339,10 +390,11 @@ pub fn store_password_hash(conn: &mut Conn, id: UserId, hash: &str, at: NaiveDat
     with_conn!(conn, |c| query.execute(c)).map(drop)
 }
 
-/// A new password for an existing user.
-pub fn set_password(w: &mut Write, account: AccountId, id: UserId, hash: &str, at: NaiveDateTime) -> QueryResult<()> {
+/// A new password for an existing user; `reset_required` when someone else
+/// set it (the user is asked to choose their own).
+pub fn set_password(w: &mut Write, account: AccountId, id: UserId, hash: &str, reset_required: bool, at: NaiveDateTime) -> QueryResult<()> {
     store_password_hash(w, id, hash, at)?;
-    let query = diesel::update(users::table.find(id)).set(users::updated_at.eq(at));
+    let query = diesel::update(users::table.find(id)).set((users::updated_at.eq(at), users::password_reset_required.eq(reset_required)));
     let conn: &mut Conn = w;
     with_conn!(conn, |c| query.execute(c))?;
     w.record(Change::PasswordChanged { account, user: id });

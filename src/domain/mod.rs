@@ -7,6 +7,7 @@ mod ids;
 mod listing;
 mod names;
 mod permission;
+pub mod profile;
 
 pub use change::{Change, Principal};
 pub use identifiers::{GroupIdList, GroupIdentifier, IdList, UserIdList, UserIdentifier, MAX_BULK_IDS, MAX_BULK_USERS};

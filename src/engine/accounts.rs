@@ -60,6 +60,7 @@ pub fn ensure_admin(w: &mut Write, account: AccountId, username: &str, email: &s
                 last_name: PersonName::parse("lastName", None)?,
                 password_hash: None,
                 suspended: false,
+                profile: Default::default(),
             },
         )?,
     };

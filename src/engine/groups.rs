@@ -86,9 +86,16 @@ pub fn create(
     name: GroupName,
     description: GroupDescription,
     permissions: Option<Vec<Permission>>,
+    custom: Option<String>,
 ) -> Result<GroupView, Error> {
     require(w, principal, Permission::GroupCreate)?;
-    let group = insert_group(w, principal.account, name, description)?;
+    let mut group = insert_group(w, principal.account, name, description)?;
+    if custom.is_some() {
+        let changes =
+            groups::GroupChanges { name: None, name_key: None, description: None, custom: Some(custom), updated_at: group.updated_at };
+        groups::set_custom(w, group.id, &changes)?;
+        group.custom = changes.custom.flatten();
+    }
     if let Some(p) = permissions.as_ref().filter(|p| !p.is_empty()) {
         set_permissions(w, principal, &group, p)?;
     }
@@ -125,6 +132,8 @@ pub struct GroupPatch {
     pub name: Option<GroupName>,
     pub description: Option<GroupDescription>,
     pub permissions: Option<Vec<Permission>>,
+    /// The free JSON object (its text); `Some(None)` removes it.
+    pub custom: Option<Option<String>>,
 }
 
 pub fn update(w: &mut Write, principal: &Principal, ident: &GroupIdentifier, patch: &GroupPatch) -> Result<GroupView, Error> {
@@ -147,6 +156,7 @@ pub fn update(w: &mut Write, principal: &Principal, ident: &GroupIdentifier, pat
         name: patch.name.as_ref().map(|n| n.as_str().to_owned()),
         name_key: patch.name.as_ref().map(GroupName::key),
         description: patch.description.as_ref().map(|d| d.as_str().to_owned()),
+        custom: patch.custom.clone(),
         updated_at: now(),
     };
     groups::update(w, principal.account, group.id, &changes)?;
@@ -154,6 +164,7 @@ pub fn update(w: &mut Write, principal: &Principal, ident: &GroupIdentifier, pat
     let mut updated = group;
     updated.name = changes.name.unwrap_or(updated.name);
     updated.description = changes.description.unwrap_or(updated.description);
+    updated.custom = changes.custom.unwrap_or(updated.custom);
     updated.updated_at = changes.updated_at;
     view(w, updated)
 }

@@ -98,7 +98,7 @@ pub fn set_password(
     if user != principal.user {
         changeable(w, principal, &UserIdentifier::Id(user))?;
     }
-    users::set_password(w, principal.account, user, hash, now)?;
+    users::set_password(w, principal.account, user, hash, user != principal.user, now)?;
     let keep = keep.filter(|_| user == principal.user);
     sessions::revoke_all_of(w, user, keep, now)?;
     Ok(())

@@ -5,6 +5,7 @@ use super::groups::GroupView;
 use super::now;
 use crate::db::users::{self, NewUser, User, UserChanges, UserFilter};
 use crate::db::{Read, Write};
+use crate::domain::profile::UserProfile;
 use crate::domain::{
     AccountId, Email, GroupIdentifier, Page, Permission, PersonName, Principal, Sort, UserId, UserIdentifier, UserSort, Username,
 };
@@ -21,11 +22,12 @@ pub struct UserDraft {
     pub password_hash: Option<String>,
     /// Created suspended (the vendor's `suspended=true` on create).
     pub suspended: bool,
+    pub profile: UserProfile,
 }
 
 /// Inserts a user after checking that the email and username are free in the account.
 pub fn insert_user(w: &mut Write, account: AccountId, draft: UserDraft) -> Result<User, Error> {
-    let (password_hash, draft_suspended) = (draft.password_hash, draft.suspended);
+    let (password_hash, draft_suspended, profile) = (draft.password_hash, draft.suspended, draft.profile);
     let row = NewUser::new(
         UserId::new(),
         account,
@@ -34,7 +36,8 @@ pub fn insert_user(w: &mut Write, account: AccountId, draft: UserDraft) -> Resul
         draft.first_name.into_inner(),
         draft.last_name.into_inner(),
         now(),
-    );
+    )
+    .with_profile(profile);
     if let Some(field) = users::taken(w, account, &row.email_key, row.username_key.as_deref())? {
         return Err(Error::name_taken(field));
     }
@@ -93,12 +96,28 @@ pub struct UserPatch {
     pub username: Option<Option<Username>>,
     pub first_name: Option<PersonName>,
     pub last_name: Option<PersonName>,
+    pub timezone: Option<Option<String>>,
+    pub language: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+    /// JSON text of an object.
+    pub custom: Option<Option<String>>,
+    pub opt_out_of_notifications: Option<bool>,
 }
 
 impl From<UserDraft> for UserPatch {
     /// Every field set: a replacement.
     fn from(d: UserDraft) -> Self {
-        Self { email: Some(d.email), username: Some(d.username), first_name: Some(d.first_name), last_name: Some(d.last_name) }
+        Self {
+            email: Some(d.email),
+            username: Some(d.username),
+            first_name: Some(d.first_name),
+            last_name: Some(d.last_name),
+            timezone: Some(d.profile.timezone),
+            language: Some(d.profile.language),
+            avatar_url: Some(d.profile.avatar_url),
+            custom: Some(d.profile.custom),
+            opt_out_of_notifications: Some(d.profile.opt_out_of_notifications),
+        }
     }
 }
 
@@ -122,6 +141,11 @@ pub fn update(w: &mut Write, principal: &Principal, ident: &UserIdentifier, patc
         first_name_key: patch.first_name.as_ref().map(PersonName::key),
         last_name: patch.last_name.clone().map(PersonName::into_inner),
         last_name_key: patch.last_name.as_ref().map(PersonName::key),
+        timezone: patch.timezone.clone(),
+        language: patch.language.clone(),
+        avatar_url: patch.avatar_url.clone(),
+        custom: patch.custom.clone(),
+        opt_out_of_notifications: patch.opt_out_of_notifications,
         updated_at: now(),
     };
     users::update(w, principal.account, user.id, &changes)?;
@@ -131,6 +155,11 @@ pub fn update(w: &mut Write, principal: &Principal, ident: &UserIdentifier, patc
     updated.username = changes.username.unwrap_or(updated.username);
     updated.first_name = changes.first_name.unwrap_or(updated.first_name);
     updated.last_name = changes.last_name.unwrap_or(updated.last_name);
+    updated.timezone = changes.timezone.unwrap_or(updated.timezone);
+    updated.language = changes.language.unwrap_or(updated.language);
+    updated.avatar_url = changes.avatar_url.unwrap_or(updated.avatar_url);
+    updated.custom = changes.custom.unwrap_or(updated.custom);
+    updated.opt_out_of_notifications = changes.opt_out_of_notifications.unwrap_or(updated.opt_out_of_notifications);
     updated.updated_at = changes.updated_at;
     Ok(updated)
 }

@@ -334,9 +334,10 @@ impl Service {
         name: GroupName,
         description: GroupDescription,
         permissions: Option<Vec<Permission>>,
+        custom: Option<String>,
     ) -> Result<GroupView, Error> {
         let p = *p;
-        self.write(move |w| groups::create(w, &p, name.clone(), description.clone(), permissions.clone())).await
+        self.write(move |w| groups::create(w, &p, name.clone(), description.clone(), permissions.clone(), custom.clone())).await
     }
 
     pub async fn get_group(&self, p: &Principal, group: GroupIdentifier) -> Result<GroupView, Error> {

@@ -77,6 +77,7 @@ async fn killing_the_server_loses_no_acknowledged_membership(backend: Backend) {
                     last_name: PersonName::parse("last_name", None)?,
                     password_hash: None,
                     suspended: false,
+                    profile: Default::default(),
                 };
                 users.push(rollcall::engine::users::insert_user(w, account.id, draft)?.id.to_string());
             }

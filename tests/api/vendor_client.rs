@@ -164,7 +164,76 @@ async fn users_and_groups_take_merge_patches(app: TestApp) {
     assert_management_error(&patch(format!("{M}/groups/{group}"), json!({"name": null})).await, 400, "VALIDATION_ERROR");
 }
 
+/// The vendor's user and group models: every field stored, answered and
+/// round-tripped; status follows the user actions and sign-ins.
+async fn the_vendor_models_round_trip(app: TestApp) {
+    let body = json!({
+        "email": "m@example.com", "userName": "model", "firstName": "Mo", "lastName": "Del",
+        "timezone": "Europe/London", "Language": "en-GB", "avatarUrl": "https://example.com/m.png",
+        "custom": {"team": "blue", "Nested": {"n": [1, 2]}}, "optOutOfNotifications": true,
+        "credentials": {"password": "a long password"},
+    });
+    let r = app.call(Method::POST, &format!("{M}/users"), Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let read = app.call(Method::GET, &format!("{LEGACY}/users/{id}"), None).await.body;
+    for (field, value) in [
+        ("timezone", json!("Europe/London")),
+        ("language", json!("en-GB")),
+        ("avatarUrl", json!("https://example.com/m.png")),
+        ("custom", json!({"team": "blue", "Nested": {"n": [1, 2]}})),
+        ("optOutOfNotifications", json!(true)),
+        ("status", json!({"suspended": false, "locked": false, "passwordResetRequired": false})),
+        ("lastLogin", json!(null)),
+    ] {
+        assert_eq!(read[field], value, "{field}: {read}");
+    }
+    assert!(read["created"].is_string() && read["modified"].is_string() && read["passwordChanged"].is_string(), "{read}");
+    assert!(read.get("credentials").is_none(), "credentials are write-only: {read}");
+
+    let signed_in = app
+        .send(app.client.post(app.url("/authenticate/connect/token")).form(&[
+            ("grant_type", "password"),
+            ("username", "model"),
+            ("password", "a long password"),
+        ]))
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK);
+    app.call(Method::POST, &format!("{M}/users/{id}/actions"), Some(json!({"type": "suspend"}))).await;
+    app.call(Method::POST, &format!("{M}/users/{id}/credentials/password"), Some(json!({"new": "set by an admin"}))).await;
+    let read = app.call(Method::GET, &format!("{M}/users/{id}"), None).await.body;
+    assert_eq!(read["status"], json!({"suspended": true, "locked": false, "passwordResetRequired": true}), "{read}");
+    assert!(read["lastLogin"].is_string(), "{read}");
+
+    let patch = |path: String, body: serde_json::Value| {
+        app.send(app.request(Method::PATCH, &path).header("Content-Type", "application/merge-patch+json").body(body.to_string()))
+    };
+    let r = patch(format!("{M}/users/{id}"), json!({"custom": null, "timezone": "America/New_York", "optOutOfNotifications": false})).await;
+    assert_eq!(
+        (r.body["custom"].clone(), r.body["timezone"].clone(), r.body["language"].clone()),
+        (json!(null), json!("America/New_York"), json!("en-GB")),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.body["optOutOfNotifications"], false);
+    for bad in [json!({"timezone": "Europe//x"}), json!({"language": "english!"}), json!({"avatarUrl": "ftp://x"}), json!({"custom": [1]})]
+    {
+        assert_management_error(&patch(format!("{M}/users/{id}"), bad).await, 400, "VALIDATION_ERROR");
+    }
+
+    let r = app.call(Method::POST, &format!("{M}/groups"), Some(json!({"name": "Modelled", "custom": {"colour": "red"}}))).await;
+    assert_eq!((r.body["type"].as_str(), r.body["custom"].clone()), (Some("contensis"), json!({"colour": "red"})), "{}", r.text);
+    assert!(r.body["created"].is_string() && r.body["modified"].is_string());
+    let r = app.call(Method::GET, &format!("{M}/groups/System%20Administrators"), None).await;
+    assert_eq!(r.body["type"], "sys", "{}", r.text);
+    let r = patch(format!("{M}/groups/Modelled"), json!({"custom": {"colour": "blue"}})).await;
+    assert_eq!(r.body["custom"], json!({"colour": "blue"}), "{}", r.text);
+    let r = app.call(Method::GET, &format!("{M}/groups/Modelled"), None).await;
+    assert_eq!(r.body["custom"], json!({"colour": "blue"}), "{}", r.text);
+}
+
 backend_tests!(
+    the_vendor_models_round_trip,
     property_names_match_case_insensitively,
     users_and_groups_take_merge_patches,
     at_current_is_the_caller,

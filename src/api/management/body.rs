@@ -39,6 +39,14 @@ const NAMES: &[&str] = &[
     "createdAt",
     "updatedAt",
     "isSystem",
+    "timezone",
+    "language",
+    "avatarUrl",
+    "custom",
+    "optOutOfNotifications",
+    "lastLogin",
+    "passwordChanged",
+    "provider",
 ];
 /// Properties whose object value has canonical names of its own.
 const NESTED: &[&str] = &["credentials", "status"];
@@ -117,6 +125,29 @@ pub fn merge_patch(body: Body<Value>) -> Result<Map<String, Value>, Error> {
         Value::Object(object) => Ok(object),
         _ => Err(Error::validation("A merge patch is a JSON object")),
     }
+}
+
+/// The `custom` object of a merge patch: `null` removes it; a present object
+/// replaces it whole (its members are the client's, not merged).
+pub fn custom_patch(fields: &Map<String, Value>) -> Result<Option<Option<String>>, Error> {
+    Ok(match Patch::<Value>::of(fields, "custom")? {
+        Patch::Keep => None,
+        Patch::Clear => Some(None),
+        Patch::Set(value) => Some(Some(crate::domain::profile::custom(&value)?)),
+    })
+}
+
+/// An optional text field of a merge patch, checked by `parse`.
+pub fn text_patch(
+    fields: &Map<String, Value>,
+    name: &str,
+    parse: fn(&str) -> Result<String, Error>,
+) -> Result<Option<Option<String>>, Error> {
+    Ok(match Patch::<String>::of(fields, name)? {
+        Patch::Keep => None,
+        Patch::Clear => Some(None),
+        Patch::Set(value) => Some(Some(parse(&value)?)),
+    })
 }
 
 #[cfg(test)]

@@ -2,11 +2,13 @@
 
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 
+use super::body::custom_patch;
 use super::body::{merge_patch, Body, Patch};
 use super::models::{GroupBody, GroupListQuery, GroupMergePatch, GroupPagedList, GroupPagingQuery, ManagementGroup, GROUP_SORTS};
 use crate::api::error::ManagementError;
 use crate::api::Caller;
 use crate::api::GroupIds;
+use crate::domain::profile;
 use crate::domain::{GroupDescription, GroupIdentifier, GroupName, GroupSort};
 use crate::engine::groups::GroupPatch;
 use crate::error::Error;
@@ -79,7 +81,8 @@ async fn create(service: web::Data<Service>, caller: Caller, body: Body<GroupBod
     let name = GroupName::parse(&body.name)?;
     let description = GroupDescription::parse(body.description.as_deref())?;
     let grants = body.permissions;
-    let group = service.create_group(&caller, name, description, grants).await?;
+    let custom = body.custom.as_ref().map(profile::custom).transpose()?;
+    let group = service.create_group(&caller, name, description, grants, custom).await?;
     Ok(HttpResponse::Created().json(ManagementGroup::from(group)))
 }
 
@@ -161,6 +164,7 @@ pub async fn replace_group(
         name: Some(GroupName::parse(&body.name)?),
         description: Some(GroupDescription::parse(body.description.as_deref())?),
         permissions: body.permissions,
+        custom: Some(body.custom.as_ref().map(profile::custom).transpose()?),
     };
     let group = service.update_group(&caller, group, patch).await?;
     Ok(HttpResponse::Ok().json(ManagementGroup::from(group)))
@@ -212,6 +216,7 @@ pub async fn update_group(
             Patch::Clear => Some(Vec::new()),
             Patch::Set(p) => Some(p),
         },
+        custom: custom_patch(&fields)?,
     };
     let group = service.update_group(&caller, group, patch).await?;
     Ok(HttpResponse::Ok().json(ManagementGroup::from(group)))

@@ -6,6 +6,7 @@ use crate::domain::{normalize_key, GroupIdentifier, GroupSort, Page, Permission,
 use crate::engine::groups::GroupView;
 use crate::error::Error;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 /// The fields the management listings sort by, in its (camelCase) names.
@@ -22,20 +23,67 @@ pub struct ManagementUser {
     pub username: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
+    pub timezone: Option<String>,
+    pub language: Option<String>,
+    pub avatar_url: Option<String>,
+    /// The client's free JSON object
+    #[schema(value_type = Option<Object>)]
+    pub custom: Option<Value>,
+    pub opt_out_of_notifications: bool,
+    pub status: UserStatus,
+    /// When the user was created (the vendor's name; also `createdAt`)
+    #[schema(format = "date-time")]
+    pub created: String,
+    /// When the user was last changed (the vendor's name; also `updatedAt`)
+    #[schema(format = "date-time")]
+    pub modified: String,
+    /// The last successful password sign-in
+    #[schema(format = "date-time")]
+    pub last_login: Option<String>,
+    /// When the password was last set
+    #[schema(format = "date-time")]
+    pub password_changed: Option<String>,
     #[schema(format = "date-time")]
     pub created_at: String,
     #[schema(format = "date-time")]
     pub updated_at: String,
 }
 
+/// A user's sign-in status (read-only; change it with the user actions).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserStatus {
+    /// Suspended: no sign-in, no token accepted
+    pub suspended: bool,
+    /// Locked after repeated failed sign-ins (until the lock ends or `unlock`)
+    pub locked: bool,
+    /// Someone else set the password; the user is asked to choose their own
+    pub password_reset_required: bool,
+}
+
+fn custom_object(text: Option<String>) -> Option<Value> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
 impl From<User> for ManagementUser {
     fn from(u: User) -> Self {
+        let locked = u.locked_until.is_some_and(|until| until > crate::engine::now());
         Self {
             id: u.id.to_string(),
             email: u.email,
             username: u.username,
             first_name: u.first_name,
             last_name: u.last_name,
+            timezone: u.timezone,
+            language: u.language,
+            avatar_url: u.avatar_url,
+            custom: custom_object(u.custom),
+            opt_out_of_notifications: u.opt_out_of_notifications,
+            status: UserStatus { suspended: u.suspended, locked, password_reset_required: u.password_reset_required },
+            created: timestamp(u.created_at),
+            modified: timestamp(u.updated_at),
+            last_login: u.last_sign_in_at.map(timestamp),
+            password_changed: u.password_changed_at.map(timestamp),
             created_at: timestamp(u.created_at),
             updated_at: timestamp(u.updated_at),
         }
@@ -51,12 +99,34 @@ pub struct ManagementGroup {
     pub description: String,
     /// True for the built-in `System Administrators` group
     pub is_system: bool,
+    /// `sys` for the built-in `System Administrators`, `contensis` for every other group (the vendor's names)
+    #[serde(rename = "type")]
+    #[schema(value_type = GroupType)]
+    pub kind: &'static str,
+    /// The client's free JSON object
+    #[schema(value_type = Option<Object>)]
+    pub custom: Option<Value>,
     /// Permissions the group's members (and members of groups below it) hold
     pub permissions: Vec<Permission>,
+    /// When the group was created (the vendor's name; also `createdAt`)
+    #[schema(format = "date-time")]
+    pub created: String,
+    /// When the group was last changed (the vendor's name; also `updatedAt`)
+    #[schema(format = "date-time")]
+    pub modified: String,
     #[schema(format = "date-time")]
     pub created_at: String,
     #[schema(format = "date-time")]
     pub updated_at: String,
+}
+
+/// The vendor's group types; Rollcall's groups are `sys` or `contensis`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code, reason = "documents the values")]
+pub enum GroupType {
+    Sys,
+    Contensis,
 }
 
 impl From<GroupView> for ManagementGroup {
@@ -67,7 +137,11 @@ impl From<GroupView> for ManagementGroup {
             name: g.name,
             description: g.description,
             is_system: g.is_system,
+            kind: if g.is_system { "sys" } else { "contensis" },
+            custom: custom_object(g.custom),
             permissions: v.permissions,
+            created: timestamp(g.created_at),
+            modified: timestamp(g.updated_at),
             created_at: timestamp(g.created_at),
             updated_at: timestamp(g.updated_at),
         }
@@ -91,6 +165,19 @@ pub struct UserBody {
     pub first_name: Option<String>,
     #[schema(max_length = 255, example = "Durden")]
     pub last_name: Option<String>,
+    /// A time zone name
+    #[schema(max_length = 64, example = "Europe/London")]
+    pub timezone: Option<String>,
+    /// A language tag
+    #[schema(max_length = 35, example = "en-GB")]
+    pub language: Option<String>,
+    /// An http(s) URL
+    #[schema(max_length = 2048, example = "https://example.com/tyler.png")]
+    pub avatar_url: Option<String>,
+    /// A free JSON object of the client's (at most 16 KiB as JSON), stored and answered as sent
+    #[schema(value_type = Option<Object>)]
+    pub custom: Option<Value>,
+    pub opt_out_of_notifications: Option<bool>,
     /// Not part of a replacement: refused there, never ignored (passwords
     /// change through `…/credentials/password`).
     #[serde(default)]
@@ -111,6 +198,16 @@ pub struct UserMergePatch {
     first_name: Option<String>,
     #[schema(max_length = 255)]
     last_name: Option<String>,
+    #[schema(max_length = 64)]
+    timezone: Option<String>,
+    #[schema(max_length = 35)]
+    language: Option<String>,
+    #[schema(max_length = 2048)]
+    avatar_url: Option<String>,
+    /// Replaces the whole object; `null` removes it
+    #[schema(value_type = Option<Object>)]
+    custom: Option<Value>,
+    opt_out_of_notifications: Option<bool>,
 }
 
 /// A merge patch of a group (RFC 7396): present sets, `null` clears, absent keeps.
@@ -123,6 +220,9 @@ pub struct GroupMergePatch {
     description: Option<String>,
     /// Permissions to grant (administrators only)
     permissions: Option<Vec<Permission>>,
+    /// Replaces the whole object; `null` removes it
+    #[schema(value_type = Option<Object>)]
+    custom: Option<Value>,
 }
 
 /// A user as sent to create one: the fields of a user, and optionally a password.
@@ -187,6 +287,9 @@ pub struct GroupBody {
     pub description: Option<String>,
     /// Permissions to grant (administrators only); absent leaves them as they are
     pub permissions: Option<Vec<Permission>>,
+    /// A free JSON object of the client's (at most 16 KiB as JSON), stored and answered as sent
+    #[schema(value_type = Option<Object>)]
+    pub custom: Option<Value>,
 }
 
 macro_rules! paged_list {

@@ -2,7 +2,7 @@
 
 use actix_web::{delete, get, head, patch, post, put, web, HttpResponse};
 
-use super::body::{merge_patch, Body, Patch};
+use super::body::{custom_patch, merge_patch, text_patch, Body, Patch};
 use super::models::{
     group_list, GroupListQuery, GroupPagedList, ManagementUser, NewUserBody, PasswordChange, UserActionBody, UserBody, UserMergePatch,
     UserPagedList, UserPagingQuery, USER_SORTS,
@@ -11,6 +11,7 @@ use crate::api::error::ManagementError;
 use crate::api::Caller;
 use crate::credentials::Password;
 use crate::db::users::UserFilter;
+use crate::domain::profile::{self, UserProfile};
 use crate::domain::{Email, PersonName, UserIdentifier, UserSort, Username};
 use crate::engine::user_status::UserAction;
 use crate::engine::users::{UserDraft, UserPatch};
@@ -37,6 +38,13 @@ fn draft(body: &UserBody) -> Result<UserDraft, Error> {
         last_name: PersonName::parse("lastName", body.last_name.as_deref())?,
         password_hash: None,
         suspended: false,
+        profile: UserProfile {
+            timezone: body.timezone.as_deref().map(profile::timezone).transpose()?,
+            language: body.language.as_deref().map(profile::language).transpose()?,
+            avatar_url: body.avatar_url.as_deref().map(profile::avatar_url).transpose()?,
+            custom: body.custom.as_ref().map(profile::custom).transpose()?,
+            opt_out_of_notifications: body.opt_out_of_notifications.unwrap_or(false),
+        },
     })
 }
 
@@ -208,6 +216,15 @@ pub async fn update_user(
         },
         first_name: person_name(text("firstName")?, "firstName")?,
         last_name: person_name(text("lastName")?, "lastName")?,
+        timezone: text_patch(&fields, "timezone", profile::timezone)?,
+        language: text_patch(&fields, "language", profile::language)?,
+        avatar_url: text_patch(&fields, "avatarUrl", profile::avatar_url)?,
+        custom: custom_patch(&fields)?,
+        opt_out_of_notifications: match Patch::<bool>::of(&fields, "optOutOfNotifications")? {
+            Patch::Keep => None,
+            Patch::Clear => Some(false),
+            Patch::Set(b) => Some(b),
+        },
     };
     let user = service.update_user(&caller, user, patch).await?;
     Ok(HttpResponse::Ok().json(ManagementUser::from(user)))

@@ -101,7 +101,7 @@ pub async fn create_group(service: web::Data<Service>, caller: Caller, body: web
     let name = GroupName::parse(&body.name)?;
     let description = GroupDescription::parse(body.description.as_deref())?;
     let grants = body.permissions;
-    let group = service.create_group(&caller, name, description, grants).await?;
+    let group = service.create_group(&caller, name, description, grants, None).await?;
     Ok(HttpResponse::Created().json(GroupResponse::from(group)))
 }
 
@@ -193,6 +193,7 @@ pub async fn update_group(
     let group = GroupIdentifier::Id(parse_id(&path.into_inner(), "id")?);
     let body = body.into_inner();
     let patch = GroupPatch {
+        custom: None,
         name: body.name.as_deref().map(GroupName::parse).transpose()?,
         description: body.description.as_deref().map(|d| GroupDescription::parse(Some(d))).transpose()?,
         permissions: body.permissions,

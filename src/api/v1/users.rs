@@ -113,6 +113,7 @@ pub async fn create_user(service: web::Data<Service>, caller: Caller, body: web:
         last_name: PersonName::parse("last_name", body.last_name.as_deref())?,
         password_hash: None,
         suspended: false,
+        profile: Default::default(),
     };
     let user = service.create_user(&caller, draft, None).await?;
     Ok(HttpResponse::Created().json(UserResponse::from(user)))
@@ -235,6 +236,7 @@ pub async fn update_user(
         username: body.username.as_deref().map(Username::parse).transpose()?.map(Some),
         first_name: body.first_name.as_deref().map(|n| PersonName::parse("first_name", Some(n))).transpose()?,
         last_name: body.last_name.as_deref().map(|n| PersonName::parse("last_name", Some(n))).transpose()?,
+        ..UserPatch::default()
     };
     let user = service.update_user(&caller, user, patch).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
