@@ -13,6 +13,10 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     Validation,
+    /// A body that is well-formed JSON but breaks the rules, where the
+    /// surface answers that with 422 (the management surfaces); code
+    /// `VALIDATION_ERROR` like [`ErrorKind::Validation`].
+    InvalidEntity,
     UnknownUsers,
     UnknownGroups,
     GroupCycle,
@@ -45,7 +49,7 @@ impl ErrorKind {
     /// Stable machine-readable code, part of the public contract.
     pub fn code(self) -> &'static str {
         match self {
-            Self::Validation => "VALIDATION_ERROR",
+            Self::Validation | Self::InvalidEntity => "VALIDATION_ERROR",
             Self::UnknownUsers => "UNKNOWN_USERS",
             Self::UnknownGroups => "UNKNOWN_GROUPS",
             Self::GroupCycle => "GROUP_CYCLE",
@@ -106,6 +110,14 @@ impl Error {
 
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Validation, message)
+    }
+
+    /// A validation failure of a body the surface answers with 422.
+    pub fn unprocessable(mut self) -> Self {
+        if self.kind == ErrorKind::Validation {
+            self.kind = ErrorKind::InvalidEntity;
+        }
+        self
     }
 
     pub fn forbidden() -> Self {

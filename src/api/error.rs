@@ -34,6 +34,7 @@ pub fn status(kind: ErrorKind) -> StatusCode {
         K::Forbidden | K::AccountMismatch => StatusCode::FORBIDDEN,
         K::GroupNotFound | K::UserNotFound | K::ApiKeyNotFound | K::NotAMember | K::NotAChild | K::RouteNotFound => StatusCode::NOT_FOUND,
         K::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        K::InvalidEntity => StatusCode::UNPROCESSABLE_ENTITY,
         K::NameTaken | K::SystemGroup | K::LastAdministrator => StatusCode::CONFLICT,
         K::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         K::UriTooLong => StatusCode::URI_TOO_LONG,

@@ -31,7 +31,7 @@ async fn groups_are_created_paged_replaced_and_deleted(app: TestApp) {
     assert_management_error(&app.call(Method::POST, &format!("{M}/groups/"), Some(json!({"name": "alpha"}))).await, 409, "NAME_TAKEN");
     assert_management_error(
         &app.call(Method::POST, &format!("{M}/groups/"), Some(json!({"name": Uuid::new_v4()}))).await,
-        400,
+        422,
         "VALIDATION_ERROR",
     );
 
@@ -98,7 +98,7 @@ async fn users_are_created_read_replaced_and_deleted(app: TestApp) {
         409,
         "NAME_TAKEN",
     );
-    assert_management_error(&app.call(Method::POST, &format!("{M}/users"), Some(json!({"email": "x"}))).await, 400, "VALIDATION_ERROR");
+    assert_management_error(&app.call(Method::POST, &format!("{M}/users"), Some(json!({"email": "x"}))).await, 422, "VALIDATION_ERROR");
     // PUT replaces: the username and names not sent are cleared.
     let r = app.call(Method::PUT, &format!("{M}/users/tdurden"), Some(json!({"email": "tyler@paper.st", "firstName": "T"}))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);

@@ -67,7 +67,7 @@ async fn names_with_invisible_or_control_edges_are_refused(app: TestApp) {
         assert!(r.body["message"].as_str().unwrap().starts_with("name "), "the field is named: {}", r.text);
         let r =
             app.send(app.request(Method::POST, &format!("{M}/users")).json(&json!({"email": "ok@example.com", "username": name}))).await;
-        assert_management_error(&r, 400, "VALIDATION_ERROR");
+        assert_management_error(&r, 422, "VALIDATION_ERROR");
         assert_eq!(r.body["data"]["field"], "username", "{}", r.text);
         let r = app.send(app.request(Method::POST, "/v1/users").json(&json!({"email": "ok@example.com", "first_name": name}))).await;
         assert_v1_error(&r, 400, "VALIDATION_ERROR");
@@ -144,9 +144,11 @@ async fn a_nul_anywhere_is_a_400_and_changes_nothing(app: TestApp) {
                 }
                 let r = app.send(request).await;
                 let context = format!("{method} {template}, NUL in {what}: {} {}", r.status, r.text);
-                assert_eq!(r.status, StatusCode::BAD_REQUEST, "{context}");
+                // The management surfaces answer a JSON body that breaks the rules with 422.
+                let status = if what.starts_with("body") && !template.starts_with("/v1") { 422 } else { 400 };
+                assert_eq!(r.status.as_u16(), status, "{context}");
                 if method != Method::HEAD {
-                    assert_surface_error(&r, template, 400, "VALIDATION_ERROR");
+                    assert_surface_error(&r, template, status, "VALIDATION_ERROR");
                 }
                 tried += 1;
             }

@@ -253,7 +253,7 @@ async fn five_failed_sign_ins_lock_the_user_until_unlocked(app: TestApp) {
     access_token(&app.password_grant("", "bob", "bob's long password").await);
 
     let r = app.call(Method::POST, &format!("{M}/users/{user}/actions"), Some(json!({"type": "explode"}))).await;
-    assert_management_error(&r, 400, "VALIDATION_ERROR");
+    assert_management_error(&r, 422, "VALIDATION_ERROR");
 }
 
 /// Revoking a key, suspending or deleting the user: every token issued
@@ -395,11 +395,11 @@ async fn passwords_change_with_the_existing_one_or_by_an_administrator(app: Test
         app.send(app.client.post(app.url(&format!("{M}/users/{user}/credentials/password"))).bearer_auth(token.to_owned()).json(&body))
     };
     let r = change(&session, json!({"new": "robert's second password"})).await;
-    assert_management_error(&r, 400, "VALIDATION_ERROR");
+    assert_management_error(&r, 422, "VALIDATION_ERROR");
     let r = change(&session, json!({"new": "robert's second password", "existing": "a wrong password"})).await;
-    assert_management_error(&r, 400, "VALIDATION_ERROR");
+    assert_management_error(&r, 422, "VALIDATION_ERROR");
     let r = change(&session, json!({"new": "short", "existing": "robert's first password"})).await;
-    assert_management_error(&r, 400, "VALIDATION_ERROR");
+    assert_management_error(&r, 422, "VALIDATION_ERROR");
     let r = change(&session, json!({"new": "robert's second password", "existing": "robert's first password"})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     assert_eq!(
@@ -426,7 +426,7 @@ async fn passwords_change_with_the_existing_one_or_by_an_administrator(app: Test
             Some(json!({"email": "robert@example.com", "credentials": {"password": "sneaky password"}})),
         )
         .await;
-    assert_management_error(&r, 400, "VALIDATION_ERROR");
+    assert_management_error(&r, 422, "VALIDATION_ERROR");
 }
 
 /// Suspending the last active administrator would leave nobody to administer.

@@ -111,7 +111,7 @@ async fn property_names_match_case_insensitively(app: TestApp) {
     let r = app.call(Method::POST, &format!("{M}/groups"), Some(json!({"NAME": "Cased", "Description": "described"}))).await;
     assert_eq!((r.status, r.body["description"].as_str()), (StatusCode::CREATED, Some("described")), "{}", r.text);
     let r = app.call(Method::POST, &format!("{M}/groups"), Some(json!({"name": "Twice", "Name": "Twice again"}))).await;
-    assert_management_error(&r, 400, "VALIDATION_ERROR");
+    assert_management_error(&r, 422, "VALIDATION_ERROR");
 }
 
 /// PATCH with a merge patch (RFC 7396): present sets, null clears, absent
@@ -146,7 +146,7 @@ async fn users_and_groups_take_merge_patches(app: TestApp) {
         [json!({"email": null}), json!({"email": "not an email"}), json!({"credentials": {"password": "a long password"}}), json!(["x"])]
     {
         let r = patch(format!("{M}/users/{id}"), bad.clone()).await;
-        assert_management_error(&r, 400, "VALIDATION_ERROR");
+        assert_management_error(&r, 422, "VALIDATION_ERROR");
     }
     let read = app.call(Method::GET, &format!("{M}/users/{id}"), None).await;
     assert_eq!(read.body["firstName"], "Patricia", "refused patches changed nothing: {}", read.text);
@@ -161,7 +161,7 @@ async fn users_and_groups_take_merge_patches(app: TestApp) {
     );
     let r = patch(format!("{M}/groups/{group}"), json!({"description": null, "name": "Renamed"})).await;
     assert_eq!((r.body["description"].as_str(), r.body["name"].as_str()), (Some(""), Some("Renamed")), "{}", r.text);
-    assert_management_error(&patch(format!("{M}/groups/{group}"), json!({"name": null})).await, 400, "VALIDATION_ERROR");
+    assert_management_error(&patch(format!("{M}/groups/{group}"), json!({"name": null})).await, 422, "VALIDATION_ERROR");
 }
 
 /// The vendor's user and group models: every field stored, answered and
@@ -218,7 +218,7 @@ async fn the_vendor_models_round_trip(app: TestApp) {
     assert_eq!(r.body["optOutOfNotifications"], false);
     for bad in [json!({"timezone": "Europe//x"}), json!({"language": "english!"}), json!({"avatarUrl": "ftp://x"}), json!({"custom": [1]})]
     {
-        assert_management_error(&patch(format!("{M}/users/{id}"), bad).await, 400, "VALIDATION_ERROR");
+        assert_management_error(&patch(format!("{M}/users/{id}"), bad).await, 422, "VALIDATION_ERROR");
     }
 
     let r = app.call(Method::POST, &format!("{M}/groups"), Some(json!({"name": "Modelled", "custom": {"colour": "red"}}))).await;

@@ -1,8 +1,9 @@
 //! Request bodies of the management surface as the vendor's service reads
 //! them: property names match case-insensitively (its own examples send
 //! `userName`, `firstname`, `Description`), and a name given twice in two
-//! spellings is refused rather than guessed. Merge patches (RFC 7396) are
-//! read here too.
+//! spellings is refused rather than guessed. A body that is JSON but breaks
+//! the rules is a 422 (the vendor's documents), malformed JSON a 400. Merge
+//! patches (RFC 7396) are read here too.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -91,9 +92,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
         // The JSON extractor's own rules first: content type, size, syntax.
         let json = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
-            let value = canonical(json.await?.into_inner())?;
+            let value = canonical(json.await?.into_inner()).map_err(Error::unprocessable)?;
             let parsed = serde_json::from_value(value)
-                .map_err(|e| Error::validation("The body is not valid for this operation").developer(e.to_string()))?;
+                .map_err(|e| Error::validation("The body is not valid for this operation").developer(e.to_string()).unprocessable())?;
             Ok(Body(parsed))
         })
     }
@@ -123,7 +124,7 @@ impl<T: DeserializeOwned> Patch<T> {
 pub fn merge_patch(body: Body<Value>) -> Result<Map<String, Value>, Error> {
     match body.0 {
         Value::Object(object) => Ok(object),
-        _ => Err(Error::validation("A merge patch is a JSON object")),
+        _ => Err(Error::validation("A merge patch is a JSON object").unprocessable()),
     }
 }
 

@@ -23,7 +23,7 @@ use serde_json::Value;
     request_body = GroupBody,
     responses(
         (status = 201, description = "The group", body = ManagementGroup),
-        (status = 400, description = "Invalid body (`VALIDATION_ERROR`)", body = ManagementError),
+        (status = 422, description = "The body breaks the rules (`VALIDATION_ERROR`, `data.field`); malformed JSON is a 400", body = ManagementError),
         (status = 409, description = "The name is taken (`NAME_TAKEN`)", body = ManagementError),
     ),
     security(("bearerAuth" = []))
@@ -43,7 +43,7 @@ pub async fn create_group(service: web::Data<Service>, caller: Caller, body: Bod
     request_body = GroupBody,
     responses(
         (status = 201, description = "The group", body = ManagementGroup),
-        (status = 400, description = "Invalid body (`VALIDATION_ERROR`)", body = ManagementError),
+        (status = 422, description = "The body breaks the rules (`VALIDATION_ERROR`, `data.field`); malformed JSON is a 400", body = ManagementError),
         (status = 409, description = "The name is taken (`NAME_TAKEN`)", body = ManagementError),
     ),
     security(("bearerAuth" = []))
@@ -78,10 +78,10 @@ pub async fn list_groups_without_slash(
 
 async fn create(service: web::Data<Service>, caller: Caller, body: Body<GroupBody>) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
-    let name = GroupName::parse(&body.name)?;
-    let description = GroupDescription::parse(body.description.as_deref())?;
+    let name = GroupName::parse(&body.name).map_err(Error::unprocessable)?;
+    let description = GroupDescription::parse(body.description.as_deref()).map_err(Error::unprocessable)?;
     let grants = body.permissions;
-    let custom = body.custom.as_ref().map(profile::custom).transpose()?;
+    let custom = body.custom.as_ref().map(profile::custom).transpose().map_err(Error::unprocessable)?;
     let group = service.create_group(&caller, name, description, grants, custom).await?;
     Ok(HttpResponse::Created().json(ManagementGroup::from(group)))
 }
@@ -145,7 +145,7 @@ pub async fn get_group(service: web::Data<Service>, caller: Caller, path: web::P
     request_body = GroupBody,
     responses(
         (status = 200, description = "The group", body = ManagementGroup),
-        (status = 400, description = "Invalid body (`VALIDATION_ERROR`)", body = ManagementError),
+        (status = 422, description = "The body breaks the rules (`VALIDATION_ERROR`, `data.field`); malformed JSON is a 400", body = ManagementError),
         (status = 404, description = "Group not found (`GROUP_NOT_FOUND`)", body = ManagementError),
         (status = 409, description = "The name is taken (`NAME_TAKEN`), or System Administrators cannot change so (`SYSTEM_GROUP`)", body = ManagementError),
     ),
@@ -160,12 +160,15 @@ pub async fn replace_group(
 ) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let body = body.into_inner();
-    let patch = GroupPatch {
-        name: Some(GroupName::parse(&body.name)?),
-        description: Some(GroupDescription::parse(body.description.as_deref())?),
-        permissions: body.permissions,
-        custom: Some(body.custom.as_ref().map(profile::custom).transpose()?),
-    };
+    let patch = (|| {
+        Ok::<_, Error>(GroupPatch {
+            name: Some(GroupName::parse(&body.name)?),
+            description: Some(GroupDescription::parse(body.description.as_deref())?),
+            permissions: body.permissions.clone(),
+            custom: Some(body.custom.as_ref().map(profile::custom).transpose()?),
+        })
+    })()
+    .map_err(Error::unprocessable)?;
     let group = service.update_group(&caller, group, patch).await?;
     Ok(HttpResponse::Ok().json(ManagementGroup::from(group)))
 }
@@ -185,7 +188,7 @@ pub async fn replace_group(
     request_body(content = GroupMergePatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The group as updated", body = ManagementGroup),
-        (status = 400, description = "Invalid value (`VALIDATION_ERROR`, `data.field`)", body = ManagementError),
+        (status = 422, description = "A value breaks the rules (`VALIDATION_ERROR`, `data.field`); malformed JSON is a 400", body = ManagementError),
         (status = 404, description = "Group not found (`GROUP_NOT_FOUND`)", body = ManagementError),
         (status = 409, description = "The name is taken (`NAME_TAKEN`), or System Administrators cannot change so (`SYSTEM_GROUP`)", body = ManagementError),
     ),
@@ -199,8 +202,15 @@ pub async fn update_group(
     body: Body<Value>,
 ) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
+    let patch = group_merge_patch(body).map_err(Error::unprocessable)?;
+    let group = service.update_group(&caller, group, patch).await?;
+    Ok(HttpResponse::Ok().json(ManagementGroup::from(group)))
+}
+
+/// The group patch a merge-patch body asks for.
+fn group_merge_patch(body: Body<Value>) -> Result<GroupPatch, Error> {
     let fields = merge_patch(body)?;
-    let patch = GroupPatch {
+    Ok(GroupPatch {
         name: match Patch::<String>::of(&fields, "name")? {
             Patch::Keep => None,
             Patch::Clear => return Err(Error::validation("name cannot be cleared").detail("field", "name".into())),
@@ -217,9 +227,7 @@ pub async fn update_group(
             Patch::Set(p) => Some(p),
         },
         custom: custom_patch(&fields)?,
-    };
-    let group = service.update_group(&caller, group, patch).await?;
-    Ok(HttpResponse::Ok().json(ManagementGroup::from(group)))
+    })
 }
 
 /// Delete a group

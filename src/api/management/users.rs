@@ -68,7 +68,7 @@ pub struct CreateUserQuery {
     request_body = NewUserBody,
     responses(
         (status = 201, description = "The user", body = ManagementUser),
-        (status = 400, description = "Invalid body (`VALIDATION_ERROR`)", body = ManagementError),
+        (status = 422, description = "The body breaks the rules (`VALIDATION_ERROR`, `data.field`); malformed JSON is a 400", body = ManagementError),
         (status = 409, description = "The email or username is taken (`NAME_TAKEN`)", body = ManagementError),
     ),
     security(("bearerAuth" = []))
@@ -80,8 +80,13 @@ pub async fn create_user(
     query: web::Query<CreateUserQuery>,
     body: Body<NewUserBody>,
 ) -> Result<HttpResponse, Error> {
-    let password = body.credentials.as_ref().map(|c| Password::parse("credentials.password", &c.password)).transpose()?;
-    let mut draft = draft(&body.user)?;
+    let password = body
+        .credentials
+        .as_ref()
+        .map(|c| Password::parse("credentials.password", &c.password))
+        .transpose()
+        .map_err(Error::unprocessable)?;
+    let mut draft = draft(&body.user).map_err(Error::unprocessable)?;
     draft.suspended = query.suspended.unwrap_or(false);
     let user = service.create_user(&caller, draft, password).await?;
     Ok(HttpResponse::Created().json(ManagementUser::from(user)))
@@ -141,7 +146,7 @@ pub async fn get_user(service: web::Data<Service>, caller: Caller, path: web::Pa
     request_body = UserBody,
     responses(
         (status = 200, description = "The user", body = ManagementUser),
-        (status = 400, description = "Invalid body (`VALIDATION_ERROR`)", body = ManagementError),
+        (status = 422, description = "The body breaks the rules (`VALIDATION_ERROR`, `data.field`); malformed JSON is a 400", body = ManagementError),
         (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ManagementError),
         (status = 409, description = "The email or username is taken (`NAME_TAKEN`)", body = ManagementError),
     ),
@@ -159,9 +164,10 @@ pub async fn replace_user(
         return Err(Error::validation(
             "credentials are set at creation; change a password with POST …/users/{userIdentifier}/credentials/password",
         )
-        .detail("field", "credentials".into()));
+        .detail("field", "credentials".into())
+        .unprocessable());
     }
-    let patch = UserPatch::from(draft(&body)?);
+    let patch = UserPatch::from(draft(&body).map_err(Error::unprocessable)?);
     let user = service.update_user(&caller, user, patch).await?;
     Ok(HttpResponse::Ok().json(ManagementUser::from(user)))
 }
@@ -183,7 +189,7 @@ pub async fn replace_user(
     request_body(content = UserMergePatch, content_type = "application/merge-patch+json"),
     responses(
         (status = 200, description = "The user as updated", body = ManagementUser),
-        (status = 400, description = "Invalid value (`VALIDATION_ERROR`, `data.field`)", body = ManagementError),
+        (status = 422, description = "A value breaks the rules (`VALIDATION_ERROR`, `data.field`); malformed JSON is a 400", body = ManagementError),
         (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ManagementError),
         (status = 409, description = "The email or username is taken (`NAME_TAKEN`)", body = ManagementError),
     ),
@@ -197,13 +203,20 @@ pub async fn update_user(
     body: Body<Value>,
 ) -> Result<HttpResponse, Error> {
     let user = user_identifier(&caller, &path.into_inner())?;
+    let patch = user_merge_patch(body).map_err(Error::unprocessable)?;
+    let user = service.update_user(&caller, user, patch).await?;
+    Ok(HttpResponse::Ok().json(ManagementUser::from(user)))
+}
+
+/// The user patch a merge-patch body asks for.
+fn user_merge_patch(body: Body<Value>) -> Result<UserPatch, Error> {
     let fields = merge_patch(body)?;
     if fields.contains_key("credentials") {
         return Err(Error::validation("credentials cannot be patched; change a password with POST …/credentials/password")
             .detail("field", "credentials".into()));
     }
     let text = |name: &str| Patch::<String>::of(&fields, name);
-    let patch = UserPatch {
+    Ok(UserPatch {
         email: match text("email")? {
             Patch::Keep => None,
             Patch::Clear => return Err(Error::validation("email cannot be cleared").detail("field", "email".into())),
@@ -225,9 +238,7 @@ pub async fn update_user(
             Patch::Clear => Some(false),
             Patch::Set(b) => Some(b),
         },
-    };
-    let user = service.update_user(&caller, user, patch).await?;
-    Ok(HttpResponse::Ok().json(ManagementUser::from(user)))
+    })
 }
 
 fn person_name(patch: Patch<String>, field: &str) -> Result<Option<PersonName>, Error> {
@@ -332,7 +343,7 @@ pub async fn user_in_groups(service: web::Data<Service>, caller: Caller, path: w
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, description = "The new password breaks the rules, or `existing` is missing or wrong (`VALIDATION_ERROR`, `data.field`)", body = ManagementError),
+        (status = 422, description = "The new password breaks the rules, or `existing` is missing or wrong (`VALIDATION_ERROR`, `data.field`)", body = ManagementError),
         (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ManagementError),
     ),
     security(("bearerAuth" = []))
@@ -345,9 +356,9 @@ pub async fn change_password(
     body: Body<PasswordChange>,
 ) -> Result<HttpResponse, Error> {
     let user = user_identifier(&caller, &path.into_inner())?;
-    let new = Password::parse("new", &body.new)?;
+    let new = Password::parse("new", &body.new).map_err(Error::unprocessable)?;
     let existing = body.existing.as_deref().map(Password::candidate);
-    service.change_password(&caller, caller.session, user, new, existing).await?;
+    service.change_password(&caller, caller.session, user, new, existing).await.map_err(Error::unprocessable)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -367,7 +378,7 @@ pub async fn change_password(
     request_body = UserActionBody,
     responses(
         (status = 204, description = "Done"),
-        (status = 400, description = "Unknown action type (`VALIDATION_ERROR`)", body = ManagementError),
+        (status = 422, description = "Unknown action type (`VALIDATION_ERROR`)", body = ManagementError),
         (status = 404, description = "User not found (`USER_NOT_FOUND`)", body = ManagementError),
         (status = 409, description = "The last active administrator (`LAST_ADMINISTRATOR`)", body = ManagementError),
     ),
@@ -381,7 +392,7 @@ pub async fn act_on_user(
     body: Body<UserActionBody>,
 ) -> Result<HttpResponse, Error> {
     let user = user_identifier(&caller, &path.into_inner())?;
-    let action = UserAction::parse(&body.kind)?;
+    let action = UserAction::parse(&body.kind).map_err(Error::unprocessable)?;
     service.user_action(&caller, user, action).await?;
     Ok(HttpResponse::NoContent().finish())
 }
