@@ -96,15 +96,42 @@ macro_rules! filtered {
 }
 
 /// The account's groups whose name contains `search`, a page of them.
-pub fn list(conn: &mut Conn, account_id: AccountId, search: Option<&Search>, sort: Sort<GroupSort>, page: Page) -> QueryResult<Vec<Group>> {
+/// Orders (first) or further orders a boxed group query by one field
+/// (a macro: the boxed query's backend is the connection's).
+macro_rules! order_groups {
+    ($q:expr, $key:expr, $descending:expr, $first:expr) => {{
+        macro_rules! by {
+            ($query:expr, $column:expr) => {
+                match ($first, $descending) {
+                    (true, false) => $query.order_by($column.asc()),
+                    (true, true) => $query.order_by($column.desc()),
+                    (false, false) => $query.then_order_by($column.asc()),
+                    (false, true) => $query.then_order_by($column.desc()),
+                }
+            };
+        }
+        match $key {
+            GroupSort::CreatedAt => by!($q, groups::created_at),
+            GroupSort::UpdatedAt => by!($q, groups::updated_at),
+            GroupSort::Name => by!($q, groups::name_key),
+        }
+    }};
+}
+
+pub fn list(
+    conn: &mut Conn,
+    account_id: AccountId,
+    search: Option<&Search>,
+    sort: &Sort<GroupSort>,
+    page: Page,
+) -> QueryResult<Vec<Group>> {
     with_conn!(conn, |c| {
         let q = filtered!(account_id, search);
-        let q = match (sort.key, sort.descending) {
-            (GroupSort::CreatedAt, false) => q.order((groups::created_at.asc(), groups::id.asc())),
-            (GroupSort::CreatedAt, true) => q.order((groups::created_at.desc(), groups::id.desc())),
-            (GroupSort::Name, false) => q.order((groups::name_key.asc(), groups::id.asc())),
-            (GroupSort::Name, true) => q.order((groups::name_key.desc(), groups::id.desc())),
-        };
+        let mut q = q;
+        for (n, (key, descending)) in sort.keys().enumerate() {
+            q = order_groups!(q, key, descending, n == 0);
+        }
+        let q = if sort.descending { q.then_order_by(groups::id.desc()) } else { q.then_order_by(groups::id.asc()) };
         q.offset(page.offset).limit(page.limit).select(Group::as_select()).load(c)
     })
 }

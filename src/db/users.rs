@@ -252,17 +252,39 @@ macro_rules! filtered {
     }};
 }
 
-pub fn list(conn: &mut Conn, account_id: AccountId, filter: &UserFilter, sort: Sort<UserSort>, page: Page) -> QueryResult<Vec<User>> {
+/// Orders (first) or further orders a boxed user query by one field
+/// (a macro: the boxed query's backend is the connection's).
+macro_rules! order_users {
+    ($q:expr, $key:expr, $descending:expr, $first:expr) => {{
+        macro_rules! by {
+            ($query:expr, $column:expr) => {
+                match ($first, $descending) {
+                    (true, false) => $query.order_by($column.asc()),
+                    (true, true) => $query.order_by($column.desc()),
+                    (false, false) => $query.then_order_by($column.asc()),
+                    (false, true) => $query.then_order_by($column.desc()),
+                }
+            };
+        }
+        match $key {
+            UserSort::CreatedAt => by!($q, users::created_at),
+            UserSort::UpdatedAt => by!($q, users::updated_at),
+            UserSort::Email => by!($q, users::email_key),
+            UserSort::Username => by!($q, users::username_key),
+            UserSort::FirstName => by!($q, users::first_name_key),
+            UserSort::LastName => by!($q, users::last_name_key),
+        }
+    }};
+}
+
+pub fn list(conn: &mut Conn, account_id: AccountId, filter: &UserFilter, sort: &Sort<UserSort>, page: Page) -> QueryResult<Vec<User>> {
     with_conn!(conn, |c| {
         let q = filtered!(account_id, filter);
-        let q = match (sort.key, sort.descending) {
-            (UserSort::CreatedAt, false) => q.order((users::created_at.asc(), users::id.asc())),
-            (UserSort::CreatedAt, true) => q.order((users::created_at.desc(), users::id.desc())),
-            (UserSort::Email, false) => q.order((users::email_key.asc(), users::id.asc())),
-            (UserSort::Email, true) => q.order((users::email_key.desc(), users::id.desc())),
-            (UserSort::Username, false) => q.order((users::username_key.asc(), users::id.asc())),
-            (UserSort::Username, true) => q.order((users::username_key.desc(), users::id.desc())),
-        };
+        let mut q = q;
+        for (n, (key, descending)) in sort.keys().enumerate() {
+            q = order_users!(q, key, descending, n == 0);
+        }
+        let q = if sort.descending { q.then_order_by(users::id.desc()) } else { q.then_order_by(users::id.asc()) };
         q.offset(page.offset).limit(page.limit).select(User::as_select()).load(c)
     })
 }

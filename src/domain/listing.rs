@@ -7,8 +7,11 @@ use crate::error::Error;
 pub enum UserSort {
     #[default]
     CreatedAt,
+    UpdatedAt,
     Email,
     Username,
+    FirstName,
+    LastName,
 }
 
 /// What a group listing is sorted by.
@@ -16,14 +19,21 @@ pub enum UserSort {
 pub enum GroupSort {
     #[default]
     CreatedAt,
+    UpdatedAt,
     Name,
 }
 
-/// A sort field and direction; ties are broken by id, so pages are stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Most fields one `order` may list.
+pub const MAX_SORT_FIELDS: usize = 3;
+
+/// A sort field and direction, then more of them (`then`); the last ties
+/// are broken by id, so pages are stable.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Sort<K> {
     pub key: K,
     pub descending: bool,
+    /// Further fields, in order, each with its direction.
+    pub then: Vec<(K, bool)>,
 }
 
 impl<K: Copy> Sort<K> {
@@ -31,18 +41,54 @@ impl<K: Copy> Sort<K> {
     /// means `default` (an empty value is refused like any unknown field).
     pub fn parse(param: &str, raw: Option<&str>, default: K, fields: &[(&str, K)]) -> Result<Self, Error> {
         let Some(raw) = raw else {
-            return Ok(Sort { key: default, descending: false });
+            return Ok(Sort { key: default, descending: false, then: Vec::new() });
         };
+        let (key, descending) = Self::field(param, raw, fields)?;
+        Ok(Sort { key, descending, then: Vec::new() })
+    }
+
+    /// A comma-separated list of up to [`MAX_SORT_FIELDS`] such fields
+    /// (`lastName,-created`), each field once.
+    pub fn parse_list(param: &str, raw: Option<&str>, default: K, fields: &[(&str, K)]) -> Result<Self, Error>
+    where
+        K: PartialEq,
+    {
+        let Some(raw) = raw else {
+            return Ok(Sort { key: default, descending: false, then: Vec::new() });
+        };
+        let parts: Vec<&str> = raw.split(',').collect();
+        if parts.len() > MAX_SORT_FIELDS {
+            return Err(Error::validation(format!("{param} takes at most {MAX_SORT_FIELDS} fields")).detail("field", param.into()));
+        }
+        let mut keys: Vec<(K, bool)> = Vec::new();
+        for part in parts {
+            let (key, descending) = Self::field(param, part, fields)?;
+            if keys.iter().any(|(k, _)| *k == key) {
+                return Err(Error::validation(format!("{param} names a field twice")).detail("field", param.into()));
+            }
+            keys.push((key, descending));
+        }
+        let (key, descending) = keys.remove(0);
+        Ok(Sort { key, descending, then: keys })
+    }
+
+    fn field(param: &str, raw: &str, fields: &[(&str, K)]) -> Result<(K, bool), Error> {
         let (descending, name) = match raw.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, raw),
         };
         let key = fields.iter().find(|(n, _)| *n == name).map(|(_, k)| *k).ok_or_else(|| {
-            let allowed: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+            let mut allowed: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+            allowed.dedup();
             Error::validation(format!("{param} must be one of {} (prefix '-' for descending)", allowed.join(", ")))
                 .detail("field", param.into())
         })?;
-        Ok(Sort { key, descending })
+        Ok((key, descending))
+    }
+
+    /// Every field with its direction, the first one first.
+    pub fn keys(&self) -> impl Iterator<Item = (K, bool)> + '_ {
+        std::iter::once((self.key, self.descending)).chain(self.then.iter().copied())
     }
 }
 
@@ -115,10 +161,14 @@ mod tests {
         let fields = [("name", GroupSort::Name), ("created_at", GroupSort::CreatedAt)];
         assert_eq!(
             Sort::parse("sort", Some("-name"), GroupSort::CreatedAt, &fields).unwrap(),
-            Sort { key: GroupSort::Name, descending: true }
+            Sort { key: GroupSort::Name, descending: true, then: vec![] }
         );
         assert_eq!(Sort::parse("sort", None, GroupSort::CreatedAt, &fields).unwrap().key, GroupSort::CreatedAt);
         assert!(Sort::parse("sort", Some("id"), GroupSort::Name, &fields).is_err());
         assert!(Sort::parse("sort", Some(""), GroupSort::Name, &fields).is_err());
+        let list = Sort::parse_list("order", Some("name,-created_at"), GroupSort::Name, &fields).unwrap();
+        assert_eq!(list.keys().collect::<Vec<_>>(), vec![(GroupSort::Name, false), (GroupSort::CreatedAt, true)]);
+        assert!(Sort::parse_list("order", Some("name,name"), GroupSort::Name, &fields).is_err());
+        assert!(Sort::parse_list("order", Some("name,"), GroupSort::Name, &fields).is_err());
     }
 }

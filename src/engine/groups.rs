@@ -115,7 +115,7 @@ pub struct GroupPage {
 
 pub fn list(tx: &mut Read, principal: &Principal, search: Option<&Search>, sort: Sort<GroupSort>, page: Page) -> Result<GroupPage, Error> {
     require(tx, principal, Permission::GroupRead)?;
-    let items = groups::list(tx, principal.account, search, sort, page)?;
+    let items = groups::list(tx, principal.account, search, &sort, page)?;
     let total = groups::count(tx, principal.account, search)?;
     Ok(GroupPage { items: with_permissions(tx, items)?, total })
 }

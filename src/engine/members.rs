@@ -67,7 +67,7 @@ pub fn keep_an_administrator(w: &mut Write, account: AccountId, leaving: &[UserI
     // A suspended administrator can do nothing: they do not count.
     let filter = UserFilter { member_of: Some(vec![system.id]), exclude_suspended: true, ..UserFilter::default() };
     let staying = Page { offset: 0, limit: leaving.len() as i64 + 1 };
-    let admins = users::list(w, account, &filter, Sort { key: UserSort::CreatedAt, descending: false }, staying)?;
+    let admins = users::list(w, account, &filter, &Sort::default(), staying)?;
     if !admins.is_empty() && admins.iter().all(|u| leaving.contains(&u.id)) {
         return Err(Error::new(ErrorKind::LastAdministrator, "System Administrators must keep at least one member")
             .developer("Add another administrator first"));
@@ -165,7 +165,7 @@ pub fn list_members_paged(
     let excluded = super::hierarchy::resolve_ids(tx, principal.account, &query.excluded)?;
     let groups = super::hierarchy::member_groups(tx, principal.account, &group, query.inherited, &excluded)?;
     let filter = UserFilter { any: query.search.clone(), member_of: Some(groups), ..UserFilter::default() };
-    let items = users::list(tx, principal.account, &filter, query.sort, query.page)?;
+    let items = users::list(tx, principal.account, &filter, &query.sort, query.page)?;
     let total = users::count(tx, principal.account, &filter)?;
     Ok(super::users::UserPage { items, total })
 }

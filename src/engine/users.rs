@@ -84,7 +84,7 @@ pub struct UserPage {
 
 pub fn list(tx: &mut Read, principal: &Principal, filter: &UserFilter, sort: Sort<UserSort>, page: Page) -> Result<UserPage, Error> {
     require(tx, principal, Permission::UserRead)?;
-    let items = users::list(tx, principal.account, filter, sort, page)?;
+    let items = users::list(tx, principal.account, filter, &sort, page)?;
     let total = users::count(tx, principal.account, filter)?;
     Ok(UserPage { items, total })
 }

@@ -232,7 +232,45 @@ async fn the_vendor_models_round_trip(app: TestApp) {
     assert_eq!(r.body["custom"], json!({"colour": "blue"}), "{}", r.text);
 }
 
+/// `order` takes the model's names and lists of fields, on every listing.
+async fn order_takes_the_models_names_and_lists(app: TestApp) {
+    for (email, username, first, last) in
+        [("a@x.com", "ua", "Ann", "Zed"), ("b@x.com", "ub", "Bob", "Young"), ("c@x.com", "uc", "Ann", "Young")]
+    {
+        let body = json!({"email": email, "username": username, "firstName": first, "lastName": last});
+        assert_eq!(app.call(Method::POST, &format!("{M}/users"), Some(body)).await.status, StatusCode::CREATED);
+    }
+    let emails = |r: &crate::helpers::Response| -> Vec<String> {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["email"].as_str().unwrap().to_owned())
+            .filter(|e| e.ends_with("x.com"))
+            .collect()
+    };
+    let r = app.call(Method::GET, &format!("{M}/users?order=lastName,-firstName"), None).await;
+    assert_eq!(emails(&r), ["b@x.com", "c@x.com", "a@x.com"], "{}", r.text);
+    let r = app.call(Method::GET, &format!("{M}/users?order=firstName,userName"), None).await;
+    assert_eq!(emails(&r), ["a@x.com", "c@x.com", "b@x.com"], "{}", r.text);
+    let r = app.call(Method::GET, &format!("{M}/users?order=-created"), None).await;
+    assert_eq!(emails(&r)[0], "c@x.com", "{}", r.text);
+    let group = app.create_group("Ordered").await;
+    for u in ["ua", "ub", "uc"] {
+        app.call(Method::PUT, &format!("{M}/groups/{group}/users/{u}"), None).await;
+    }
+    let r = app.call(Method::GET, &format!("{M}/groups/{group}/users?order=-lastName,firstName"), None).await;
+    assert_eq!(emails(&r), ["a@x.com", "c@x.com", "b@x.com"], "{}", r.text);
+    let r = app.call(Method::GET, &format!("{M}/groups?order=-modified,name"), None).await;
+    assert_eq!(r.body["items"][0]["name"], "Ordered", "{}", r.text);
+    for bad in ["lastName,lastName", "a,b,c,d", "size", "lastName,"] {
+        let r = app.call(Method::GET, &format!("{M}/users?order={bad}"), None).await;
+        assert_management_error(&r, 400, "VALIDATION_ERROR");
+    }
+}
+
 backend_tests!(
+    order_takes_the_models_names_and_lists,
     the_vendor_models_round_trip,
     property_names_match_case_insensitively,
     users_and_groups_take_merge_patches,

@@ -10,9 +10,25 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 /// The fields the management listings sort by, in its (camelCase) names.
-pub const USER_SORTS: [(&str, UserSort); 3] =
-    [("createdAt", UserSort::CreatedAt), ("email", UserSort::Email), ("username", UserSort::Username)];
-pub const GROUP_SORTS: [(&str, GroupSort); 2] = [("createdAt", GroupSort::CreatedAt), ("name", GroupSort::Name)];
+/// Rollcall's names and the vendor model's (`userName`, `created`, `modified`).
+pub const USER_SORTS: [(&str, UserSort); 9] = [
+    ("email", UserSort::Email),
+    ("username", UserSort::Username),
+    ("userName", UserSort::Username),
+    ("firstName", UserSort::FirstName),
+    ("lastName", UserSort::LastName),
+    ("createdAt", UserSort::CreatedAt),
+    ("created", UserSort::CreatedAt),
+    ("updatedAt", UserSort::UpdatedAt),
+    ("modified", UserSort::UpdatedAt),
+];
+pub const GROUP_SORTS: [(&str, GroupSort); 5] = [
+    ("name", GroupSort::Name),
+    ("createdAt", GroupSort::CreatedAt),
+    ("created", GroupSort::CreatedAt),
+    ("updatedAt", GroupSort::UpdatedAt),
+    ("modified", GroupSort::UpdatedAt),
+];
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -350,18 +366,22 @@ macro_rules! paging_query {
                 paging(self.page_index, self.page_size, self.q.as_deref())
             }
 
-            pub fn sort<K: Copy>(&self, default: K, fields: &[(&str, K)]) -> Result<Sort<K>, Error> {
-                Sort::parse("order", self.order.as_deref(), default, fields)
+            pub fn sort<K: Copy + PartialEq>(&self, default: K, fields: &[(&str, K)]) -> Result<Sort<K>, Error> {
+                Sort::parse_list("order", self.order.as_deref(), default, fields)
             }
         }
     };
 }
 
-paging_query!(GroupPagingQuery, "^-?(name|createdAt)$", "Sort field, `name` (default) or `createdAt`; prefix `-` for descending");
+paging_query!(
+    GroupPagingQuery,
+    "^-?(name|createdAt|created|updatedAt|modified)(,-?(name|createdAt|created|updatedAt|modified)){0,2}$",
+    "Up to three sort fields, comma-separated: `name` (default), `createdAt` (or `created`), `updatedAt` (or `modified`); prefix `-` for descending"
+);
 paging_query!(
     UserPagingQuery,
-    "^-?(email|username|createdAt)$",
-    "Sort field, `email` (default), `username` or `createdAt`; prefix `-` for descending"
+    "^-?(email|username|userName|firstName|lastName|createdAt|created|updatedAt|modified)(,-?(email|username|userName|firstName|lastName|createdAt|created|updatedAt|modified)){0,2}$",
+    "Up to three sort fields, comma-separated: `email` (default), `username` (or `userName`), `firstName`, `lastName`, `createdAt` (or `created`), `updatedAt` (or `modified`); prefix `-` for descending"
 );
 
 pub struct Paging {
@@ -398,8 +418,8 @@ pub struct GroupListQuery {
     /// Items a page, 1 to 1000
     #[param(minimum = 1, maximum = 1000, default = 25)]
     pub page_size: Option<i64>,
-    /// Sort field, `name` (default) or `createdAt`; prefix `-` for descending
-    #[param(pattern = "^-?(name|createdAt)$")]
+    /// Up to three sort fields, comma-separated, each `name` (default), `createdAt` (or `created`) or `updatedAt` (or `modified`); prefix `-` for descending
+    #[param(pattern = "^-?(name|createdAt|created|updatedAt|modified)(,-?(name|createdAt|created|updatedAt|modified)){0,2}$")]
     pub order: Option<String>,
     /// Only groups whose name contains this text (case-insensitive, by the name key)
     pub q: Option<String>,
@@ -409,7 +429,7 @@ impl GroupListQuery {
     /// The page of `groups` this query asks for, sorted, without the excluded ones.
     pub fn page(&self, groups: Vec<GroupView>) -> Result<GroupPagedList, Error> {
         let paging = paging(self.page_index, self.page_size, None)?;
-        let sort = Sort::parse("order", self.order.as_deref(), GroupSort::Name, &GROUP_SORTS)?;
+        let sort = Sort::parse_list("order", self.order.as_deref(), GroupSort::Name, &GROUP_SORTS)?;
         let excluded = self.excluded_groups.as_deref().map(group_list).transpose()?.unwrap_or_default();
         let search = Search::parse("q", self.q.as_deref())?.map(|_| normalize_key(self.q.as_deref().unwrap_or_default()));
         let mut groups: Vec<(String, GroupView)> = groups
@@ -424,16 +444,17 @@ impl GroupListQuery {
             })
             .collect();
         groups.sort_by(|(ka, a), (kb, b)| {
-            let order = match sort.key {
-                GroupSort::Name => ka.cmp(kb),
-                GroupSort::CreatedAt => a.group.created_at.cmp(&b.group.created_at),
-            };
-            let order = order.then(a.group.id.cmp(&b.group.id));
-            if sort.descending {
-                order.reverse()
-            } else {
-                order
+            let mut order = std::cmp::Ordering::Equal;
+            for (key, descending) in sort.keys() {
+                let by = match key {
+                    GroupSort::Name => ka.cmp(kb),
+                    GroupSort::CreatedAt => a.group.created_at.cmp(&b.group.created_at),
+                    GroupSort::UpdatedAt => a.group.updated_at.cmp(&b.group.updated_at),
+                };
+                order = order.then(if descending { by.reverse() } else { by });
             }
+            let ids = a.group.id.cmp(&b.group.id);
+            order.then(if sort.descending { ids.reverse() } else { ids })
         });
         let groups: Vec<GroupView> = groups.into_iter().map(|(_, v)| v).collect();
         let total = groups.len() as i64;
