@@ -122,6 +122,117 @@ await step("a wrong password: ContensisAuthenticationError invalid_grant", async
   const wrong = client(base, "contensis_classic", { username: users[3].username, password: "not the password" });
   await refused(wrong.security.users.getById(users[3].id), "invalid_grant");
 });
+// Every other security method the client offers, each checked on what it returns.
+await step("users.getCurrent", async () => {
+  const me = await passwordClient.security.users.getCurrent();
+  check(me.id === users[1].id && me.username === users[1].username, JSON.stringify(me));
+});
+await step("users.getById / getByEmail / getByUsername", async () => {
+  const [a, b, c] = await Promise.all([
+    admin.security.users.getById(users[4].id), admin.security.users.getByEmail(users[4].email), admin.security.users.getByUsername(users[4].username),
+  ]);
+  check(a.id === users[4].id && b.id === users[4].id && c.id === users[4].id, JSON.stringify([a, b, c]));
+  check(a.status && a.status.suspended === false && typeof a.created === "string" && typeof a.modified === "string", JSON.stringify(a));
+});
+await step("users.list (paging, order, q)", async () => {
+  const page = await admin.security.users.list({ pageOptions: { pageIndex: 0, pageSize: 3 }, order: ["-created"] });
+  check(page.items.length === 3 && page.pageSize === 3 && page.totalCount >= 9, JSON.stringify(page));
+  check(page.items[0].id === users[8].id, "newest first");
+  const found = await admin.security.users.list({ q: `vendor5${suffix}` });
+  check(found.totalCount === 1 && found.items[0].id === users[5].id, JSON.stringify(found));
+  const byName = await admin.security.users.list({ q: suffix, order: ["lastName"], pageOptions: { pageSize: 100 } });
+  check(byName.items.map((u) => u.lastName).join() === [...byName.items.map((u) => u.lastName)].sort().join(), "lastName order");
+});
+await step("users.list with zenQL is refused, not ignored", async () => {
+  try {
+    await admin.security.users.list({ zenQL: "firstName = 'nobody'" });
+  } catch (e) {
+    check(e.status === 400 && /not implemented/.test(e.data.message), JSON.stringify(e));
+    return;
+  }
+  throw new Error("a zenQL filter was ignored");
+});
+await step("users.update (merge patch)", async () => {
+  const u = await admin.security.users.getById(users[6].id);
+  const updated = await admin.security.users.update({ ...u, firstName: "Changed", lastName: null, timezone: "Europe/London", custom: { team: "red" } });
+  check(updated.firstName === "Changed" && updated.lastName === null && updated.timezone === "Europe/London" && updated.custom.team === "red", JSON.stringify(updated));
+  const read = await admin.security.users.getById(users[6].id);
+  check(read.firstName === "Changed" && read.email === u.email && read.custom.team === "red", JSON.stringify(read));
+});
+await step("users.updatePassword (one's own, with the existing one)", async () => {
+  await passwordClient.security.users.updatePassword({ userId: users[1].id, existing: password, new: "a newer password" });
+  const again = client(base, "contensis_classic", { username: users[1].username, password: "a newer password" });
+  check((await again.security.users.getCurrent()).id === users[1].id, "signs in with the new password");
+  await refused(client(base, "contensis_classic", { username: users[1].username, password }).security.users.getCurrent(), "invalid_grant");
+});
+await step("users.userIsMemberOf", async () => {
+  check(await admin.security.users.userIsMemberOf(users[3].id, "System Administrators", group.name), "member of one of them");
+  check(!(await admin.security.users.userIsMemberOf(users[8].id, group.name)), "not a member");
+});
+await step("users.getUserGroups (PagedList, paging, order)", async () => {
+  const page = await admin.security.users.getUserGroups({ userId: users[3].id, pageOptions: { pageIndex: 0, pageSize: 10 }, order: ["-name"] });
+  check(Array.isArray(page.items) && page.totalCount === 1 && page.items[0].id === group.id && page.items[0].type === "contensis", JSON.stringify(page));
+  const plain = await admin.security.users.getUserGroups(users[3].id);
+  check(plain.items.length === 1, JSON.stringify(plain));
+});
+await step("users.suspendUser / unsuspendUser", async () => {
+  await admin.security.users.suspendUser(users[7].id);
+  check((await admin.security.users.getById(users[7].id)).status.suspended === true, "suspended");
+  await refused(client(base, "contensis_classic", { username: users[7].username, password }).security.users.getCurrent(), "invalid_grant");
+  await admin.security.users.unsuspendUser(users[7].id);
+  const back = client(base, "contensis_classic", { username: users[7].username, password });
+  check((await back.security.users.getCurrent()).id === users[7].id, "signs in again");
+});
+await step("users.unlockUser / setPasswordToExpirable", async () => {
+  for (let i = 0; i < 5; i++) {
+    await refused(client(base, "contensis_classic", { username: users[8].username, password: "wrong" }).security.users.getCurrent(), "invalid_grant");
+  }
+  check((await admin.security.users.getById(users[8].id)).status.locked === true, "locked after five failures");
+  await admin.security.users.unlockUser(users[8].id);
+  check((await admin.security.users.getById(users[8].id)).status.locked === false, "unlocked");
+  await admin.security.users.setPasswordToExpirable(users[8].id);
+});
+await step("users.create suspended", async () => {
+  const u = await admin.security.users.create({ username: `held${suffix}`, email: `held.${suffix}@example.com` }, true);
+  check(u.status.suspended === true, JSON.stringify(u));
+});
+await step("groups.getByName / list (PagedList, q, order) / update", async () => {
+  const byName = await admin.security.groups.getByName(group.name);
+  check(byName.id === group.id && byName.type === "contensis", JSON.stringify(byName));
+  const sys = await admin.security.groups.getByName("System Administrators");
+  check(sys.type === "sys", JSON.stringify(sys));
+  const page = await admin.security.groups.list({ q: suffix, pageOptions: { pageIndex: 0, pageSize: 10 }, order: ["-name"] });
+  check(page.totalCount === 1 && page.items[0].id === group.id, JSON.stringify(page));
+  const updated = await admin.security.groups.update({ ...byName, description: "updated by the client" });
+  check(updated.description === "updated by the client" && updated.name === group.name, JSON.stringify(updated));
+});
+await step("groups.addChildGroup / addChildGroups / child listings / removeChildGroup", async () => {
+  const children = [];
+  for (const n of ["a", "b", "c"]) children.push(await admin.security.groups.create({ name: `Child ${n} ${suffix}`, description: "" }));
+  await admin.security.groups.addChildGroup(group.id, children[0].id);
+  await admin.security.groups.addChildGroups(group.id, [children[1].id, children[2].id]);
+  const page = await admin.security.groups.getChildGroupsByGroupId(group.id, { pageOptions: { pageIndex: 0, pageSize: 2 }, order: ["name"] });
+  check(page.totalCount === 3 && page.items.length === 2 && page.items[0].id === children[0].id, JSON.stringify(page));
+  const byName = await admin.security.groups.getChildGroupsByGroupName(group.name, { includeSelf: true });
+  check(byName.totalCount === 4, JSON.stringify(byName));
+  await admin.security.groups.addUser(children[2].id, users[8].id);
+  const inherited = await admin.security.groups.getUsersByGroupId(group.id, { includeInherited: true, pageOptions: { pageSize: 50 } });
+  check(inherited.items.some((u) => u.id === users[8].id), "a member through a child group");
+  const pruned = await admin.security.groups.getUsersByGroupId(group.id, { includeInherited: true, excludedGroups: [children[2].id], pageOptions: { pageSize: 50 } });
+  check(!pruned.items.some((u) => u.id === users[8].id), "excludedGroups leaves it out");
+  await admin.security.groups.removeChildGroup(group.id, children[0].id);
+  check((await admin.security.groups.getChildGroupsByGroupId(group.id)).totalCount === 2, "removed");
+});
+await step("users.delete", async () => {
+  await admin.security.users.delete(users[5].id);
+  try {
+    await admin.security.users.getById(users[5].id);
+  } catch (e) {
+    check(e.status === 404, JSON.stringify(e));
+    return;
+  }
+  throw new Error("the user is still there");
+});
 await step("groups.delete", async () => {
   await admin.security.groups.delete(group.id);
   try {

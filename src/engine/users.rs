@@ -45,10 +45,15 @@ pub fn insert_user(w: &mut Write, account: AccountId, draft: UserDraft) -> Resul
     if let Some(hash) = &password_hash {
         users::store_password_hash(w, row.id, hash, row.created_at)?;
     }
+    let mut user = row.into_user();
     if draft_suspended {
-        users::set_suspended(w, account, row.id, true, row.created_at)?;
+        users::set_suspended(w, account, user.id, true, user.created_at)?;
+        user.suspended = true;
     }
-    Ok(row.into_user())
+    if password_hash.is_some() {
+        user.password_changed_at = Some(user.created_at);
+    }
+    Ok(user)
 }
 
 pub fn create(w: &mut Write, principal: &Principal, draft: UserDraft) -> Result<User, Error> {

@@ -77,6 +77,8 @@ async fn users_can_be_created_suspended(app: TestApp) {
     let body = json!({"email": "s@example.com", "username": "sus", "credentials": {"password": "a long password"}});
     let r = app.call(Method::POST, &format!("{M}/users?suspended=true"), Some(body)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["status"]["suspended"], true, "the answer says so: {}", r.text);
+    assert!(r.body["passwordChanged"].is_string(), "{}", r.text);
     let id = r.body["id"].as_str().unwrap().to_owned();
     let grant = || {
         app.send(app.client.post(app.url("/authenticate/connect/token")).form(&[
