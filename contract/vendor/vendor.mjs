@@ -5,7 +5,7 @@
 // methods. Every step asserts on what the client returns; a failing step
 // fails the run. Environment: ROLLCALL_URL, ROLLCALL_ACCOUNT,
 // ROLLCALL_KEY_ID, ROLLCALL_KEY_SECRET.
-import { Client } from "contensis-management-api";
+import { Client, Query, Op, OrderBy } from "contensis-management-api";
 import { ContensisAuthenticationError } from "contensis-core-api";
 
 const base = process.env.ROLLCALL_URL;
@@ -222,6 +222,25 @@ await step("groups.addChildGroup / addChildGroups / child listings / removeChild
   check(!pruned.items.some((u) => u.id === users[8].id), "excludedGroups leaves it out");
   await admin.security.groups.removeChildGroup(group.id, children[0].id);
   check((await admin.security.groups.getChildGroupsByGroupId(group.id)).totalCount === 2, "removed");
+});
+await step("users.search (the client's query builder)", async () => {
+  const byName = await admin.security.users.search(new Query(Op.equalTo("userName", users[2].username.toUpperCase())));
+  check(byName.totalCount === 1 && byName.items[0].id === users[2].id, JSON.stringify(byName));
+  const query = new Query(Op.and(Op.startsWith("userName", "vendor"), Op.endsWith("email", `${suffix}@example.com`)), Op.not(Op.equalTo("firstName", "Changed")));
+  query.orderBy = OrderBy.desc("lastName");
+  query.pageSize = 3;
+  const page = await admin.security.users.search(query);
+  check(page.totalCount === 8 && page.items.length === 3 && page.pageSize === 3, JSON.stringify(page));
+  check(page.items[0].lastName === "User 8", "lastName descending: " + page.items.map((u) => u.lastName));
+  const either = await admin.security.users.search(new Query(Op.or(Op.equalTo("email", users[0].email), Op.in("userName", users[1].username, users[3].username))));
+  check(either.totalCount === 3, JSON.stringify(either));
+  try {
+    await admin.security.users.search(new Query(Op.freeText("email", "vendor")));
+  } catch (e) {
+    check(e.status === 400 && /not implemented/.test(e.data.message), JSON.stringify(e));
+    return;
+  }
+  throw new Error("freeText was ignored");
 });
 await step("users.delete", async () => {
   await admin.security.users.delete(users[5].id);

@@ -5,7 +5,11 @@ use diesel::prelude::*;
 
 use super::schema::{memberships, users};
 use super::{Conn, Write};
+use diesel::expression::BoxableExpression;
+use diesel::sql_types::{Bool, Nullable};
+
 use crate::domain::profile::UserProfile;
+use crate::domain::user_query::{Compare, Expr, Field, Scalar};
 use crate::domain::{normalize_key, AccountId, Change, GroupId, Page, Search, Sort, UserId, UserIdentifier, UserSort};
 use crate::with_conn;
 
@@ -491,4 +495,114 @@ pub fn set_password_expirable(w: &mut Write, account: AccountId, id: UserId, at:
     with_conn!(conn, |c| query.execute(c))?;
     w.record(Change::UserUpdated { account, user: id, fields: vec!["password_expirable"] });
     Ok(())
+}
+
+/// The users of an account a search expression matches (live only), as a
+/// boxed condition of each backend (a macro: one function per backend).
+macro_rules! search_condition {
+    ($name:ident, $db:ty) => {
+        fn $name(e: &Expr) -> Box<dyn BoxableExpression<users::table, $db, SqlType = Nullable<Bool>>> {
+            type Cond = Box<dyn BoxableExpression<users::table, $db, SqlType = Nullable<Bool>>>;
+            let always = |yes: bool| -> Cond { Box::new(diesel::dsl::sql::<Bool>(if yes { "1 = 1" } else { "1 = 0" }).nullable()) };
+            macro_rules! compare {
+                ($column:expr, $op:expr, $value:expr) => {
+                    match $op {
+                        Compare::Eq => Box::new($column.eq($value).nullable()) as Cond,
+                        Compare::Gt => Box::new($column.gt($value).nullable()),
+                        Compare::Ge => Box::new($column.ge($value).nullable()),
+                        Compare::Lt => Box::new($column.lt($value).nullable()),
+                        Compare::Le => Box::new($column.le($value).nullable()),
+                    }
+                };
+            }
+            macro_rules! text_column {
+                ($field:expr, |$c:ident| $body:expr) => {
+                    match $field {
+                        Field::Username => {
+                            let $c = users::username_key;
+                            $body
+                        }
+                        Field::Email => {
+                            let $c = users::email_key.nullable();
+                            $body
+                        }
+                        Field::FirstName => {
+                            let $c = users::first_name_key;
+                            $body
+                        }
+                        Field::LastName => {
+                            let $c = users::last_name_key;
+                            $body
+                        }
+                        Field::Timezone => {
+                            let $c = users::timezone;
+                            $body
+                        }
+                        _ => {
+                            let $c = users::language;
+                            $body
+                        }
+                    }
+                };
+            }
+            match e {
+                Expr::And(items) => items.iter().fold(always(true), |acc, item| Box::new(acc.and($name(item)))),
+                Expr::Or(items) => items.iter().fold(always(false), |acc, item| Box::new(acc.or($name(item)))),
+                Expr::Not(inner) => Box::new(diesel::dsl::not($name(inner))),
+                Expr::Compare(field, op, value) => match (field, value) {
+                    (Field::Id, Scalar::Id(id)) => compare!(users::id.nullable(), op, Some(*id)),
+                    (Field::Created, Scalar::Time(t)) => compare!(users::created_at, op, *t),
+                    (Field::Modified, Scalar::Time(t)) => compare!(users::updated_at, op, *t),
+                    (Field::OptOutOfNotifications, Scalar::Bool(b)) => compare!(users::opt_out_of_notifications, op, *b),
+                    (text, Scalar::Text(v)) => text_column!(text, |c| compare!(c, op, v.clone())),
+                    _ => always(false),
+                },
+                Expr::Like(field, pattern) => text_column!(field, |c| Box::new(c.like(pattern.clone()).escape('\\')) as Cond),
+                Expr::In(field, values) => match field {
+                    Field::Id => {
+                        let ids: Vec<UserId> =
+                            values.iter().filter_map(|v| if let Scalar::Id(id) = v { Some(*id) } else { None }).collect();
+                        Box::new(users::id.eq_any(ids).nullable())
+                    }
+                    Field::Created | Field::Modified | Field::OptOutOfNotifications => {
+                        values.iter().fold(always(false), |acc, v| Box::new(acc.or($name(&Expr::Compare(*field, Compare::Eq, v.clone())))))
+                    }
+                    text => {
+                        let texts: Vec<String> =
+                            values.iter().filter_map(|v| if let Scalar::Text(t) = v { Some(t.clone()) } else { None }).collect();
+                        text_column!(text, |c| Box::new(c.eq_any(texts.clone())) as Cond)
+                    }
+                },
+                Expr::Exists(field, yes) => match field {
+                    Field::Id | Field::Email | Field::Created | Field::Modified | Field::OptOutOfNotifications => always(*yes),
+                    text if *yes => text_column!(text, |c| Box::new(c.is_not_null().nullable()) as Cond),
+                    text => text_column!(text, |c| Box::new(c.is_null().nullable()) as Cond),
+                },
+            }
+        }
+    };
+}
+
+search_condition!(search_sqlite, diesel::sqlite::Sqlite);
+search_condition!(search_postgres, diesel::pg::Pg);
+
+/// A page of the live users of the account that `expr` matches, and how many match.
+pub fn search(conn: &mut Conn, account_id: AccountId, expr: &Expr, sort: &Sort<UserSort>, page: Page) -> QueryResult<(Vec<User>, i64)> {
+    macro_rules! run {
+        ($c:expr, $condition:expr) => {{
+            let base = || users::table.filter(users::account_id.eq(account_id)).filter(users::deleted_at.is_null()).into_boxed();
+            let total: i64 = base().filter($condition(expr)).count().get_result($c)?;
+            let mut q = base().filter($condition(expr));
+            for (n, (key, descending)) in sort.keys().enumerate() {
+                q = order_users!(q, key, descending, n == 0);
+            }
+            let q = if sort.descending { q.then_order_by(users::id.desc()) } else { q.then_order_by(users::id.asc()) };
+            let items = q.offset(page.offset).limit(page.limit).select(User::as_select()).load($c)?;
+            Ok((items, total))
+        }};
+    }
+    match conn {
+        Conn::Sqlite(c) => run!(&mut **c, search_sqlite),
+        Conn::Postgres(c) => run!(&mut **c, search_postgres),
+    }
 }

@@ -8,6 +8,7 @@ mod listing;
 mod names;
 mod permission;
 pub mod profile;
+pub mod user_query;
 
 pub use change::{Change, Principal};
 pub use identifiers::{GroupIdList, GroupIdentifier, IdList, UserIdList, UserIdentifier, MAX_BULK_IDS, MAX_BULK_USERS};

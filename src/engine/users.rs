@@ -6,6 +6,7 @@ use super::now;
 use crate::db::users::{self, NewUser, User, UserChanges, UserFilter};
 use crate::db::{Read, Write};
 use crate::domain::profile::UserProfile;
+use crate::domain::user_query::Expr;
 use crate::domain::{
     AccountId, Email, GroupIdentifier, Page, Permission, PersonName, Principal, Sort, UserId, UserIdentifier, UserSort, Username,
 };
@@ -91,6 +92,13 @@ pub fn list(tx: &mut Read, principal: &Principal, filter: &UserFilter, sort: Sor
     require(tx, principal, Permission::UserRead)?;
     let items = users::list(tx, principal.account, filter, &sort, page)?;
     let total = users::count(tx, principal.account, filter)?;
+    Ok(UserPage { items, total })
+}
+
+/// The live users of the principal's account a search expression matches.
+pub fn search(tx: &mut Read, principal: &Principal, expr: &Expr, sort: &Sort<UserSort>, page: Page) -> Result<UserPage, Error> {
+    require(tx, principal, Permission::UserRead)?;
+    let (items, total) = users::search(tx, principal.account, expr, sort, page)?;
     Ok(UserPage { items, total })
 }
 

@@ -384,6 +384,17 @@ impl Service {
         self.read(move |r| users::list(r, &p, &filter, sort, page)).await
     }
 
+    pub async fn search_users(
+        &self,
+        p: &Principal,
+        expr: crate::domain::user_query::Expr,
+        sort: Sort<UserSort>,
+        page: Page,
+    ) -> Result<UserPage, Error> {
+        let p = *p;
+        self.read(move |r| users::search(r, &p, &expr, &sort, page)).await
+    }
+
     pub async fn update_user(&self, p: &Principal, user: UserIdentifier, patch: UserPatch) -> Result<User, Error> {
         let p = *p;
         self.write(move |w| users::update(w, &p, &user, &patch)).await

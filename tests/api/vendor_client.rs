@@ -271,7 +271,87 @@ async fn order_takes_the_models_names_and_lists(app: TestApp) {
     }
 }
 
+/// `users/search` with the client's where clause, over GET and POST: each
+/// operator, and/or/not, order and paging; what is not implemented is a 400.
+async fn users_are_searched_with_the_clients_where_clause(app: TestApp) {
+    for (email, username, first, last, tz) in [
+        ("tyler@paper.st", "tdurden", "Tyler", "Durden", Some("America/New_York")),
+        ("marla@paper.st", "msinger", "Marla", "Singer", None),
+        ("bob@paper.st", "bpaulson", "Robert", "Paulson", Some("Europe/London")),
+    ] {
+        let mut body = json!({"email": email, "username": username, "firstName": first, "lastName": last});
+        if let Some(tz) = tz {
+            body["timezone"] = json!(tz);
+        }
+        assert_eq!(app.call(Method::POST, &format!("{M}/users"), Some(body)).await.status, StatusCode::CREATED);
+    }
+    let search = |clause: serde_json::Value, order: &str| {
+        let url = format!("{M}/users/search?where={}&orderBy={}&pageSize=10", urlencode(&clause.to_string()), urlencode(order));
+        let app = &app;
+        async move { app.call(Method::GET, &url, None).await }
+    };
+    let names = |r: &crate::helpers::Response| -> Vec<String> {
+        r.body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", r.text))
+            .iter()
+            .map(|u| u["username"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let cases = [
+        (json!([{"field": "userName", "equalTo": "TDURDEN"}]), vec!["tdurden"]),
+        (json!([{"field": "email", "endsWith": "@PAPER.ST"}, {"field": "lastName", "startsWith": "s"}]), vec!["msinger"]),
+        (
+            json!([{"or": [{"field": "firstName", "contains": "ob"}, {"field": "firstName", "equalTo": "marla"}]}]),
+            vec!["bpaulson", "msinger"],
+        ),
+        (json!([{"field": "email", "endsWith": "paper.st"}, {"not": {"field": "timezone", "exists": true}}]), vec!["msinger"]),
+        (json!([{"field": "timezone", "in": ["Europe/London", "Asia/Tokyo"]}]), vec!["bpaulson"]),
+        (
+            json!([{"field": "email", "contains": "paper"}, {"field": "created", "greaterThan": "2000-01-01T00:00:00Z"}]),
+            vec!["bpaulson", "msinger", "tdurden"],
+        ),
+        (json!([{"field": "created", "lessThan": "2000-01-01T00:00:00Z"}]), vec![]),
+        (json!([{"field": "email", "contains": "%"}]), vec![]),
+    ];
+    for (clause, expected) in cases {
+        let r = search(clause.clone(), "[\"userName\"]").await;
+        assert_eq!(r.status, StatusCode::OK, "{clause}: {}", r.text);
+        assert_eq!(names(&r), expected, "{clause}");
+        assert_eq!(r.body["totalCount"].as_i64(), Some(expected.len() as i64));
+    }
+    let r = search(json!([{"field": "email", "contains": "paper"}]), "[{\"desc\":\"lastName\"}]").await;
+    assert_eq!(names(&r), ["msinger", "bpaulson", "tdurden"], "{}", r.text);
+    let r = app
+        .call(
+            Method::POST,
+            &format!("{M}/users/search"),
+            Some(json!({"where": [{"field": "lastName", "equalTo": "durden"}], "pageIndex": 0, "pageSize": 5, "includeDeleted": false})),
+        )
+        .await;
+    assert_eq!(names(&r), ["tdurden"], "{}", r.text);
+    for bad in [
+        json!([{"field": "password", "equalTo": "x"}]),
+        json!([{"field": "email", "freeText": {"term": "x"}}]),
+        json!([{"field": "created", "contains": "x"}]),
+        json!({"field": "email"}),
+    ] {
+        assert_management_error(&search(bad.clone(), "email").await, 400, "VALIDATION_ERROR");
+    }
+    let r = app.call(Method::GET, &format!("{M}/users/search?where=not-json"), None).await;
+    assert_management_error(&r, 400, "VALIDATION_ERROR");
+    let plain = app.create_user("plain@example.com", Some("plain")).await;
+    let token = app.token_for(&app.tenant, &plain);
+    let r = app.call_as(&app.tenant, &token, Method::GET, &format!("{M}/users/search"), None).await;
+    assert_management_error(&r, 403, "FORBIDDEN");
+}
+
+fn urlencode(raw: &str) -> String {
+    percent_encoding::utf8_percent_encode(raw, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 backend_tests!(
+    users_are_searched_with_the_clients_where_clause,
     order_takes_the_models_names_and_lists,
     the_vendor_models_round_trip,
     property_names_match_case_insensitively,

@@ -61,6 +61,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(groups::list_child_groups)
         .service(users::create_user)
         .service(users::list_users)
+        // Before `users/{userIdentifier}`, which would read `search` as a username.
+        .service(users::search_users)
+        .service(users::search_users_by_body)
         .service(users::get_user)
         .service(users::replace_user)
         .service(users::update_user)

@@ -390,7 +390,7 @@ pub struct Paging {
     pub search: Option<Search>,
 }
 
-fn paging(page_index: Option<i64>, page_size: Option<i64>, q: Option<&str>) -> Result<Paging, Error> {
+pub fn paging(page_index: Option<i64>, page_size: Option<i64>, q: Option<&str>) -> Result<Paging, Error> {
     let index = page_index.unwrap_or(0);
     if !(0..=1_000_000).contains(&index) {
         return Err(Error::validation("pageIndex must be between 0 and 1000000").detail("field", "pageIndex".into()));

@@ -12,6 +12,7 @@ use crate::api::Caller;
 use crate::credentials::Password;
 use crate::db::users::UserFilter;
 use crate::domain::profile::{self, UserProfile};
+use crate::domain::{user_query, Sort};
 use crate::domain::{Email, PersonName, UserIdentifier, UserSort, Username};
 use crate::engine::user_status::UserAction;
 use crate::engine::users::{UserDraft, UserPatch};
@@ -112,6 +113,149 @@ pub async fn list_users(service: web::Data<Service>, caller: Caller, query: web:
     let found = service.list_users(&caller, filter, sort, paging.page).await?;
     let items = found.items.into_iter().map(ManagementUser::from).collect();
     Ok(HttpResponse::Ok().json(UserPagedList::new(&paging, found.total, items)))
+}
+
+/// The vendor client's search query: its `where` clause, `orderBy`, paging.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSearchQuery {
+    /// The client's where clause as JSON: an array of expressions that must all hold; each `{"field": f, op: value}` with op `equalTo`, `contains`, `startsWith`, `endsWith`, `in`, `exists`, `greaterThan`, `greaterThanOrEqualTo`, `lessThan`, `lessThanOrEqualTo`, `between`, or `{"and": [...]}`, `{"or": [...]}`, `{"not": {...}}`. Fields: `id`, `username` (`userName`), `email`, `firstName`, `lastName` (by name key, case-insensitive), `timezone`, `language`, `created`, `modified`, `optOutOfNotifications`. Anything else (`freeText`, other fields) is a 400.
+    #[param(example = r#"[{"field":"lastName","startsWith":"dur"}]"#)]
+    #[serde(rename = "where")]
+    pub where_: Option<String>,
+    /// JSON: a field name, `-name`, or an array of them or of `{"asc": name}` / `{"desc": name}` (the listing's order fields)
+    pub order_by: Option<String>,
+    /// The page, counted from 0
+    #[param(minimum = 0, maximum = 1000000, default = 0)]
+    pub page_index: Option<i64>,
+    /// Items a page, 1 to 1000
+    #[param(minimum = 1, maximum = 1000, default = 25)]
+    pub page_size: Option<i64>,
+}
+
+/// The same query sent as a JSON body (`POST …/users/search`), as the client does for long ones.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSearchBody {
+    /// The where clause (see `GET …/users/search`)
+    #[serde(rename = "where")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub where_: Option<Value>,
+    /// Order fields (see `GET …/users/search`)
+    #[schema(value_type = Option<Object>)]
+    pub order_by: Option<Value>,
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub page_index: Option<i64>,
+    #[schema(minimum = 1, maximum = 1000)]
+    pub page_size: Option<i64>,
+    /// Only `false`: Rollcall keeps no archived users
+    pub include_archived: Option<bool>,
+    /// Only `false`: deleted users are not searched
+    pub include_deleted: Option<bool>,
+}
+
+/// The order of a search: the client's `orderBy` as the listing's `order` list.
+fn search_order(order_by: Option<&Value>) -> Result<Sort<UserSort>, Error> {
+    let bad = || {
+        Error::validation("orderBy must be a field, -field, or an array of them or of {\"asc\"|\"desc\": field}")
+            .detail("field", "orderBy".into())
+    };
+    let one = |v: &Value| -> Result<String, Error> {
+        match v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Object(o) if o.len() == 1 => match (o.get("asc"), o.get("desc")) {
+                (Some(Value::String(f)), None) => Ok(f.clone()),
+                (None, Some(Value::String(f))) => Ok(format!("-{f}")),
+                _ => Err(bad()),
+            },
+            _ => Err(bad()),
+        }
+    };
+    let fields: Vec<String> = match order_by {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(one).collect::<Result<_, _>>()?,
+        Some(other) => vec![one(other)?],
+    };
+    let list = (!fields.is_empty()).then(|| fields.join(","));
+    Sort::parse_list("orderBy", list.as_deref(), UserSort::Email, &USER_SORTS)
+}
+
+async fn search(service: web::Data<Service>, caller: Caller, body: UserSearchBody) -> Result<HttpResponse, Error> {
+    if body.include_archived == Some(true) || body.include_deleted == Some(true) {
+        return Err(Error::validation(
+            "includeArchived and includeDeleted are not implemented by Rollcall: deleted users are not searched",
+        ));
+    }
+    let expr = user_query::parse_where(body.where_.as_ref().unwrap_or(&Value::Null))?;
+    let sort = search_order(body.order_by.as_ref())?;
+    let paging = super::models::paging(body.page_index, body.page_size, None)?;
+    let found = service.search_users(&caller, expr, sort, paging.page).await?;
+    let items = found.items.into_iter().map(ManagementUser::from).collect();
+    Ok(HttpResponse::Ok().json(UserPagedList::new(&paging, found.total, items)))
+}
+
+/// Search users
+///
+/// The vendor client's `users.search(query)`: a where clause over the user
+/// model, order, paging. (A user named `search` is reached by id or email.)
+///
+/// **Permissions:** `user_read`.
+#[utoipa::path(
+    tag = "Management: users",
+    params(UserSearchQuery),
+    responses(
+        (status = 200, description = "A page of matching users", body = UserPagedList),
+        (status = 400, description = "The where clause or order is not valid, or names what Rollcall does not implement (`VALIDATION_ERROR`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[get("/users/search")]
+pub async fn search_users(service: web::Data<Service>, caller: Caller, query: web::Query<UserSearchQuery>) -> Result<HttpResponse, Error> {
+    let query = query.into_inner();
+    let json = |name: &str, raw: Option<String>| -> Result<Option<Value>, Error> {
+        raw.map(|r| {
+            serde_json::from_str(&r)
+                .map_err(|e| Error::validation(format!("{name} is not valid JSON")).developer(e.to_string()).detail("field", name.into()))
+        })
+        .transpose()
+    };
+    let body = UserSearchBody {
+        where_: json("where", query.where_)?,
+        order_by: match query.order_by {
+            // A bare field name need not be quoted.
+            Some(raw) if !raw.trim_start().starts_with(['[', '{', '"']) => Some(Value::String(raw)),
+            other => json("orderBy", other)?,
+        },
+        page_index: query.page_index,
+        page_size: query.page_size,
+        include_archived: None,
+        include_deleted: None,
+    };
+    search(service, caller, body).await
+}
+
+/// Search users (query in the body)
+///
+/// The same search with the query as a JSON body.
+///
+/// **Permissions:** `user_read`.
+#[utoipa::path(
+    tag = "Management: users",
+    request_body = UserSearchBody,
+    responses(
+        (status = 200, description = "A page of matching users", body = UserPagedList),
+        (status = 400, description = "The where clause or order is not valid, or names what Rollcall does not implement (`VALIDATION_ERROR`)", body = ManagementError),
+    ),
+    security(("bearerAuth" = []))
+)]
+#[post("/users/search")]
+pub async fn search_users_by_body(
+    service: web::Data<Service>,
+    caller: Caller,
+    body: web::Json<UserSearchBody>,
+) -> Result<HttpResponse, Error> {
+    search(service, caller, body.into_inner()).await
 }
 
 /// Get a user
