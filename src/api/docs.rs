@@ -199,6 +199,16 @@ fn sign_in_docs(value: &mut Value) {
         if under_account {
             item["servers"] = account_servers();
         }
+        // A merge patch is JSON: `application/json` is accepted beside
+        // `application/merge-patch+json`, and generators that know only
+        // JSON can call the operation with it.
+        for op in item.as_object_mut().unwrap().values_mut() {
+            if let Some(content) = op.pointer_mut("/requestBody/content").and_then(Value::as_object_mut) {
+                if let Some(patch) = content.get("application/merge-patch+json").cloned() {
+                    content.entry("application/json").or_insert(patch);
+                }
+            }
+        }
     }
 }
 

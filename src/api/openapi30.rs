@@ -22,11 +22,27 @@ pub fn from_31(doc: &Value) -> Value {
     }
     if let Some(paths) = doc.get_mut("paths") {
         convert_embedded_schemas(paths);
+        only_json_merge_patches(paths);
     }
     if let Some(responses) = doc.pointer_mut("/components/responses") {
         convert_embedded_schemas(responses);
     }
     doc
+}
+
+/// Generators that read only 3.0 (progenitor) refuse the
+/// `application/merge-patch+json` media type: where a body is also offered as
+/// `application/json` (every merge patch is), the 3.0 rendition offers only that.
+fn only_json_merge_patches(paths: &mut Value) {
+    for item in paths.as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
+        for op in item.as_object_mut().into_iter().flat_map(|i| i.values_mut()) {
+            if let Some(content) = op.pointer_mut("/requestBody/content").and_then(Value::as_object_mut) {
+                if content.contains_key("application/json") {
+                    content.remove("application/merge-patch+json");
+                }
+            }
+        }
+    }
 }
 
 /// Converts every `schema` found in a non-schema structure (parameters,
