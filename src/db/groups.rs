@@ -100,20 +100,10 @@ macro_rules! filtered {
 /// (a macro: the boxed query's backend is the connection's).
 macro_rules! order_groups {
     ($q:expr, $key:expr, $descending:expr, $first:expr) => {{
-        macro_rules! by {
-            ($query:expr, $column:expr) => {
-                match ($first, $descending) {
-                    (true, false) => $query.order_by($column.asc()),
-                    (true, true) => $query.order_by($column.desc()),
-                    (false, false) => $query.then_order_by($column.asc()),
-                    (false, true) => $query.then_order_by($column.desc()),
-                }
-            };
-        }
         match $key {
-            GroupSort::CreatedAt => by!($q, groups::created_at),
-            GroupSort::UpdatedAt => by!($q, groups::updated_at),
-            GroupSort::Name => by!($q, groups::name_key),
+            GroupSort::CreatedAt => super::order_by_column!($q, groups::created_at, $descending, $first),
+            GroupSort::UpdatedAt => super::order_by_column!($q, groups::updated_at, $descending, $first),
+            GroupSort::Name => super::order_by_column!($q, groups::name_key, $descending, $first),
         }
     }};
 }

@@ -60,6 +60,20 @@ macro_rules! with_conn {
     };
 }
 
+/// Orders a boxed query by one column (`first`), or orders it further
+/// (ties of the fields before).
+macro_rules! order_by_column {
+    ($query:expr, $column:expr, $descending:expr, $first:expr) => {
+        match ($first, $descending) {
+            (true, false) => $query.order_by($column.asc()),
+            (true, true) => $query.order_by($column.desc()),
+            (false, false) => $query.then_order_by($column.asc()),
+            (false, true) => $query.then_order_by($column.desc()),
+        }
+    };
+}
+pub(crate) use order_by_column;
+
 impl Conn {
     /// Runs `f` in one write transaction. On SQLite the transaction takes the
     /// write lock up front (`BEGIN IMMEDIATE`), so two writers queue on the

@@ -260,23 +260,13 @@ macro_rules! filtered {
 /// (a macro: the boxed query's backend is the connection's).
 macro_rules! order_users {
     ($q:expr, $key:expr, $descending:expr, $first:expr) => {{
-        macro_rules! by {
-            ($query:expr, $column:expr) => {
-                match ($first, $descending) {
-                    (true, false) => $query.order_by($column.asc()),
-                    (true, true) => $query.order_by($column.desc()),
-                    (false, false) => $query.then_order_by($column.asc()),
-                    (false, true) => $query.then_order_by($column.desc()),
-                }
-            };
-        }
         match $key {
-            UserSort::CreatedAt => by!($q, users::created_at),
-            UserSort::UpdatedAt => by!($q, users::updated_at),
-            UserSort::Email => by!($q, users::email_key),
-            UserSort::Username => by!($q, users::username_key),
-            UserSort::FirstName => by!($q, users::first_name_key),
-            UserSort::LastName => by!($q, users::last_name_key),
+            UserSort::CreatedAt => super::order_by_column!($q, users::created_at, $descending, $first),
+            UserSort::UpdatedAt => super::order_by_column!($q, users::updated_at, $descending, $first),
+            UserSort::Email => super::order_by_column!($q, users::email_key, $descending, $first),
+            UserSort::Username => super::order_by_column!($q, users::username_key, $descending, $first),
+            UserSort::FirstName => super::order_by_column!($q, users::first_name_key, $descending, $first),
+            UserSort::LastName => super::order_by_column!($q, users::last_name_key, $descending, $first),
         }
     }};
 }
