@@ -27,6 +27,11 @@ impl RouteTable {
     }
 
     fn allowed(&self, path: &str) -> Option<Vec<Method>> {
+        // A path without parameters (`…/users/search`) is its own resource,
+        // though a templated one (`…/users/{userIdentifier}`) matches it too.
+        if let Some((_, methods)) = self.0.iter().find(|(def, _)| def.pattern() == Some(path)) {
+            return Some(methods.clone());
+        }
         let mut allowed: Vec<Method> = Vec::new();
         let trimmed = path.strip_suffix('/').unwrap_or(path);
         for (def, methods) in &self.0 {

@@ -48,7 +48,7 @@ impl<K: Copy> Sort<K> {
     }
 
     /// A comma-separated list of up to [`MAX_SORT_FIELDS`] such fields
-    /// (`lastName,-created`), each field once.
+    /// (`lastName,-created`); a field named again adds nothing.
     pub fn parse_list(param: &str, raw: Option<&str>, default: K, fields: &[(&str, K)]) -> Result<Self, Error>
     where
         K: PartialEq,
@@ -63,10 +63,9 @@ impl<K: Copy> Sort<K> {
         let mut keys: Vec<(K, bool)> = Vec::new();
         for part in parts {
             let (key, descending) = Self::field(param, part, fields)?;
-            if keys.iter().any(|(k, _)| *k == key) {
-                return Err(Error::validation(format!("{param} names a field twice")).detail("field", param.into()));
+            if !keys.iter().any(|(k, _)| *k == key) {
+                keys.push((key, descending));
             }
-            keys.push((key, descending));
         }
         let (key, descending) = keys.remove(0);
         Ok(Sort { key, descending, then: keys })
@@ -168,7 +167,7 @@ mod tests {
         assert!(Sort::parse("sort", Some(""), GroupSort::Name, &fields).is_err());
         let list = Sort::parse_list("order", Some("name,-created_at"), GroupSort::Name, &fields).unwrap();
         assert_eq!(list.keys().collect::<Vec<_>>(), vec![(GroupSort::Name, false), (GroupSort::CreatedAt, true)]);
-        assert!(Sort::parse_list("order", Some("name,name"), GroupSort::Name, &fields).is_err());
+        assert_eq!(Sort::parse_list("order", Some("name,-name"), GroupSort::Name, &fields).unwrap().then, vec![]);
         assert!(Sort::parse_list("order", Some("name,"), GroupSort::Name, &fields).is_err());
     }
 }

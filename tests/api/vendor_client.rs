@@ -265,7 +265,7 @@ async fn order_takes_the_models_names_and_lists(app: TestApp) {
     assert_eq!(emails(&r), ["a@x.com", "c@x.com", "b@x.com"], "{}", r.text);
     let r = app.call(Method::GET, &format!("{M}/groups?order=-modified,name"), None).await;
     assert_eq!(r.body["items"][0]["name"], "Ordered", "{}", r.text);
-    for bad in ["lastName,lastName", "a,b,c,d", "size", "lastName,"] {
+    for bad in ["a,b,c,d", "size", "lastName,"] {
         let r = app.call(Method::GET, &format!("{M}/users?order={bad}"), None).await;
         assert_management_error(&r, 400, "VALIDATION_ERROR");
     }

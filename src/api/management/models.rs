@@ -206,7 +206,8 @@ pub struct UserBody {
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code, reason = "documents the patch; the handler reads the JSON object")]
 pub struct UserMergePatch {
-    #[schema(format = "email", min_length = 3, max_length = 320)]
+    /// Cannot be cleared
+    #[schema(format = "email", min_length = 3, max_length = 320, nullable = false)]
     email: Option<String>,
     #[schema(min_length = 1, max_length = 255)]
     username: Option<String>,
@@ -230,7 +231,8 @@ pub struct UserMergePatch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[allow(dead_code, reason = "documents the patch; the handler reads the JSON object")]
 pub struct GroupMergePatch {
-    #[schema(min_length = 1, max_length = 255)]
+    /// Cannot be cleared
+    #[schema(min_length = 1, max_length = 255, nullable = false)]
     name: Option<String>,
     #[schema(max_length = 1000)]
     description: Option<String>,

@@ -220,9 +220,11 @@ pub async fn search_users(service: web::Data<Service>, caller: Caller, query: we
         })
         .transpose()
     };
+    // Empty parameters are absent ones, as everywhere.
+    let (where_, order_by) = (query.where_.filter(|w| !w.is_empty()), query.order_by.filter(|o| !o.is_empty()));
     let body = UserSearchBody {
-        where_: json("where", query.where_)?,
-        order_by: match query.order_by {
+        where_: json("where", where_)?,
+        order_by: match order_by {
             // A bare field name need not be quoted.
             Some(raw) if !raw.trim_start().starts_with(['[', '{', '"']) => Some(Value::String(raw)),
             other => json("orderBy", other)?,
