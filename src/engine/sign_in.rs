@@ -10,7 +10,7 @@
 use chrono::{Duration, NaiveDateTime};
 
 use crate::credentials::{self, hash_secret, secret_matches, REFRESH_PREFIX};
-use crate::db::api_keys::{self, ApiKey};
+use crate::db::api_keys;
 use crate::db::sessions::{self, Session};
 use crate::db::users::{self, SignInState};
 use crate::db::{accounts, Read, Write};
@@ -153,9 +153,7 @@ pub fn finish_password_sign_in(
         return Ok(Err(invalid_grant(WRONG_PASSWORD)));
     };
     if !password_matched {
-        if !user.is_locked(now) && user.deleted_at.is_none() {
-            users::record_failed_sign_in(w, user.account_id, user.id, policy.lockout_threshold, now + policy.lockout)?;
-        }
+        record_password_failure(w, &user, policy, now)?;
         return Ok(Err(invalid_grant(WRONG_PASSWORD)));
     }
     if !user.may_act(now) {
@@ -183,6 +181,16 @@ pub fn finish_password_sign_in(
         expires_at: now + policy.access_ttl,
         refresh_token: offline.then_some(refresh),
     }))
+}
+
+/// Counts a wrong password against the user, wherever one was checked (a
+/// sign-in, the `existing` of a password change), so guessing through any
+/// route meets the same lockout.
+pub fn record_password_failure(w: &mut Write, user: &SignInState, policy: &SignInPolicy, now: NaiveDateTime) -> Result<(), Error> {
+    if !user.is_locked(now) && user.deleted_at.is_none() {
+        users::record_failed_sign_in(w, user.account_id, user.id, policy.lockout_threshold, now + policy.lockout)?;
+    }
+    Ok(())
 }
 
 /// A new access token (and a new refresh token in place of the one used) for
@@ -218,10 +226,4 @@ pub fn grant_for_refresh(
         expires_at: now + policy.access_ttl,
         refresh_token: Some(next),
     }))
-}
-
-/// A key as made: the row, and its secret (shown this once).
-pub struct NewApiKey {
-    pub key: ApiKey,
-    pub secret: String,
 }

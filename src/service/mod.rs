@@ -26,13 +26,14 @@ use crate::domain::{
     UserId, UserIdList, UserIdentifier, UserSort,
 };
 use crate::engine::api_keys::KeyDraft;
+use crate::engine::api_keys::NewApiKey;
 use crate::engine::groups::{GroupPage, GroupPatch, GroupView};
 use crate::engine::members::{MemberPage, MemberQuery};
-use crate::engine::sign_in::{self, Grant, NewApiKey, SignInPolicy};
+use crate::engine::sign_in::{self, Grant, SignInPolicy};
 use crate::engine::user_status::{self, UserAction};
 use crate::engine::users::{UserDraft, UserPage, UserPatch};
 use crate::engine::{access, accounts, api_keys, groups, hierarchy, members, now, users};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::tokens::{Credential, TokenKeys};
 
 /// The core behind every surface and the command line; cheap to clone.
@@ -63,10 +64,6 @@ impl Service {
     pub fn with_policy(mut self, policy: SignInPolicy) -> Self {
         self.policy = policy;
         self
-    }
-
-    pub fn policy(&self) -> &SignInPolicy {
-        &self.policy
     }
 
     pub fn pool(&self) -> &Pool {
@@ -219,15 +216,7 @@ impl Service {
     }
 
     pub async fn revoke_api_key_as_system(&self, account: AccountId, key: ApiKeyId) -> Result<ApiKey, Error> {
-        self.write(move |w| {
-            let found = crate::db::api_keys::get(w, key)?.filter(|k| k.account_id == account);
-            let mut found = found.ok_or_else(|| Error::new(ErrorKind::ApiKeyNotFound, "API key not found"))?;
-            let at = now();
-            crate::db::api_keys::revoke(w, &found, at)?;
-            found.revoked_at.get_or_insert(at);
-            Ok(found)
-        })
-        .await
+        self.write(move |w| api_keys::revoke_in_account(w, account, key, |_, _| Ok(true), now())).await
     }
 
     /// Sets a user's password. One's own needs the existing password (if
@@ -247,6 +236,13 @@ impl Service {
             let existing = existing
                 .ok_or_else(|| Error::validation("Changing your own password needs the existing one").detail("field", "existing".into()))?;
             if !self.hasher.verify(&existing, stored).await? {
+                // A wrong `existing` is a wrong password: it counts towards the lockout.
+                let (account, policy) = (p.account, self.policy);
+                self.write(move |w| match crate::db::users::sign_in_state(w, account, target)? {
+                    Some(user) => sign_in::record_password_failure(w, &user, &policy, now()),
+                    None => Ok(()),
+                })
+                .await?;
                 return Err(Error::validation("The existing password is not correct").detail("field", "existing".into()));
             }
         }

@@ -429,6 +429,28 @@ async fn passwords_change_with_the_existing_one_or_by_an_administrator(app: Test
     assert_management_error(&r, 422, "VALIDATION_ERROR");
 }
 
+/// A stolen token is no way around the lockout: guessing the `existing`
+/// password of a password change counts like a failed sign-in.
+async fn guessing_the_existing_password_meets_the_same_lockout(app: TestApp) {
+    let user = app.user_with_password("guessed", "the real password").await;
+    let token = access_token(&app.password_grant("", "guessed", "the real password").await);
+    let change = |existing: &str| {
+        let body = json!({"new": "a new password", "existing": existing});
+        app.send(app.client.post(app.url(&format!("{M}/users/{user}/credentials/password"))).bearer_auth(&token).json(&body))
+    };
+    for guess in 0..5 {
+        assert_management_error(&change(&format!("guess number {guess}")).await, 422, "VALIDATION_ERROR");
+    }
+    let r = change("the real password").await;
+    assert_management_error(&r, 401, "UNAUTHENTICATED");
+    assert_oauth_error(&app.password_grant("", "guessed", "the real password").await, 400, "invalid_grant");
+    let read = app.call(Method::GET, &format!("{M}/users/{user}"), None).await;
+    assert_eq!(read.body["status"]["locked"], true, "{}", read.text);
+    let r = app.call(Method::POST, &format!("{M}/users/{user}/actions"), Some(json!({"type": "unlock"}))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    access_token(&app.password_grant("", "guessed", "the real password").await);
+}
+
 /// Suspending the last active administrator would leave nobody to administer.
 async fn the_last_administrator_cannot_be_suspended(app: TestApp) {
     let r = app.call(Method::POST, &format!("{M}/users/{}/actions", app.tenant.admin_id), Some(json!({"type": "suspend"}))).await;
@@ -447,4 +469,5 @@ backend_tests!(
     api_keys_are_self_service_and_their_secrets_are_shown_once,
     passwords_change_with_the_existing_one_or_by_an_administrator,
     the_last_administrator_cannot_be_suspended,
+    guessing_the_existing_password_meets_the_same_lockout,
 );
