@@ -81,20 +81,21 @@ pub(crate) fn single_header<'a>(req: &'a HttpRequest, name: &str) -> Result<Opti
     }
 }
 
-/// A surface that names the account twice (token and header) needs them to agree.
-fn check_account_header(req: &HttpRequest, token_account: AccountId) -> Result<(), Error> {
-    let mismatch =
-        |why: &str| Error::new(ErrorKind::AccountMismatch, "The X-Account-ID header must name the token's account").developer(why);
+/// The account `X-Account-ID` names: exactly one header, a hyphenated UUID;
+/// else 403 `ACCOUNT_MISMATCH` saying what the header must name (`what`).
+pub fn header_account(req: &HttpRequest, what: &str) -> Result<AccountId, Error> {
+    let mismatch = |why: &str| Error::new(ErrorKind::AccountMismatch, format!("The X-Account-ID header must name {what}")).developer(why);
     let value = single_header(req, ACCOUNT_HEADER)
         .map_err(|()| mismatch("Send exactly one X-Account-ID header"))?
         .ok_or_else(|| mismatch("The X-Account-ID header is missing"))?;
-    let header_account = value
-        .to_str()
-        .ok()
-        .and_then(|v| uuid::Uuid::try_parse(v.trim()).ok())
-        .ok_or_else(|| mismatch("The X-Account-ID header is not a UUID"))?;
-    if AccountId::from(header_account) != token_account {
-        return Err(mismatch("The X-Account-ID header differs from the token's account"));
+    value.to_str().ok().and_then(|v| v.trim().parse().ok()).ok_or_else(|| mismatch("The X-Account-ID header is not a UUID"))
+}
+
+/// A surface that names the account twice (token and header) needs them to agree.
+fn check_account_header(req: &HttpRequest, token_account: AccountId) -> Result<(), Error> {
+    if header_account(req, "the token's account")? != token_account {
+        return Err(Error::new(ErrorKind::AccountMismatch, "The X-Account-ID header must name the token's account")
+            .developer("The X-Account-ID header differs from the token's account"));
     }
     Ok(())
 }

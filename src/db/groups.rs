@@ -150,8 +150,9 @@ pub struct GroupChanges {
 }
 
 /// Writes the custom object of a group being created (its `group.created` says so).
-pub fn set_custom(conn: &mut Conn, id: GroupId, changes: &GroupChanges) -> QueryResult<()> {
-    with_conn!(conn, |c| diesel::update(groups::table.find(id)).set(changes).execute(c)).map(drop)
+pub fn set_custom(conn: &mut Conn, id: GroupId, custom: &str) -> QueryResult<()> {
+    let query = diesel::update(groups::table.find(id)).set(groups::custom.eq(Some(custom.to_owned())));
+    with_conn!(conn, |c| query.execute(c)).map(drop)
 }
 
 /// Writes the changes to the group of `account`.

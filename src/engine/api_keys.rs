@@ -5,13 +5,18 @@
 use chrono::NaiveDateTime;
 
 use super::access::require_admin;
-use super::sign_in::NewApiKey;
 use super::users::find_user;
 use crate::credentials::{self, hash_secret, KEY_PREFIX};
 use crate::db::api_keys::{self, ApiKey};
 use crate::db::{Read, Write};
-use crate::domain::{check_plain_text, ApiKeyId, Principal, UserId, UserIdentifier};
+use crate::domain::{check_plain_text, AccountId, ApiKeyId, Principal, UserId, UserIdentifier};
 use crate::error::{Error, ErrorKind};
+
+/// A key as made: the row, and its secret (shown this once).
+pub struct NewApiKey {
+    pub key: ApiKey,
+    pub secret: String,
+}
 
 pub const KEY_NAME_MAX: usize = 100;
 pub const DEFAULT_KEY_NAME: &str = "API key";
@@ -97,12 +102,25 @@ pub fn list(tx: &mut Read, principal: &Principal, user: Option<&UserIdentifier>)
 /// Revokes a key of the caller's, or (administrators) any key of the
 /// account; another's key is as unknown to a non-administrator as a missing one.
 pub fn revoke(w: &mut Write, principal: &Principal, id: ApiKeyId, now: NaiveDateTime) -> Result<ApiKey, Error> {
-    let key = api_keys::get(w, id)?.filter(|k| k.account_id == principal.account).ok_or_else(key_not_found)?;
-    if key.user_id != principal.user && !super::access::holds(w, principal, None)? {
+    let mine_or_admin = |w: &mut Write, key: &ApiKey| Ok(key.user_id == principal.user || super::access::holds(w, principal, None)?);
+    revoke_in_account(w, principal.account, id, mine_or_admin, now)
+}
+
+/// Revokes a key of the account that `allowed` lets go (the operator's
+/// command line allows any), answering it as revoked; a key `allowed`
+/// refuses is as unknown as a missing one.
+pub fn revoke_in_account(
+    w: &mut Write,
+    account: AccountId,
+    id: ApiKeyId,
+    allowed: impl Fn(&mut Write, &ApiKey) -> Result<bool, Error>,
+    now: NaiveDateTime,
+) -> Result<ApiKey, Error> {
+    let mut key = api_keys::get(w, id)?.filter(|k| k.account_id == account).ok_or_else(key_not_found)?;
+    if !allowed(w, &key)? {
         return Err(key_not_found());
     }
     api_keys::revoke(w, &key, now)?;
-    let mut key = key;
     key.revoked_at.get_or_insert(now);
     Ok(key)
 }

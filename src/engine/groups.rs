@@ -90,11 +90,9 @@ pub fn create(
 ) -> Result<GroupView, Error> {
     require(w, principal, Permission::GroupCreate)?;
     let mut group = insert_group(w, principal.account, name, description)?;
-    if custom.is_some() {
-        let changes =
-            groups::GroupChanges { name: None, name_key: None, description: None, custom: Some(custom), updated_at: group.updated_at };
-        groups::set_custom(w, group.id, &changes)?;
-        group.custom = changes.custom.flatten();
+    if let Some(custom) = custom {
+        groups::set_custom(w, group.id, &custom)?;
+        group.custom = Some(custom);
     }
     if let Some(p) = permissions.as_ref().filter(|p| !p.is_empty()) {
         set_permissions(w, principal, &group, p)?;

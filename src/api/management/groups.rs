@@ -370,7 +370,7 @@ pub async fn list_child_groups(
 ) -> Result<HttpResponse, Error> {
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let (inherited, include_self) = (query.include_inherited.unwrap_or(false), query.include_self.unwrap_or(false));
-    query.page(Vec::new())?; // the query's own mistakes first
+    let listing = query.parse()?;
     let groups = service.list_child_groups(&caller, group, inherited, include_self).await?;
-    Ok(HttpResponse::Ok().json(query.page(groups)?))
+    Ok(HttpResponse::Ok().json(listing.page(groups)))
 }

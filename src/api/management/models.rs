@@ -428,26 +428,45 @@ pub struct GroupListQuery {
 }
 
 impl GroupListQuery {
-    /// The page of `groups` this query asks for, sorted, without the excluded ones.
-    pub fn page(&self, groups: Vec<GroupView>) -> Result<GroupPagedList, Error> {
-        let paging = paging(self.page_index, self.page_size, None)?;
-        let sort = Sort::parse_list("order", self.order.as_deref(), GroupSort::Name, &GROUP_SORTS)?;
-        let excluded = self.excluded_groups.as_deref().map(group_list).transpose()?.unwrap_or_default();
-        let search = Search::parse("q", self.q.as_deref())?.map(|_| normalize_key(self.q.as_deref().unwrap_or_default()));
+    /// The query's paging, order, search and exclusions, checked (before
+    /// anything is read).
+    pub fn parse(&self) -> Result<GroupListing, Error> {
+        let search = Search::parse("q", self.q.as_deref())?.and(self.q.as_deref()).map(normalize_key);
+        Ok(GroupListing {
+            paging: paging(self.page_index, self.page_size, None)?,
+            sort: Sort::parse_list("order", self.order.as_deref(), GroupSort::Name, &GROUP_SORTS)?,
+            excluded: self.excluded_groups.as_deref().map(group_list).transpose()?.unwrap_or_default(),
+            search,
+        })
+    }
+}
+
+/// A checked [`GroupListQuery`].
+pub struct GroupListing {
+    paging: Paging,
+    sort: Sort<GroupSort>,
+    excluded: Vec<GroupIdentifier>,
+    /// The name key to find within group names.
+    search: Option<String>,
+}
+
+impl GroupListing {
+    /// The page of `groups` asked for: searched, without the excluded ones, sorted.
+    pub fn page(self, groups: Vec<GroupView>) -> GroupPagedList {
+        let excluded = |key: &str, v: &GroupView| {
+            self.excluded.iter().any(|e| match e {
+                GroupIdentifier::Id(id) => *id == v.group.id,
+                GroupIdentifier::Name(name) => name == key,
+            })
+        };
         let mut groups: Vec<(String, GroupView)> = groups
             .into_iter()
             .map(|v| (normalize_key(&v.group.name), v))
-            .filter(|(key, _)| search.as_ref().is_none_or(|q| key.contains(q.as_str())))
-            .filter(|(key, v)| {
-                !excluded.iter().any(|e| match e {
-                    GroupIdentifier::Id(id) => *id == v.group.id,
-                    GroupIdentifier::Name(name) => name == key,
-                })
-            })
+            .filter(|(key, v)| self.search.as_ref().is_none_or(|q| key.contains(q.as_str())) && !excluded(key, v))
             .collect();
         groups.sort_by(|(ka, a), (kb, b)| {
             let mut order = std::cmp::Ordering::Equal;
-            for (key, descending) in sort.keys() {
+            for (key, descending) in self.sort.keys() {
                 let by = match key {
                     GroupSort::Name => ka.cmp(kb),
                     GroupSort::CreatedAt => a.group.created_at.cmp(&b.group.created_at),
@@ -456,13 +475,12 @@ impl GroupListQuery {
                 order = order.then(if descending { by.reverse() } else { by });
             }
             let ids = a.group.id.cmp(&b.group.id);
-            order.then(if sort.descending { ids.reverse() } else { ids })
+            order.then(if self.sort.descending { ids.reverse() } else { ids })
         });
-        let groups: Vec<GroupView> = groups.into_iter().map(|(_, v)| v).collect();
         let total = groups.len() as i64;
-        let items =
-            groups.into_iter().skip(paging.page.offset as usize).take(paging.page.limit as usize).map(ManagementGroup::from).collect();
-        Ok(GroupPagedList::new(&paging, total, items))
+        let (offset, limit) = (self.paging.page.offset as usize, self.paging.page.limit as usize);
+        let items = groups.into_iter().skip(offset).take(limit).map(|(_, v)| ManagementGroup::from(v)).collect();
+        GroupPagedList::new(&self.paging, total, items)
     }
 }
 

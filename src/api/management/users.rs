@@ -444,9 +444,9 @@ pub async fn list_user_groups(
 ) -> Result<HttpResponse, Error> {
     let user = user_identifier(&caller, &path.into_inner())?;
     let inherited = query.include_inherited.unwrap_or(false);
-    query.page(Vec::new())?; // the query's own mistakes first
+    let listing = query.parse()?;
     let groups = service.groups_of_user(&caller, user, inherited).await?;
-    Ok(HttpResponse::Ok().json(query.page(groups)?))
+    Ok(HttpResponse::Ok().json(listing.page(groups)))
 }
 
 /// Is the user in any of the groups?

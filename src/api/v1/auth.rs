@@ -8,13 +8,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::parse_id;
 use crate::api::error::ErrorResponse;
-use crate::api::principal::ACCOUNT_HEADER;
+use crate::api::principal::header_account;
 use crate::api::{timestamp, Caller};
 use crate::db::api_keys::ApiKey;
-use crate::domain::{AccountId, ApiKeyId, UserIdentifier};
+use crate::domain::{ApiKeyId, UserIdentifier};
 use crate::engine::api_keys::KeyDraft;
 use crate::engine::now;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::service::Service;
 
 /// An API key's credentials.
@@ -69,14 +69,7 @@ pub struct AccessToken {
 )]
 #[post("/auth/token")]
 pub async fn token(req: HttpRequest, service: web::Data<Service>, body: web::Json<ApiKeyCredentials>) -> Result<HttpResponse, Error> {
-    let mismatch = || Error::new(ErrorKind::AccountMismatch, "The X-Account-ID header must name the key's account");
-    let mut values = req.headers().get_all(ACCOUNT_HEADER);
-    let (first, second) = (values.next(), values.next());
-    let account: AccountId = match (first.and_then(|v| v.to_str().ok()), second) {
-        (Some(v), None) => v.trim().parse().map_err(|_| mismatch().developer("The X-Account-ID header is not a UUID"))?,
-        (None, _) => return Err(mismatch().developer("The X-Account-ID header is missing")),
-        (Some(_), Some(_)) => return Err(mismatch().developer("Send exactly one X-Account-ID header")),
-    };
+    let account = header_account(&req, "the key's account")?;
     let issued = service.grant_client_credentials(Some(account), &body.id, &body.secret).await?;
     let expires_at = Utc::now() + chrono::Duration::seconds(issued.expires_in);
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(AccessToken {
