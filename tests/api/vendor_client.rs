@@ -87,10 +87,18 @@ async fn users_can_be_created_suspended(app: TestApp) {
             ("password", "a long password"),
         ]))
     };
-    assert_eq!(grant().await.status, StatusCode::BAD_REQUEST, "suspended: no sign-in");
+    let refused = grant().await;
+    assert_eq!(
+        (refused.status, refused.body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "suspended: {}",
+        refused.text
+    );
     let r = app.call(Method::POST, &format!("{M}/users/{id}/actions"), Some(json!({"type": "unsuspend"}))).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
-    assert_eq!(grant().await.status, StatusCode::OK);
+    let granted = grant().await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.text);
+    assert!(granted.body["access_token"].is_string(), "{}", granted.text);
 }
 
 /// Property names match case-insensitively, as the vendor's examples spell them.
