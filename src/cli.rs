@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::config::{DatabaseConfig, DEFAULT_BIND};
 use crate::db::api_keys::ApiKey;
+use crate::engine::api_keys::KeyPurpose;
 use crate::db::{self, Pool};
 use crate::domain::{AccountId, ApiKeyId, UserId, UserIdentifier};
 use crate::engine::accounts;
@@ -131,6 +132,9 @@ pub enum ApiKeyCommand {
         /// What the key is for.
         #[arg(long, default_value = crate::engine::api_keys::DEFAULT_KEY_NAME)]
         name: String,
+        /// `general` (exchanged for tokens) or `scim` (also the bearer token of /scim/v2 as it is).
+        #[arg(long, default_value = "general")]
+        purpose: String,
     },
     /// List the keys of an account (of one user with --user), never their secrets.
     List {
@@ -242,16 +246,17 @@ fn key_json(key: &ApiKey) -> serde_json::Value {
     let at = |t: Option<chrono::NaiveDateTime>| t.map(|t| t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     json!({
         "id": key.id, "name": key.name, "user_id": key.user_id, "created_at": at(Some(key.created_at)),
-        "expires_at": at(key.expires_at), "last_used_at": at(key.last_used_at), "revoked_at": at(key.revoked_at),
+        "expires_at": at(key.expires_at), "last_used_at": at(key.last_used_at), "revoked_at": at(key.revoked_at), "purpose": key.purpose,
     })
 }
 
 async fn api_key(service: &Service, command: ApiKeyCommand) -> Result<(), CliError> {
     match command {
-        ApiKeyCommand::Create { account, user, name } => {
+        ApiKeyCommand::Create { account, user, name, purpose } => {
+            let purpose = KeyPurpose::parse(&purpose).map_err(|e| CliError::Usage(e.message.to_string()))?;
             let account = find_account(service, &account).await?;
             let user = find_user(service, account.id, &user).await?;
-            let made = service.create_api_key_as_system(account.id, UserIdentifier::Id(user), &name).await?;
+            let made = service.create_api_key_as_system(account.id, UserIdentifier::Id(user), &name, purpose).await?;
             let mut shown = key_json(&made.key);
             shown["secret"] = json!(made.secret);
             shown["account_id"] = json!(account.id);
@@ -287,7 +292,7 @@ async fn find_account(service: &Service, raw: &str) -> Result<db::accounts::Acco
 async fn announce_first_start(service: &Service, address: &str) -> Result<(), CliError> {
     if let Some((account, admin)) = service.bootstrap_empty_database().await? {
         let token = service.issue_token_as_system(account.id, UserIdentifier::Id(admin.id), 86_400).await?;
-        let key = service.create_api_key_as_system(account.id, UserIdentifier::Id(admin.id), "first start").await?;
+        let key = service.create_api_key_as_system(account.id, UserIdentifier::Id(admin.id), "first start", KeyPurpose::General).await?;
         println!("First start: created account '{}' ({}) and user 'admin' ({}).", account.name, account.id, admin.id);
         println!("Admin API key (shown this once; revoke with `rollcall api-key revoke`):");
         println!("  client_id:     {}", key.key.id);

@@ -59,6 +59,8 @@ pub struct Surface {
     /// Query parameters its clients send that Rollcall does not implement,
     /// each with why: refused (400), never silently ignored.
     unsupported_params: &'static [(&'static str, &'static str)],
+    /// Whether a `scim` API key is accepted as it is as the bearer token.
+    pub direct_keys: bool,
 }
 
 /// How the spec presents a surface's operations.
@@ -74,7 +76,7 @@ pub struct SurfaceDocs {
 
 impl Surface {
     pub const fn new(account_header: bool, body: fn(&Error) -> Value, docs: SurfaceDocs) -> Self {
-        Self { account_header, body, docs, challenge: "Bearer", unsupported_params: &[] }
+        Self { account_header, body, docs, challenge: "Bearer", unsupported_params: &[], direct_keys: false }
     }
 
     pub const fn with_unsupported_params(mut self, params: &'static [(&'static str, &'static str)]) -> Self {
@@ -97,6 +99,11 @@ impl Surface {
             }
         }
         Ok(())
+    }
+
+    pub const fn with_direct_keys(mut self) -> Self {
+        self.direct_keys = true;
+        self
     }
 
     pub const fn with_challenge(mut self, challenge: &'static str) -> Self {

@@ -54,14 +54,15 @@ impl Caller {
     async fn from_request(req: HttpRequest) -> Result<Self, Error> {
         let service = req.app_data::<web::Data<Service>>().ok_or_else(|| Error::internal("the service is not configured"))?.clone();
         let token = bearer_token(&req)?;
-        let credential = service.authenticate(&token).await?;
+        let surface = Surface::of(&req);
+        let direct_key = surface.direct_keys && token.split_once('_').is_some_and(|(prefix, _)| prefix == crate::credentials::KEY_PREFIX);
+        let credential = if direct_key { service.authenticate_key(&token).await? } else { service.authenticate(&token).await? };
         let principal = credential.principal;
         // Under /accounts/{id}, a token of another account is as good as none.
         let base_path = req.extensions().get::<AccountPath>().map(|a| a.0);
         if base_path.is_some_and(|account| account != principal.account) {
             return Err(Error::unauthenticated("The token belongs to another account than this base path names"));
         }
-        let surface = Surface::of(&req);
         if surface.account_header {
             check_account_header(&req, principal.account)?;
         }

@@ -22,6 +22,9 @@ pub struct ApiKey {
     pub expires_at: Option<NaiveDateTime>,
     pub last_used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// `general` (exchanged for tokens) or `scim` (also sent directly as the
+    /// bearer token of the SCIM surface).
+    pub purpose: String,
 }
 
 impl ApiKey {

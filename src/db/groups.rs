@@ -22,6 +22,8 @@ pub struct Group {
     pub updated_at: NaiveDateTime,
     /// JSON text of an object.
     pub custom: Option<String>,
+    /// SCIM's `externalId`.
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -48,6 +50,7 @@ impl NewGroup {
             created_at: self.created_at,
             updated_at: self.updated_at,
             custom: None,
+            external_id: None,
         }
     }
 }

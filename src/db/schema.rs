@@ -39,6 +39,11 @@ diesel::table! {
         custom -> Nullable<Text>,
         opt_out_of_notifications -> Bool,
         password_reset_required -> Bool,
+        display_name -> Nullable<Text>,
+        display_name_key -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        email_type -> Nullable<Text>,
+        email_primary -> Nullable<Bool>,
     }
 }
 
@@ -53,6 +58,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         custom -> Nullable<Text>,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -92,6 +98,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         last_used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        purpose -> Text,
     }
 }
 

@@ -33,6 +33,9 @@ pub const PINNED: &[(&str, &str, &str)] = &[
     ("users", "users_account_username_key", "1000000 10000 1"),
     // Partial index: only deleted users, a few of all.
     ("users", "users_deleted", "1000 1"),
+    // Partial indexes: only rows an identity provider gave an externalId.
+    ("users", "users_account_external_id", "1000000 10000 1"),
+    ("groups", "groups_account_external_id", "10000 100 1"),
     ("groups", "sqlite_autoindex_groups_1", "10000 1"),
     ("groups", "groups_account_name_key", "10000 100 1"),
     ("group_permissions", "sqlite_autoindex_group_permissions_1", "1000 2 1"),

@@ -36,6 +36,11 @@ pub struct User {
     pub password_reset_required: bool,
     pub last_sign_in_at: Option<NaiveDateTime>,
     pub password_changed_at: Option<NaiveDateTime>,
+    /// SCIM's `displayName`, `externalId`, and its one email's `type` and `primary`.
+    pub display_name: Option<String>,
+    pub external_id: Option<String>,
+    pub email_type: Option<String>,
+    pub email_primary: Option<bool>,
 }
 
 #[derive(Debug, Insertable)]
@@ -122,6 +127,10 @@ impl NewUser {
             password_reset_required: false,
             last_sign_in_at: None,
             password_changed_at: None,
+            display_name: None,
+            external_id: None,
+            email_type: None,
+            email_primary: None,
         }
     }
 }

@@ -21,6 +21,44 @@ pub struct NewApiKey {
 pub const KEY_NAME_MAX: usize = 100;
 pub const DEFAULT_KEY_NAME: &str = "API key";
 
+/// What a key is for. Every key can be exchanged for tokens at the token
+/// endpoints; a `scim` key is also accepted as it is, as the bearer token of
+/// the SCIM surface (identity providers hold one static secret), and nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyPurpose {
+    #[default]
+    General,
+    Scim,
+}
+
+impl KeyPurpose {
+    pub const NAMES: [&'static str; 2] = ["general", "scim"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyPurpose::General => "general",
+            KeyPurpose::Scim => "scim",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        match raw {
+            "general" => Ok(KeyPurpose::General),
+            "scim" => Ok(KeyPurpose::Scim),
+            _ => Err(Error::validation("purpose must be 'general' or 'scim'").detail("field", "purpose".into())),
+        }
+    }
+
+    /// The purpose a stored key was made for (an unknown name grants no direct use).
+    pub fn of(key: &ApiKey) -> Self {
+        if key.purpose == "scim" {
+            KeyPurpose::Scim
+        } else {
+            KeyPurpose::General
+        }
+    }
+}
+
 /// A key as asked for, already parsed.
 #[derive(Debug, Clone)]
 pub struct KeyDraft {
@@ -28,6 +66,7 @@ pub struct KeyDraft {
     pub user: Option<UserIdentifier>,
     pub name: String,
     pub expires_at: Option<NaiveDateTime>,
+    pub purpose: KeyPurpose,
 }
 
 impl KeyDraft {
@@ -47,7 +86,7 @@ impl KeyDraft {
         if expires_at.is_some_and(|at| at <= now) {
             return Err(Error::validation("expires_at must be in the future").detail("field", "expires_at".into()));
         }
-        Ok(Self { user, name: name.to_owned(), expires_at })
+        Ok(Self { user, name: name.to_owned(), expires_at, purpose: KeyPurpose::General })
     }
 }
 
@@ -82,6 +121,7 @@ pub fn create(w: &mut Write, principal: &Principal, draft: &KeyDraft, now: Naive
         expires_at: draft.expires_at,
         last_used_at: None,
         revoked_at: None,
+        purpose: draft.purpose.as_str().to_owned(),
     };
     api_keys::insert(w, &key)?;
     Ok(NewApiKey { key, secret })

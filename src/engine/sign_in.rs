@@ -79,6 +79,24 @@ pub fn check_credential(tx: &mut Read, credential: &Credential, now: NaiveDateTi
     Ok(p)
 }
 
+/// The credential of an API key sent as it is as a bearer token: only a
+/// usable `scim` key whose user may act. Every failure is the same 401.
+pub fn check_direct_key(tx: &mut Read, secret: &str, now: NaiveDateTime) -> Result<Credential, Error> {
+    let refused = || Error::unauthenticated("The bearer token is not a valid token or SCIM API key");
+    let key = match crate::credentials::secret_id(crate::credentials::KEY_PREFIX, secret) {
+        Some(id) => api_keys::get(tx, ApiKeyId::from(id))?,
+        None => None,
+    };
+    // Hash either way, so an unknown id costs what a wrong secret costs.
+    let matches = secret_matches(secret, key.as_ref().map_or("", |k| k.secret_hash.as_str()));
+    let key = key
+        .filter(|k| matches && k.is_usable(now) && super::api_keys::KeyPurpose::of(k) == super::api_keys::KeyPurpose::Scim)
+        .ok_or_else(refused)?;
+    let user = users::sign_in_state(tx, key.account_id, key.user_id)?.filter(|u| u.may_act(now)).ok_or_else(refused)?;
+    let principal = Principal { user: key.user_id, account: key.account_id };
+    Ok(Credential { principal, key: Some(key.id), session: None, epoch: user.auth_epoch.into() })
+}
+
 /// Wrong client credentials, whatever was wrong about them.
 pub fn invalid_client() -> Error {
     Error::unauthenticated("The client id or secret is not valid, or the key was revoked or has expired")

@@ -25,7 +25,7 @@ use crate::domain::{
     AccountId, ApiKeyId, GroupDescription, GroupIdentifier, GroupName, GroupSort, Page, Permission, Principal, Search, SessionId, Sort,
     UserId, UserIdList, UserIdentifier, UserSort,
 };
-use crate::engine::api_keys::KeyDraft;
+use crate::engine::api_keys::{KeyDraft, KeyPurpose};
 use crate::engine::api_keys::NewApiKey;
 use crate::engine::groups::{GroupPage, GroupPatch, GroupView};
 use crate::engine::members::{MemberPage, MemberQuery};
@@ -116,6 +116,13 @@ impl Service {
         Ok(credential)
     }
 
+    /// The principal of a `scim` API key sent as it is as the bearer token
+    /// (the SCIM surface only), checked in the database on every call.
+    pub async fn authenticate_key(&self, secret: &str) -> Result<Credential, Error> {
+        let secret = secret.to_owned();
+        self.read(move |r| sign_in::check_direct_key(r, &secret, now())).await
+    }
+
     fn issue(&self, grant: Grant) -> Result<IssuedToken, Error> {
         let expires_at = grant.expires_at.and_utc().timestamp();
         let access_token = self.keys.issue_for(&grant.credential, expires_at)?;
@@ -197,8 +204,15 @@ impl Service {
     }
 
     /// A key for a user made by the operator (command line, first start).
-    pub async fn create_api_key_as_system(&self, account: AccountId, user: UserIdentifier, name: &str) -> Result<NewApiKey, Error> {
-        let draft = KeyDraft::parse(None, Some(name), None, now())?;
+    pub async fn create_api_key_as_system(
+        &self,
+        account: AccountId,
+        user: UserIdentifier,
+        name: &str,
+        purpose: KeyPurpose,
+    ) -> Result<NewApiKey, Error> {
+        let mut draft = KeyDraft::parse(None, Some(name), None, now())?;
+        draft.purpose = purpose;
         self.write(move |w| {
             let user = users::find_user(w, account, &user, false)?;
             api_keys::create(w, &Principal { user: user.id, account }, &draft, now())

@@ -12,7 +12,7 @@ use crate::api::principal::header_account;
 use crate::api::{timestamp, Caller};
 use crate::db::api_keys::ApiKey;
 use crate::domain::{ApiKeyId, UserIdentifier};
-use crate::engine::api_keys::KeyDraft;
+use crate::engine::api_keys::{KeyDraft, KeyPurpose};
 use crate::engine::now;
 use crate::error::Error;
 use crate::service::Service;
@@ -93,6 +93,10 @@ pub struct CreateApiKeyRequest {
     /// When the key stops working; never when absent
     #[schema(format = "date-time")]
     pub expires_at: Option<DateTime<Utc>>,
+    /// `general` (default): exchanged for tokens at the token endpoints;
+    /// `scim`: also accepted as it is as the bearer token of `/scim/v2`
+    #[schema(pattern = "^(general|scim)$", example = "general")]
+    pub purpose: Option<String>,
 }
 
 /// An API key (never its secret).
@@ -117,6 +121,9 @@ pub struct ApiKeyResponse {
     pub last_used_at: Option<String>,
     #[schema(format = "date-time")]
     pub revoked_at: Option<String>,
+    /// `general` or `scim`
+    #[schema(pattern = "^(general|scim)$")]
+    pub purpose: String,
 }
 
 impl From<ApiKey> for ApiKeyResponse {
@@ -130,6 +137,7 @@ impl From<ApiKey> for ApiKeyResponse {
             expires_at: k.expires_at.map(timestamp),
             last_used_at: k.last_used_at.map(timestamp),
             revoked_at: k.revoked_at.map(timestamp),
+            purpose: k.purpose,
         }
     }
 }
@@ -175,7 +183,8 @@ pub async fn create_api_key(
 ) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
     let user = body.user_id.as_deref().map(|u| parse_id(u, "user_id").map(UserIdentifier::Id)).transpose()?;
-    let draft = KeyDraft::parse(user, body.name.as_deref(), body.expires_at.map(|at| at.naive_utc()), now())?;
+    let mut draft = KeyDraft::parse(user, body.name.as_deref(), body.expires_at.map(|at| at.naive_utc()), now())?;
+    draft.purpose = body.purpose.as_deref().map(KeyPurpose::parse).transpose()?.unwrap_or_default();
     let made = service.create_api_key(&caller, draft).await?;
     Ok(HttpResponse::Created().json(CreatedApiKey { key: made.key.into(), secret: made.secret }))
 }
