@@ -39,6 +39,8 @@ diesel::table! {
         custom -> Nullable<Text>,
         opt_out_of_notifications -> Bool,
         password_reset_required -> Bool,
+        scim_user_name -> Nullable<Text>,
+        scim_user_name_key -> Nullable<Text>,
         display_name -> Nullable<Text>,
         display_name_key -> Nullable<Text>,
         external_id -> Nullable<Text>,

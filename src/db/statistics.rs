@@ -33,6 +33,7 @@ pub const PINNED: &[(&str, &str, &str)] = &[
     ("users", "users_account_username_key", "1000000 10000 1"),
     // Partial index: only deleted users, a few of all.
     ("users", "users_deleted", "1000 1"),
+    ("users", "users_account_scim_user_name_key", "1000000 10000 1"),
     // Partial indexes: only rows an identity provider gave an externalId.
     ("users", "users_account_external_id", "1000000 10000 1"),
     ("groups", "groups_account_external_id", "10000 100 1"),

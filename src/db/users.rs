@@ -36,6 +36,8 @@ pub struct User {
     pub password_reset_required: bool,
     pub last_sign_in_at: Option<NaiveDateTime>,
     pub password_changed_at: Option<NaiveDateTime>,
+    /// SCIM's `userName`, when an identity provider set one.
+    pub scim_user_name: Option<String>,
     /// SCIM's `displayName`, `externalId`, and its one email's `type` and `primary`.
     pub display_name: Option<String>,
     pub external_id: Option<String>,
@@ -127,6 +129,7 @@ impl NewUser {
             password_reset_required: false,
             last_sign_in_at: None,
             password_changed_at: None,
+            scim_user_name: None,
             display_name: None,
             external_id: None,
             email_type: None,

@@ -8,6 +8,7 @@ mod listing;
 mod names;
 mod permission;
 pub mod profile;
+pub mod scim;
 pub mod user_query;
 
 pub use change::{Change, Principal};

@@ -1,3 +1,4 @@
+DROP INDEX users_account_scim_user_name_key;
 DROP INDEX groups_account_external_id;
 DROP INDEX users_account_external_id;
 ALTER TABLE api_keys DROP COLUMN purpose;
@@ -7,3 +8,5 @@ ALTER TABLE users DROP COLUMN email_type;
 ALTER TABLE users DROP COLUMN external_id;
 ALTER TABLE users DROP COLUMN display_name_key;
 ALTER TABLE users DROP COLUMN display_name;
+ALTER TABLE users DROP COLUMN scim_user_name_key;
+ALTER TABLE users DROP COLUMN scim_user_name;
