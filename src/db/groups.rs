@@ -10,7 +10,7 @@ use crate::with_conn;
 
 pub const SYSTEM_ADMINISTRATORS: &str = "System Administrators";
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = groups)]
 pub struct Group {
     pub id: GroupId,

@@ -11,6 +11,7 @@ mod ids;
 pub mod memberships;
 pub mod name_keys;
 pub mod schema;
+pub mod scim;
 pub mod sessions;
 pub mod settings;
 pub mod stable_plans;

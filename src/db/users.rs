@@ -13,7 +13,7 @@ use crate::domain::user_query::{Compare, Expr, Field, Scalar};
 use crate::domain::{normalize_key, AccountId, Change, GroupId, Page, Search, Sort, UserId, UserIdentifier, UserSort};
 use crate::with_conn;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = users)]
 pub struct User {
     pub id: UserId,
