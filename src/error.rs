@@ -37,6 +37,8 @@ pub enum ErrorKind {
     NameTaken,
     SystemGroup,
     LastAdministrator,
+    /// `If-Match` names a version the resource no longer has.
+    PreconditionFailed,
     PayloadTooLarge,
     UriTooLong,
     HeadersTooLarge,
@@ -57,6 +59,7 @@ impl ErrorKind {
             Self::NotAChild => "NOT_A_CHILD",
             Self::SystemGroup => "SYSTEM_GROUP",
             Self::LastAdministrator => "LAST_ADMINISTRATOR",
+            Self::PreconditionFailed => "PRECONDITION_FAILED",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::InvalidGrant => "INVALID_GRANT",
             Self::UnsupportedGrantType => "UNSUPPORTED_GRANT_TYPE",

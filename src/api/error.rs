@@ -36,6 +36,7 @@ pub fn status(kind: ErrorKind) -> StatusCode {
         K::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         K::InvalidEntity => StatusCode::UNPROCESSABLE_ENTITY,
         K::NameTaken | K::SystemGroup | K::LastAdministrator => StatusCode::CONFLICT,
+        K::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         K::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         K::UriTooLong => StatusCode::URI_TOO_LONG,
         K::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,

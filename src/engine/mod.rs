@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod groups;
 pub mod hierarchy;
 pub mod members;
+pub mod scim;
 pub mod sign_in;
 pub mod user_status;
 pub mod users;

@@ -268,16 +268,16 @@ impl ScimUser {
 }
 
 /// A SCIM Group as Rollcall stores it (members apart: see [`patch::MemberChange`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScimGroup {
-    pub display_name: GroupName,
+    pub display_name: String,
     pub external_id: Option<String>,
 }
 
 impl ScimGroup {
     pub fn from_attributes(attrs: &Map<String, Value>) -> Result<Self, Error> {
         let name = match attrs.get("displayName") {
-            Some(Value::String(s)) => GroupName::parse(s).map_err(|e| with_field(e, "displayName"))?,
+            Some(Value::String(s)) => GroupName::parse(s).map_err(|e| with_field(e, "displayName"))?.as_str().to_owned(),
             None | Some(Value::Null) => return Err(invalid_value("displayName is required")),
             Some(_) => return Err(invalid_value("displayName must be a string")),
         };
@@ -289,7 +289,7 @@ impl ScimGroup {
         if let Some(e) = &self.external_id {
             out.insert("externalId".into(), json!(e));
         }
-        out.insert("displayName".into(), json!(self.display_name.as_str()));
+        out.insert("displayName".into(), json!(self.display_name));
         out
     }
 }
