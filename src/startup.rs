@@ -14,7 +14,7 @@ use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::api::docs::{self, SPEC_30_PATH, SPEC_PATH, SWAGGER_PATH};
 use crate::api::fallback::{self, RouteTable};
-use crate::api::{accounts, edge, management, observe, sign_in, v1, Surface};
+use crate::api::{accounts, edge, management, observe, scim, sign_in, v1, Surface};
 use crate::error::{Error, ErrorKind};
 use crate::service::Service;
 
@@ -24,11 +24,12 @@ pub const JSON_LIMIT: usize = 64 * 1024;
 type Routes = fn(&mut utoipa_actix_web::service_config::ServiceConfig);
 
 /// The surfaces, each under its prefix. A new surface is one more line here.
-const SURFACES: [(&str, Surface, Routes); 4] = [
+const SURFACES: [(&str, Surface, Routes); 5] = [
     (v1::PREFIX, v1::SURFACE, v1::routes),
     (sign_in::PREFIX, sign_in::SURFACE, sign_in::routes),
     (management::PREFIX, management::SURFACE, management::routes),
     (management::LEGACY_PREFIX, management::LEGACY_SURFACE, management::routes),
+    (scim::PREFIX, scim::SURFACE, scim::routes),
 ];
 
 /// A surface's scope: carrying its [`Surface`] (error body, request rules),

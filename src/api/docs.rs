@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi as _};
 use serde_json::{json, Value};
 
 use super::accounts::{BASE_PATH_TEMPLATE, SERVED_UNDER_ACCOUNT};
-use super::error::{ErrorResponse, ManagementError, Surface};
+use super::error::{ErrorResponse, ManagementError, ScimError, Surface};
 use super::sign_in::{OAuthError, SCOPES, TOKEN_PATH};
 use crate::domain::profile;
 use crate::domain::{DESCRIPTION_PATTERN, EMAIL_PATTERN, NAME_PATTERN, PERSON_NAME_PATTERN, TEXT_PATTERN, USERNAME_PATTERN};
@@ -26,7 +26,7 @@ pub const SWAGGER_PATH: &str = "/swagger-ui/";
         description = "Users, groups and group memberships for many accounts. Three wire-compatible surfaces over one engine: the native `/v1` API, and the management API at `/api/security` and at its legacy prefix `/api/management/security`.\n\nSign in with **Authorize**: `oauth2` with an API key (client credentials: the key id and secret, as printed at first start or made with `POST /v1/api-keys`) or a username and password; or paste a bearer token into `bearerAuth` (`rollcall token`, or the token printed at first start). `/v1` calls also need the `X-Account-ID` header with the token's account id.\n\nThe management paths and the token endpoint are also served under `/accounts/{accountId}` (their second server): there a credential or token of another account is refused.",
         license(name = "MIT OR Apache-2.0"),
     ),
-    components(schemas(ErrorResponse, ManagementError, OAuthError)),
+    components(schemas(ErrorResponse, ManagementError, OAuthError, ScimError)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "Sign-in", description = "Tokens for API keys and passwords (OAuth2), and the API keys themselves"),
@@ -37,6 +37,7 @@ pub const SWAGGER_PATH: &str = "/swagger-ui/";
         (name = "Management: child groups", description = "Management API: nested groups. Members of a child group are inherited members of every group above it, and hold those groups' permissions"),
         (name = "Management: users", description = "Management API: users, and the groups they belong to"),
         (name = "Management (legacy paths)", description = "The management API under its older prefix `/api/management/security`; same behaviour"),
+        (name = "SCIM 2.0", description = "RFC 7643/7644 provisioning for identity providers (Entra ID, Okta): the account comes from the credential, and an API key made with purpose `scim` is accepted as it is as the bearer token"),
     )
 )]
 struct BaseDoc;
@@ -256,7 +257,7 @@ pub fn for_surface(surface: &Surface, mut doc: OpenApi) -> OpenApi {
             if let Some(tag) = surface.docs.tag {
                 op.tags = Some(vec![tag.to_owned()]);
             }
-            add_common_errors(op, surface.docs.error_schema);
+            add_common_errors(op, surface.docs.error_schema, surface.content_type);
         }
         // A HEAD answer never has a body, errors included.
         if let Some(head) = item.head.as_mut() {
@@ -276,7 +277,7 @@ pub fn finish(doc: OpenApi) -> Value {
 }
 
 /// The answers any authenticated route can give besides its own.
-fn add_common_errors(op: &mut Operation, schema: &str) {
+fn add_common_errors(op: &mut Operation, schema: &str, content_type: &str) {
     let mut common = vec![
         ("400", "Bad request - validation error"),
         ("401", "Unauthorized - missing, malformed, expired or badly signed token"),
@@ -288,14 +289,18 @@ fn add_common_errors(op: &mut Operation, schema: &str) {
     ];
     if op.request_body.is_some() {
         common.push(("413", "Payload too large"));
-        common.push(("415", "Unsupported media type - send application/json"));
+        common.push(("415", if content_type == "application/json" {
+            "Unsupported media type - send application/json"
+        } else {
+            "Unsupported media type - send application/scim+json or application/json"
+        }));
     }
     for (status, description) in common {
         op.responses.responses.entry(status.to_owned()).or_insert_with(|| {
             RefOr::T(
                 ResponseBuilder::new()
                     .description(description)
-                    .content("application/json", Content::new(Some(Ref::from_schema_name(schema))))
+                    .content(content_type, Content::new(Some(Ref::from_schema_name(schema))))
                     .build(),
             )
         });

@@ -62,6 +62,8 @@ pub struct Surface {
     unsupported_params: &'static [(&'static str, &'static str)],
     /// Whether a `scim` API key is accepted as it is as the bearer token.
     pub direct_keys: bool,
+    /// The media type of its bodies, errors included.
+    pub content_type: &'static str,
 }
 
 /// How the spec presents a surface's operations.
@@ -77,7 +79,7 @@ pub struct SurfaceDocs {
 
 impl Surface {
     pub const fn new(account_header: bool, body: fn(&Error) -> Value, docs: SurfaceDocs) -> Self {
-        Self { account_header, body, docs, challenge: "Bearer", unsupported_params: &[], direct_keys: false }
+        Self { account_header, body, docs, challenge: "Bearer", unsupported_params: &[], direct_keys: false, content_type: "application/json" }
     }
 
     pub const fn with_unsupported_params(mut self, params: &'static [(&'static str, &'static str)]) -> Self {
@@ -100,6 +102,11 @@ impl Surface {
             }
         }
         Ok(())
+    }
+
+    pub const fn with_content_type(mut self, content_type: &'static str) -> Self {
+        self.content_type = content_type;
+        self
     }
 
     pub const fn with_direct_keys(mut self) -> Self {
@@ -136,7 +143,7 @@ impl Surface {
         if e.kind == ErrorKind::Unauthenticated {
             response.insert_header(("WWW-Authenticate", self.challenge));
         }
-        response.json((self.body)(e))
+        response.content_type(self.content_type).body((self.body)(e).to_string())
     }
 }
 
@@ -198,6 +205,40 @@ impl ErrorResponse {
             error_code: e.kind.code().to_owned(),
             developer_message: e.developer_message.clone(),
         })
+    }
+}
+
+/// Error body of the SCIM surface (RFC 7644 §3.12).
+#[derive(Serialize, ToSchema)]
+pub struct ScimError {
+    /// Always `["urn:ietf:params:scim:api:messages:2.0:Error"]`
+    pub schemas: Vec<String>,
+    /// The HTTP status code, as a string
+    #[schema(example = "400")]
+    pub status: String,
+    /// The RFC's error keyword where it defines one (`invalidFilter`, `invalidSyntax`, `invalidPath`, `noTarget`, `invalidValue`, `mutability`, `uniqueness`, `invalidVers`)
+    #[serde(rename = "scimType", skip_serializing_if = "Option::is_none")]
+    pub scim_type: Option<String>,
+    /// What went wrong
+    pub detail: String,
+}
+
+impl ScimError {
+    pub fn body(e: &Error) -> Value {
+        let status = status(e.kind);
+        let given = e.details.get("scimType").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_owned);
+        let scim_type = match (e.kind, given) {
+            (_, Some(t)) => Some(t),
+            (ErrorKind::NameTaken, None) => Some("uniqueness".to_owned()),
+            (_, None) if status == StatusCode::BAD_REQUEST => Some("invalidValue".to_owned()),
+            _ => None,
+        };
+        let detail = if e.developer_message.is_empty() || e.developer_message == e.message {
+            e.message.clone()
+        } else {
+            format!("{} ({})", e.message, e.developer_message)
+        };
+        json!(ScimError { schemas: vec![crate::domain::scim::ERROR.to_owned()], status: status.as_str().to_owned(), scim_type, detail })
     }
 }
 

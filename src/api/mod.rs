@@ -13,6 +13,7 @@ pub mod management;
 pub mod observe;
 pub mod openapi30;
 pub mod principal;
+pub mod scim;
 pub mod sign_in;
 pub mod v1;
 

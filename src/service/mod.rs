@@ -32,7 +32,9 @@ use crate::engine::members::{MemberPage, MemberQuery};
 use crate::engine::sign_in::{self, Grant, SignInPolicy};
 use crate::engine::user_status::{self, UserAction};
 use crate::engine::users::{UserDraft, UserPage, UserPatch};
-use crate::engine::{access, accounts, api_keys, groups, hierarchy, members, now, users};
+use crate::domain::scim::patch::Operation as ScimOperation;
+use crate::domain::scim::{ScimGroup, ScimUser};
+use crate::engine::{access, accounts, api_keys, groups, hierarchy, members, now, scim, users};
 use crate::error::Error;
 use crate::tokens::{Credential, TokenKeys};
 
@@ -267,6 +269,98 @@ impl Service {
     pub async fn user_action(&self, p: &Principal, user: UserIdentifier, action: UserAction) -> Result<(), Error> {
         let p = *p;
         self.write(move |w| user_status::act(w, &p, &user, action, now())).await
+    }
+
+    // SCIM 2.0 (the engine's SCIM use cases; ids as the client sent them).
+
+    pub async fn scim_get_user(&self, p: &Principal, id: String) -> Result<scim::UserResource, Error> {
+        let p = *p;
+        self.read(move |r| scim::get_user(r, &p, &id)).await
+    }
+
+    pub async fn scim_list_users(&self, p: &Principal, listing: scim::Listing) -> Result<(Vec<scim::UserResource>, i64), Error> {
+        let p = *p;
+        self.read(move |r| scim::list_users(r, &p, &listing)).await
+    }
+
+    pub async fn scim_create_user(&self, p: &Principal, user: ScimUser) -> Result<scim::UserResource, Error> {
+        let p = *p;
+        self.write(move |w| scim::create_user(w, &p, user.clone())).await
+    }
+
+    pub async fn scim_replace_user(
+        &self,
+        p: &Principal,
+        id: String,
+        attrs: serde_json::Map<String, serde_json::Value>,
+        expected: scim::Precondition,
+    ) -> Result<scim::UserResource, Error> {
+        let p = *p;
+        self.write(move |w| scim::replace_user(w, &p, &id, &attrs, &expected)).await
+    }
+
+    pub async fn scim_patch_user(
+        &self,
+        p: &Principal,
+        id: String,
+        ops: Vec<ScimOperation>,
+        expected: scim::Precondition,
+    ) -> Result<scim::UserResource, Error> {
+        let p = *p;
+        self.write(move |w| scim::patch_user(w, &p, &id, &ops, &expected)).await
+    }
+
+    pub async fn scim_delete_user(&self, p: &Principal, id: String) -> Result<(), Error> {
+        let p = *p;
+        self.write(move |w| scim::delete_user(w, &p, &id)).await
+    }
+
+    pub async fn scim_get_group(&self, p: &Principal, id: String) -> Result<scim::GroupResource, Error> {
+        let p = *p;
+        self.read(move |r| scim::get_group(r, &p, &id)).await
+    }
+
+    pub async fn scim_list_groups(
+        &self,
+        p: &Principal,
+        listing: scim::Listing,
+        with_members: bool,
+    ) -> Result<(Vec<scim::GroupResource>, i64), Error> {
+        let p = *p;
+        self.read(move |r| scim::list_groups(r, &p, &listing, with_members)).await
+    }
+
+    pub async fn scim_create_group(&self, p: &Principal, group: ScimGroup, members: Option<Vec<String>>) -> Result<scim::GroupResource, Error> {
+        let p = *p;
+        self.write(move |w| scim::create_group(w, &p, group.clone(), members.clone())).await
+    }
+
+    pub async fn scim_replace_group(
+        &self,
+        p: &Principal,
+        id: String,
+        group: ScimGroup,
+        members: Option<Vec<String>>,
+        expected: scim::Precondition,
+    ) -> Result<scim::GroupResource, Error> {
+        let p = *p;
+        self.write(move |w| scim::replace_group(w, &p, &id, group.clone(), members.clone(), &expected)).await
+    }
+
+    pub async fn scim_patch_group(
+        &self,
+        p: &Principal,
+        id: String,
+        ops: Vec<ScimOperation>,
+        expected: scim::Precondition,
+    ) -> Result<scim::GroupResource, Error> {
+        let p = *p;
+        self.write(move |w| scim::patch_group(w, &p, &id, &ops, &expected)).await
+    }
+
+    pub async fn scim_delete_group(&self, p: &Principal, id: String) -> Result<(), Error> {
+        let p = *p;
+        self.write(move |w| scim::delete_group(w, &p, &id)).await
     }
 
     // Membership.
