@@ -7,10 +7,10 @@ use serde_json::json;
 
 use crate::config::{DatabaseConfig, DEFAULT_BIND};
 use crate::db::api_keys::ApiKey;
-use crate::engine::api_keys::KeyPurpose;
 use crate::db::{self, Pool};
 use crate::domain::{AccountId, ApiKeyId, UserId, UserIdentifier};
 use crate::engine::accounts;
+use crate::engine::api_keys::KeyPurpose;
 use crate::engine::sign_in::SignInPolicy;
 use crate::error::Error;
 use crate::service::{Observers, Service};

@@ -289,11 +289,14 @@ fn add_common_errors(op: &mut Operation, schema: &str, content_type: &str) {
     ];
     if op.request_body.is_some() {
         common.push(("413", "Payload too large"));
-        common.push(("415", if content_type == "application/json" {
-            "Unsupported media type - send application/json"
-        } else {
-            "Unsupported media type - send application/scim+json or application/json"
-        }));
+        common.push((
+            "415",
+            if content_type == "application/json" {
+                "Unsupported media type - send application/json"
+            } else {
+                "Unsupported media type - send application/scim+json or application/json"
+            },
+        ));
     }
     for (status, description) in common {
         op.responses.responses.entry(status.to_owned()).or_insert_with(|| {

@@ -79,7 +79,15 @@ pub struct SurfaceDocs {
 
 impl Surface {
     pub const fn new(account_header: bool, body: fn(&Error) -> Value, docs: SurfaceDocs) -> Self {
-        Self { account_header, body, docs, challenge: "Bearer", unsupported_params: &[], direct_keys: false, content_type: "application/json" }
+        Self {
+            account_header,
+            body,
+            docs,
+            challenge: "Bearer",
+            unsupported_params: &[],
+            direct_keys: false,
+            content_type: "application/json",
+        }
     }
 
     pub const fn with_unsupported_params(mut self, params: &'static [(&'static str, &'static str)]) -> Self {

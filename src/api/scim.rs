@@ -217,8 +217,9 @@ impl ListQuery {
     fn from_search(body: &Value) -> Result<Self, Error> {
         let Value::Object(o) = body else { return Err(scim_error("invalidSyntax", "The body must be a SearchRequest")) };
         let get = |name: &str| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
-        let names_search =
-            get("schemas").and_then(Value::as_array).is_some_and(|l| l.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST))));
+        let names_search = get("schemas")
+            .and_then(Value::as_array)
+            .is_some_and(|l| l.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST))));
         if !names_search {
             return Err(scim_error("invalidSyntax", format!("schemas must list {SEARCH_REQUEST}")));
         }
@@ -741,7 +742,12 @@ pub async fn create_group(service: web::Data<Service>, caller: Caller, req: Http
     security(("bearerAuth" = []))
 )]
 #[get("/Groups/{id}")]
-pub async fn get_group(service: web::Data<Service>, caller: Caller, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, Error> {
+pub async fn get_group(
+    service: web::Data<Service>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Error> {
     let group = service.scim_get_group(&caller, id.into_inner()).await?;
     Ok(one(actix_web::http::StatusCode::OK, group_json(&group, &base_url(&req)), &projection_of(&req, Kind::Group)?))
 }

@@ -24,6 +24,8 @@ pub struct Group {
     pub custom: Option<String>,
     /// SCIM's `externalId`.
     pub external_id: Option<String>,
+    /// SCIM's `displayName` when it is not a name Rollcall groups can have.
+    pub scim_display_name: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -51,6 +53,7 @@ impl NewGroup {
             updated_at: self.updated_at,
             custom: None,
             external_id: None,
+            scim_display_name: None,
         }
     }
 }

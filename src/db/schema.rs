@@ -61,6 +61,8 @@ diesel::table! {
         updated_at -> Timestamp,
         custom -> Nullable<Text>,
         external_id -> Nullable<Text>,
+        scim_display_name -> Nullable<Text>,
+        scim_display_name_key -> Nullable<Text>,
     }
 }
 

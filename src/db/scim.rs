@@ -76,7 +76,10 @@ enum Col {
     Bool(&'static str, bool),
     Time(&'static str),
     /// A multi-valued attribute in another table: `EXISTS (<from> AND <column> …)`.
-    Related { from: &'static str, column: RelatedColumn },
+    Related {
+        from: &'static str,
+        column: RelatedColumn,
+    },
 }
 
 /// The column of a related row (an `Exact` or `Key` one).
@@ -87,6 +90,7 @@ enum RelatedColumn {
 }
 
 const USER_NAME: &str = "COALESCE(users.scim_user_name_key, users.username_key, users.email_key)";
+const GROUP_NAME: &str = "COALESCE(groups.scim_display_name_key, groups.name_key)";
 const USER_GROUPS: &str = "SELECT 1 FROM memberships m JOIN groups g ON g.id = m.group_id WHERE m.user_id = users.id";
 const GROUP_MEMBERS: &str =
     "SELECT 1 FROM memberships m JOIN users mu ON mu.id = m.user_id AND mu.deleted_at IS NULL WHERE m.group_id = groups.id";
@@ -123,7 +127,7 @@ fn column(kind: Kind, parent: Option<&str>, attr: &AttrPath) -> Result<Col, Erro
         (Kind::User, "meta", Some("lastModified")) => C::Time("users.updated_at"),
         (Kind::Group, "id", None) => C::Exact("groups.id"),
         (Kind::Group, "externalId", None) => C::Exact("groups.external_id"),
-        (Kind::Group, "displayName", None) => C::Key("groups.name_key"),
+        (Kind::Group, "displayName", None) => C::Key(GROUP_NAME),
         (Kind::Group, "members", None | Some("value")) => C::Related { from: GROUP_MEMBERS, column: RelatedColumn::Exact("m.user_id") },
         (Kind::Group, "meta", Some("created")) => C::Time("groups.created_at"),
         (Kind::Group, "meta", Some("lastModified")) => C::Time("groups.updated_at"),
@@ -139,7 +143,9 @@ fn text_compare(d: Dialect, col: &str, op: CompareOp, value: String) -> Result<S
             Dialect::Sqlite => guard.text(&format!("instr({col}, ")).push(Part::Str(value)).text(") > 0"),
             Dialect::Postgres => guard.text(&format!("strpos({col}, ")).push(Part::Str(value)).text(") > 0"),
         },
-        CompareOp::Sw => guard.text(&format!("substr({col}, 1, length(")).push(Part::Str(value.clone())).text(")) = ").push(Part::Str(value)),
+        CompareOp::Sw => {
+            guard.text(&format!("substr({col}, 1, length(")).push(Part::Str(value.clone())).text(")) = ").push(Part::Str(value))
+        }
         CompareOp::Ew => guard
             .text(&format!("substr({col}, length({col}) - length("))
             .push(Part::Str(value.clone()))
@@ -230,9 +236,7 @@ fn present(col: Col) -> Sql {
 fn condition(d: Dialect, kind: Kind, parent: Option<&str>, f: &Filter) -> Result<Sql, Error> {
     let wrap = |sql: Sql| Sql::default().text("(").append(sql).text(")");
     Ok(match f {
-        Filter::And(a, b) => {
-            wrap(condition(d, kind, parent, a)?.text(" AND ").append(condition(d, kind, parent, b)?))
-        }
+        Filter::And(a, b) => wrap(condition(d, kind, parent, a)?.text(" AND ").append(condition(d, kind, parent, b)?)),
         Filter::Or(a, b) => wrap(condition(d, kind, parent, a)?.text(" OR ").append(condition(d, kind, parent, b)?)),
         Filter::Not(inner) => Sql::default().text("NOT ").append(wrap(condition(d, kind, parent, inner)?)),
         Filter::Present(attr) => {
@@ -250,7 +254,10 @@ fn condition(d: Dialect, kind: Kind, parent: Option<&str>, f: &Filter) -> Result
             if parent.is_some() || attr.sub.is_some() {
                 return Err(invalid("A value filter cannot hold another"));
             }
-            let name = kind.attribute(&attr.name).filter(|n| kind.is_multi_valued(n)).ok_or_else(|| invalid(format!("{attr} is not multi-valued")))?;
+            let name = kind
+                .attribute(&attr.name)
+                .filter(|n| kind.is_multi_valued(n))
+                .ok_or_else(|| invalid(format!("{attr} is not multi-valued")))?;
             // One email per user: its sub-attributes are columns of the user's row.
             // Groups and members: each leaf is its own EXISTS (several values may each match a part).
             condition(d, kind, Some(name), inner)?
@@ -281,17 +288,35 @@ struct Count {
     n: i64,
 }
 
-fn bind<'f, DB>(mut q: BoxedSqlQuery<'f, DB, diesel::query_builder::SqlQuery>, parts: Vec<Part>) -> BoxedSqlQuery<'f, DB, diesel::query_builder::SqlQuery>
+/// The query with its values bound: `sql_query` takes the placeholders as
+/// written (`?` on SQLite, `$n` on PostgreSQL) and the values in order.
+fn bind<'f, DB>(parts: Vec<Part>, placeholder: fn(usize) -> String) -> BoxedSqlQuery<'f, DB, diesel::query_builder::SqlQuery>
 where
-    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<Text> + diesel::sql_types::HasSqlType<Bool> + diesel::sql_types::HasSqlType<Timestamp> + diesel::sql_types::HasSqlType<BigInt>,
+    DB: diesel::backend::Backend
+        + diesel::sql_types::HasSqlType<Text>
+        + diesel::sql_types::HasSqlType<Bool>
+        + diesel::sql_types::HasSqlType<Timestamp>
+        + diesel::sql_types::HasSqlType<BigInt>,
     String: diesel::serialize::ToSql<Text, DB>,
     bool: diesel::serialize::ToSql<Bool, DB>,
     NaiveDateTime: diesel::serialize::ToSql<Timestamp, DB>,
     i64: diesel::serialize::ToSql<BigInt, DB>,
 {
+    let mut text = String::new();
+    let mut n = 0;
+    for p in &parts {
+        match p {
+            Part::Text(t) => text.push_str(t),
+            _ => {
+                n += 1;
+                text.push_str(&placeholder(n));
+            }
+        }
+    }
+    let mut q = diesel::sql_query(text).into_boxed::<DB>();
     for p in parts {
         q = match p {
-            Part::Text(t) => q.sql(t),
+            Part::Text(_) => q,
             Part::Str(s) => q.bind::<Text, _>(s),
             Part::Bool(b) => q.bind::<Bool, _>(b),
             Part::Time(t) => q.bind::<Timestamp, _>(t),
@@ -306,8 +331,8 @@ macro_rules! run {
     ($conn:expr, $sql:expr, $row:ty) => {{
         let parts = $sql.parts;
         match $conn {
-            Conn::Sqlite(c) => bind(diesel::sql_query("").into_boxed::<diesel::sqlite::Sqlite>(), parts).load::<$row>(&mut **c),
-            Conn::Postgres(c) => bind(diesel::sql_query("").into_boxed::<diesel::pg::Pg>(), parts).load::<$row>(&mut **c),
+            Conn::Sqlite(c) => bind::<diesel::sqlite::Sqlite>(parts, |_| "?".to_owned()).load::<$row>(&mut **c),
+            Conn::Postgres(c) => bind::<diesel::pg::Pg>(parts, |n| format!("${n}")).load::<$row>(&mut **c),
         }
     }};
 }
@@ -469,11 +494,31 @@ pub fn user_name_taken(conn: &mut Conn, account: AccountId, key: &str, except: O
     Ok(found.iter().any(|id| Some(*id) != except))
 }
 
-pub fn set_group_external_id(w: &mut Write, account: AccountId, id: GroupId, external_id: Option<&str>) -> QueryResult<()> {
-    let q = diesel::update(groups::table.find(id).filter(groups::account_id.eq(account))).set(groups::external_id.eq(external_id));
+pub fn set_group_attributes(
+    w: &mut Write,
+    account: AccountId,
+    id: GroupId,
+    external_id: Option<&str>,
+    display_name: Option<&str>,
+) -> QueryResult<()> {
+    let q = diesel::update(groups::table.find(id).filter(groups::account_id.eq(account))).set((
+        groups::external_id.eq(external_id),
+        groups::scim_display_name.eq(display_name),
+        groups::scim_display_name_key.eq(display_name.map(normalize_key)),
+    ));
     let conn: &mut Conn = w;
     with_conn!(conn, |c| q.execute(c))?;
-    w.record(Change::GroupUpdated { account, group: id, fields: vec!["external_id"] });
+    w.record(Change::GroupUpdated { account, group: id, fields: vec!["external_id", "scim_display_name"] });
     Ok(())
 }
 
+/// Whether a group of the account other than `except` answers to this SCIM displayName.
+pub fn display_name_taken(conn: &mut Conn, account: AccountId, key: &str, except: Option<GroupId>) -> QueryResult<bool> {
+    let key = key.to_owned();
+    let q = groups::table
+        .filter(groups::account_id.eq(account))
+        .filter(groups::scim_display_name_key.eq(key.clone()).or(groups::scim_display_name_key.is_null().and(groups::name_key.eq(key))))
+        .select(groups::id);
+    let found: Vec<GroupId> = with_conn!(conn, |c| q.limit(2).load(c))?;
+    Ok(found.iter().any(|id| Some(*id) != except))
+}

@@ -39,6 +39,7 @@ pub const PINNED: &[(&str, &str, &str)] = &[
     ("groups", "groups_account_external_id", "10000 100 1"),
     ("groups", "sqlite_autoindex_groups_1", "10000 1"),
     ("groups", "groups_account_name_key", "10000 100 1"),
+    ("groups", "groups_account_scim_display_name_key", "10000 100 1"),
     ("group_permissions", "sqlite_autoindex_group_permissions_1", "1000 2 1"),
     ("memberships", "sqlite_autoindex_memberships_1", "10000000 1000 1"),
     ("memberships", "memberships_user", "10000000 10"),

@@ -23,7 +23,7 @@ use crate::domain::scim::filter::{AttrPath, Filter};
 use crate::domain::scim::patch::{self, MemberChange, Operation};
 use crate::domain::scim::{scim_error, Kind, ScimGroup, ScimUser};
 use crate::domain::{
-    normalize_key, parse_uuid, Email, GroupDescription, GroupName, GroupId, GroupIdentifier, PersonName, Permission, Principal, UserId, UserIdentifier,
+    normalize_key, parse_uuid, Email, GroupDescription, GroupId, GroupIdentifier, Permission, PersonName, Principal, UserId, UserIdentifier,
 };
 use crate::error::{Error, ErrorKind};
 
@@ -104,7 +104,7 @@ pub fn scim_user(u: &User) -> ScimUser {
 }
 
 fn scim_group(g: &Group) -> ScimGroup {
-    ScimGroup { display_name: g.name.clone(), external_id: g.external_id.clone() }
+    ScimGroup { display_name: g.scim_display_name.clone().unwrap_or_else(|| g.name.clone()), external_id: g.external_id.clone() }
 }
 
 fn not_found(kind: Kind) -> Error {
@@ -131,6 +131,13 @@ fn check_precondition(expected: &Precondition, current: &str) -> Result<(), Erro
 fn user_name_free(tx: &mut Read, p: &Principal, user_name: &str, except: Option<UserId>) -> Result<(), Error> {
     if rows::user_name_taken(tx, p.account, &normalize_key(user_name), except)? {
         return Err(Error::name_taken("userName"));
+    }
+    Ok(())
+}
+
+fn display_name_free(tx: &mut Read, p: &Principal, display_name: &str, except: Option<GroupId>) -> Result<(), Error> {
+    if rows::display_name_taken(tx, p.account, &normalize_key(display_name), except)? {
+        return Err(Error::name_taken("displayName"));
     }
     Ok(())
 }
@@ -218,7 +225,13 @@ fn write_user(w: &mut Write, p: &Principal, current: &UserResource, s: &ScimUser
     load_user(w, p, id)
 }
 
-pub fn replace_user(w: &mut Write, p: &Principal, raw_id: &str, attrs: &Map<String, Value>, expected: &Precondition) -> Result<UserResource, Error> {
+pub fn replace_user(
+    w: &mut Write,
+    p: &Principal,
+    raw_id: &str,
+    attrs: &Map<String, Value>,
+    expected: &Precondition,
+) -> Result<UserResource, Error> {
     let current = get_user(w, p, raw_id)?;
     check_precondition(expected, &current.version())?;
     // `active` left out of a PUT is not asserted: the user stays as they are.
@@ -353,10 +366,13 @@ fn change_members(w: &mut Write, p: &Principal, group: &Group, changes: Vec<Memb
 }
 
 pub fn create_group(w: &mut Write, p: &Principal, g: ScimGroup, members: Option<Vec<String>>) -> Result<GroupResource, Error> {
-    let view = group_cases::create(w, p, GroupName::parse(&g.display_name)?, GroupDescription::parse(None)?, None, None)?;
+    require(w, p, Permission::GroupCreate)?;
+    display_name_free(w, p, &g.display_name, None)?;
+    let (name, apart) = g.group_name()?;
+    let view = group_cases::create(w, p, name, GroupDescription::parse(None)?, None, None)?;
     let group = view.group;
-    if g.external_id.is_some() {
-        rows::set_group_external_id(w, p.account, group.id, g.external_id.as_deref())?;
+    if g.external_id.is_some() || apart.is_some() {
+        rows::set_group_attributes(w, p.account, group.id, g.external_id.as_deref(), apart.as_deref())?;
     }
     if let Some(values) = members.filter(|m| !m.is_empty()) {
         change_members(w, p, &group, vec![MemberChange::Add(values)])?;
@@ -364,16 +380,24 @@ pub fn create_group(w: &mut Write, p: &Principal, g: ScimGroup, members: Option<
     load_group(w, p, group.id)
 }
 
-fn write_group(w: &mut Write, p: &Principal, current: &GroupResource, g: &ScimGroup, members: Vec<MemberChange>) -> Result<GroupResource, Error> {
+fn write_group(
+    w: &mut Write,
+    p: &Principal,
+    current: &GroupResource,
+    g: &ScimGroup,
+    members: Vec<MemberChange>,
+) -> Result<GroupResource, Error> {
     require(w, p, Permission::GroupUpdate)?;
     let before = current.scim();
     let id = current.group.id;
-    if g.display_name != before.display_name {
-        let patch = GroupPatch { name: Some(GroupName::parse(&g.display_name)?), ..GroupPatch::default() };
-        group_cases::update(w, p, &GroupIdentifier::Id(id), &patch)?;
-    }
-    if g.external_id != before.external_id {
-        rows::set_group_external_id(w, p.account, id, g.external_id.as_deref())?;
+    if g.display_name != before.display_name || g.external_id != before.external_id {
+        display_name_free(w, p, &g.display_name, Some(id))?;
+        let (name, apart) = g.group_name()?;
+        if name.as_str() != current.group.name {
+            let patch = GroupPatch { name: Some(name), ..GroupPatch::default() };
+            group_cases::update(w, p, &GroupIdentifier::Id(id), &patch)?;
+        }
+        rows::set_group_attributes(w, p.account, id, g.external_id.as_deref(), apart.as_deref())?;
     }
     change_members(w, p, &current.group, members)?;
     load_group(w, p, id)

@@ -21,19 +21,19 @@ use crate::db::accounts::Account;
 use crate::db::api_keys::ApiKey;
 use crate::db::users::{User, UserFilter};
 use crate::db::{Pool, Read, Write};
+use crate::domain::scim::patch::Operation as ScimOperation;
+use crate::domain::scim::{ScimGroup, ScimUser};
 use crate::domain::{
     AccountId, ApiKeyId, GroupDescription, GroupIdentifier, GroupName, GroupSort, Page, Permission, Principal, Search, SessionId, Sort,
     UserId, UserIdList, UserIdentifier, UserSort,
 };
-use crate::engine::api_keys::{KeyDraft, KeyPurpose};
 use crate::engine::api_keys::NewApiKey;
+use crate::engine::api_keys::{KeyDraft, KeyPurpose};
 use crate::engine::groups::{GroupPage, GroupPatch, GroupView};
 use crate::engine::members::{MemberPage, MemberQuery};
 use crate::engine::sign_in::{self, Grant, SignInPolicy};
 use crate::engine::user_status::{self, UserAction};
 use crate::engine::users::{UserDraft, UserPage, UserPatch};
-use crate::domain::scim::patch::Operation as ScimOperation;
-use crate::domain::scim::{ScimGroup, ScimUser};
 use crate::engine::{access, accounts, api_keys, groups, hierarchy, members, now, scim, users};
 use crate::error::Error;
 use crate::tokens::{Credential, TokenKeys};
@@ -330,7 +330,12 @@ impl Service {
         self.read(move |r| scim::list_groups(r, &p, &listing, with_members)).await
     }
 
-    pub async fn scim_create_group(&self, p: &Principal, group: ScimGroup, members: Option<Vec<String>>) -> Result<scim::GroupResource, Error> {
+    pub async fn scim_create_group(
+        &self,
+        p: &Principal,
+        group: ScimGroup,
+        members: Option<Vec<String>>,
+    ) -> Result<scim::GroupResource, Error> {
         let p = *p;
         self.write(move |w| scim::create_group(w, &p, group.clone(), members.clone())).await
     }

@@ -1,3 +1,6 @@
+DROP INDEX groups_account_scim_display_name_key;
+ALTER TABLE groups DROP COLUMN scim_display_name_key;
+ALTER TABLE groups DROP COLUMN scim_display_name;
 DROP INDEX users_account_scim_user_name_key;
 DROP INDEX groups_account_external_id;
 DROP INDEX users_account_external_id;

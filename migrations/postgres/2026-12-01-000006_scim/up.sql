@@ -12,6 +12,11 @@ ALTER TABLE users ADD COLUMN external_id TEXT;
 ALTER TABLE users ADD COLUMN email_type TEXT;
 ALTER TABLE users ADD COLUMN email_primary BOOLEAN;
 ALTER TABLE groups ADD COLUMN external_id TEXT;
+-- Likewise a displayName that Rollcall group names cannot be (UUID-shaped):
+-- the group is then named '<displayName> (SCIM)'.
+ALTER TABLE groups ADD COLUMN scim_display_name TEXT;
+ALTER TABLE groups ADD COLUMN scim_display_name_key TEXT;
+CREATE UNIQUE INDEX groups_account_scim_display_name_key ON groups (account_id, scim_display_name_key);
 ALTER TABLE api_keys ADD COLUMN purpose TEXT NOT NULL DEFAULT 'general';
 CREATE UNIQUE INDEX users_account_scim_user_name_key ON users (account_id, scim_user_name_key);
 -- Identity providers look resources up by externalId.

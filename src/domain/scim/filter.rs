@@ -350,11 +350,7 @@ mod tests {
             Box::new(cmp("userName", CompareOp::Eq, "a")),
             Box::new(Filter::And(
                 Box::new(cmp("userName", CompareOp::Eq, "b")),
-                Box::new(Filter::Not(Box::new(Filter::Compare(
-                    AttrPath::parse("active").unwrap(),
-                    CompareOp::Eq,
-                    CompValue::Bool(false),
-                )))),
+                Box::new(Filter::Not(Box::new(Filter::Compare(AttrPath::parse("active").unwrap(), CompareOp::Eq, CompValue::Bool(false))))),
             )),
         );
         assert_eq!(f, expected);

@@ -124,9 +124,9 @@ pub fn canonical_resource(kind: Kind, body: &Value) -> Result<Map<String, Value>
 /// The value with its sub-attribute names made canonical (unknown ones dropped).
 pub fn canonical_value(kind: Kind, attr: &str, value: Value) -> Value {
     let fix = |v: Value| match v {
-        Value::Object(o) => Value::Object(
-            o.into_iter().filter_map(|(k, v)| kind.sub_attribute(attr, &k).map(|k| (k.to_owned(), v))).collect(),
-        ),
+        Value::Object(o) => {
+            Value::Object(o.into_iter().filter_map(|(k, v)| kind.sub_attribute(attr, &k).map(|k| (k.to_owned(), v))).collect())
+        }
         other => other,
     };
     match value {
@@ -202,11 +202,8 @@ impl ScimUser {
             Some(_) => return Err(invalid_value("emails must be an array")),
         };
         let [email] = emails.as_slice() else {
-            return Err(invalid_value(format!(
-                "Rollcall keeps exactly one email per user; {} given",
-                emails.len()
-            ))
-            .detail("field", "emails".into()));
+            return Err(invalid_value(format!("Rollcall keeps exactly one email per user; {} given", emails.len()))
+                .detail("field", "emails".into()));
         };
         let Value::Object(email) = email else { return Err(invalid_value("Each email must be an object")) };
         let value = text("emails.value", email.get("value"))?.ok_or_else(|| invalid_value("emails.value is required"))?;
@@ -276,11 +273,7 @@ pub struct ScimGroup {
 
 impl ScimGroup {
     pub fn from_attributes(attrs: &Map<String, Value>) -> Result<Self, Error> {
-        let name = match attrs.get("displayName") {
-            Some(Value::String(s)) => GroupName::parse(s).map_err(|e| with_field(e, "displayName"))?.as_str().to_owned(),
-            None | Some(Value::Null) => return Err(invalid_value("displayName is required")),
-            Some(_) => return Err(invalid_value("displayName must be a string")),
-        };
+        let name = text("displayName", attrs.get("displayName"))?.ok_or_else(|| invalid_value("displayName is required"))?;
         Ok(Self { display_name: name, external_id: text("externalId", attrs.get("externalId"))? })
     }
 
@@ -291,6 +284,20 @@ impl ScimGroup {
         }
         out.insert("displayName".into(), json!(self.display_name));
         out
+    }
+
+    /// The Rollcall name of a group with this displayName, and whether the
+    /// displayName must be kept apart: a UUID-shaped one (which group names
+    /// cannot be, so that identifiers stay unambiguous) names the group
+    /// `<displayName> (SCIM)`.
+    pub fn group_name(&self) -> Result<(GroupName, Option<String>), Error> {
+        match GroupName::parse(&self.display_name) {
+            Ok(name) => Ok((name, None)),
+            Err(_) => {
+                let name = GroupName::parse(&format!("{} (SCIM)", self.display_name)).map_err(|e| with_field(e, "displayName"))?;
+                Ok((name, Some(self.display_name.clone())))
+            }
+        }
     }
 }
 

@@ -43,8 +43,9 @@ pub fn parse(body: &Value) -> Result<Vec<Operation>, Error> {
     let syntax = |m: &str| scim_error("invalidSyntax", m);
     let Value::Object(body) = body else { return Err(syntax("The body must be a PatchOp (a JSON object)")) };
     let get = |name: &str| body.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
-    let names_patch =
-        get("schemas").and_then(Value::as_array).is_some_and(|l| l.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP))));
+    let names_patch = get("schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|l| l.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP))));
     if !names_patch {
         return Err(syntax(&format!("schemas must list {PATCH_OP}")));
     }
@@ -396,7 +397,8 @@ mod tests {
 
     #[test]
     fn entra_and_okta_forms() {
-        let mut doc = json!({"userName": "a", "emails": [{"value": "a@x.org", "type": "work"}], "active": true}).as_object().unwrap().clone();
+        let mut doc =
+            json!({"userName": "a", "emails": [{"value": "a@x.org", "type": "work"}], "active": true}).as_object().unwrap().clone();
         let list = ops(json!([
             {"op": "Replace", "path": "active", "value": "False"},
             {"op": "Add", "value": {"name.givenName": "Ann", "emails[type eq \"work\"].value": "b@x.org", "title": "ignored"}},
