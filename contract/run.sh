@@ -4,7 +4,7 @@
 # Rust (progenitor) and Python (openapi-python-client) clients, and Swagger UI
 # in headless Chromium. Fails on any failure. Artifacts go to target/contract/.
 #
-# Usage: contract/run.sh [step...]   steps: validate browser vendor python rust schemathesis
+# Usage: contract/run.sh [step...]   steps: validate browser vendor scim python rust schemathesis
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/target/contract"
@@ -12,7 +12,7 @@ mkdir -p "$out"
 steps=("$@")
 # schemathesis last: it deletes and renames what it finds, the documents' example
 # group included, which the browser step uses.
-[ ${#steps[@]} -eq 0 ] && steps=(validate browser vendor python rust schemathesis)
+[ ${#steps[@]} -eq 0 ] && steps=(validate browser vendor scim python rust schemathesis)
 
 log() { printf '\n== contract: %s\n' "$*"; }
 
@@ -64,6 +64,23 @@ for path, cls, version in [(sys.argv[1], OpenAPIV31SpecValidator, "3.1"), (sys.a
     validate(doc, cls=cls)
     print(f"valid OpenAPI {doc['openapi']}: {path}")
 PY
+      ;;
+    scim)
+      scim_venv="$out/scim-venv"
+      [ -x "$scim_venv/bin/python" ] || python3 -m venv "$scim_venv"
+      "$scim_venv/bin/pip" install -q --disable-pip-version-check -r "$root/contract/scim-requirements.txt"
+      # An identity provider's credential: a scim API key, sent as it is.
+      scim_key=$("$bin" api-key create --account "$ROLLCALL_ACCOUNT" --user admin --name idp --purpose scim 2>/dev/null)
+      scim_secret=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["secret"])' "$scim_key")
+      log "SCIM: scim2-cli $("$scim_venv/bin/pip" show scim2-cli | sed -n 's/^Version: //p') / scim2-tester $("$scim_venv/bin/pip" show scim2-tester | sed -n 's/^Version: //p') (every check a success)"
+      SCIM_CLI_HEADERS="Authorization: Bearer $scim_secret" "$scim_venv/bin/scim2" --url "$ROLLCALL_URL/scim/v2" test > "$out/scim2-tester.log" 2>&1 \
+        || { grep -v -i success "$out/scim2-tester.log" | tail -60; false; }
+      echo "$(grep -c -i success "$out/scim2-tester.log") checks, all successes"
+      log "SCIM: scim-sanity $("$scim_venv/bin/pip" show scim-sanity | sed -n 's/^Version: //p') probe, strict"
+      "$scim_venv/bin/scim-sanity" probe "$ROLLCALL_URL/scim/v2" --token "$scim_secret" --i-accept-side-effects > "$out/scim-sanity.log" 2>&1 \
+        || { cat "$out/scim-sanity.log"; false; }
+      grep -q "FAIL\]" "$out/scim-sanity.log" && { cat "$out/scim-sanity.log"; false; }
+      tail -5 "$out/scim-sanity.log"
       ;;
     schemathesis)
       log "schemathesis $("$venv/bin/schemathesis" --version 2>/dev/null | tail -1)"
