@@ -15,6 +15,7 @@ mod names;
 mod openapi;
 mod permissions;
 mod privilege_model;
+mod scim;
 mod seed_examples;
 mod sign_in;
 mod single_add;
