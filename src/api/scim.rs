@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::error::{ScimError, Surface, SurfaceDocs};
@@ -61,6 +61,123 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 // Requests and answers.
+
+/// A User resource as a client sends it (attribute names match
+/// case-insensitively; attributes Rollcall does not store are ignored).
+#[derive(ToSchema)]
+#[schema(as = ScimUserRequest)]
+#[allow(dead_code)]
+pub struct ScimUserRequest {
+    /// Must list `urn:ietf:params:scim:schemas:core:2.0:User`
+    #[schema(example = json!([model::USER_SCHEMA]))]
+    schemas: Vec<String>,
+    /// Unique in the account (case-insensitively)
+    #[schema(min_length = 1, max_length = 256, example = "ann.lee@contoso.com")]
+    #[schema(rename = "userName")]
+    user_name: String,
+    name: Option<ScimName>,
+    #[schema(rename = "displayName", min_length = 1, max_length = 256)]
+    display_name: Option<String>,
+    /// Exactly one: Rollcall keeps one email per user
+    #[schema(min_items = 1, max_items = 1)]
+    emails: Vec<ScimEmail>,
+    /// False suspends the user; left out: true on create, unchanged on replace
+    active: Option<bool>,
+    #[schema(rename = "externalId", min_length = 1, max_length = 256)]
+    external_id: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ScimName {
+    #[schema(rename = "givenName", max_length = 256)]
+    given_name: Option<String>,
+    #[schema(rename = "familyName", max_length = 256)]
+    family_name: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ScimEmail {
+    #[schema(format = "email", min_length = 3, max_length = 320, example = "ann@contoso.com")]
+    value: String,
+    /// `work`, `home`, `other`, or another label
+    #[serde(rename = "type")]
+    #[schema(rename = "type", max_length = 256, example = "work")]
+    kind: Option<String>,
+    primary: Option<bool>,
+}
+
+/// A Group resource as a client sends it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ScimGroupRequest {
+    /// Must list `urn:ietf:params:scim:schemas:core:2.0:Group`
+    #[schema(example = json!([model::GROUP_SCHEMA]))]
+    schemas: Vec<String>,
+    /// Unique in the account (case-insensitively)
+    #[schema(rename = "displayName", min_length = 1, max_length = 255, example = "Engineering")]
+    display_name: String,
+    /// Ids naming no user of the account are ignored; at most 10,000
+    #[schema(max_items = 10000)]
+    members: Option<Vec<ScimMember>>,
+    #[schema(rename = "externalId", min_length = 1, max_length = 256)]
+    external_id: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ScimMember {
+    /// A user id
+    #[schema(example = "2819c223-7f76-453a-919d-413861904646")]
+    value: String,
+}
+
+/// A PatchOp (RFC 7644 §3.5.2).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ScimPatchRequest {
+    /// Must list `urn:ietf:params:scim:api:messages:2.0:PatchOp`
+    #[schema(example = json!([model::PATCH_OP]))]
+    schemas: Vec<String>,
+    #[schema(rename = "Operations", min_items = 1, max_items = 1000)]
+    operations: Vec<ScimPatchOperation>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ScimPatchOperation {
+    /// `add`, `remove` or `replace`, in any case
+    #[schema(example = "add")]
+    op: String,
+    /// An attribute path, optionally with a value filter: `members`, `name.givenName`, `members[value eq "…"]`, `emails[type eq "work"].value`
+    #[schema(example = "members")]
+    path: Option<String>,
+    /// The value (an object of attributes when there is no path)
+    #[schema(value_type = Object, example = json!([{"value": "2819c223-7f76-453a-919d-413861904646"}]))]
+    value: Option<Value>,
+}
+
+/// A SearchRequest (RFC 7644 §3.4.3): the listing's query parameters as a body.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ScimSearchRequest {
+    /// Must list `urn:ietf:params:scim:api:messages:2.0:SearchRequest`
+    #[schema(example = json!([SEARCH_REQUEST]))]
+    schemas: Vec<String>,
+    #[schema(example = "userName sw \"a\"")]
+    filter: Option<String>,
+    #[schema(rename = "startIndex")]
+    start_index: Option<i64>,
+    count: Option<i64>,
+    #[schema(rename = "sortBy")]
+    sort_by: Option<String>,
+    #[schema(rename = "sortOrder", pattern = "^(ascending|descending)$")]
+    sort_order: Option<String>,
+    attributes: Option<Vec<String>>,
+    #[schema(rename = "excludedAttributes")]
+    excluded_attributes: Option<Vec<String>>,
+}
 
 /// The JSON body of a request sent as `application/scim+json` or `application/json`.
 fn json_body(req: &HttpRequest, body: &web::Bytes) -> Result<Value, Error> {
@@ -142,8 +259,9 @@ impl Projection {
         let list = |raw: Option<&str>| -> Result<Option<Vec<AttrPath>>, Error> {
             let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else { return Ok(None) };
             raw.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
                 .map(|p| {
-                    let p = p.trim();
                     let p = p.strip_prefix(kind.schema()).and_then(|r| r.strip_prefix(':')).unwrap_or(p);
                     AttrPath::parse(p).map_err(|e| scim_error("invalidValue", e))
                 })
@@ -254,11 +372,11 @@ impl ListQuery {
     fn listing(&self, kind: Option<Kind>) -> Result<Listing, Error> {
         let filter: Option<Filter> = self.filter.as_deref().filter(|f| !f.trim().is_empty()).map(filter::parse).transpose()?;
         let descending = match self.sort_order.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            None | Some("ascending") => false,
+            None | Some("") | Some("ascending") => false,
             Some("descending") => true,
             Some(_) => return Err(scim_error("invalidValue", "sortOrder must be ascending or descending")),
         };
-        let sort = match (&self.sort_by, kind) {
+        let sort = match (self.sort_by.as_deref().filter(|s| !s.trim().is_empty()), kind) {
             (Some(raw), Some(kind)) => {
                 let raw = raw.strip_prefix(kind.schema()).and_then(|r| r.strip_prefix(':')).unwrap_or(raw);
                 Some((AttrPath::parse(raw).map_err(|e| scim_error("invalidValue", e))?, descending))
@@ -503,7 +621,7 @@ pub async fn get_schema(req: HttpRequest, id: web::Path<String>) -> Result<HttpR
 /// `POST /.search` with a `SearchRequest`: users first, then groups. A
 /// filter naming an attribute only one of them has matches none of the other.
 #[utoipa::path(
-    request_body(content = Object, content_type = "application/scim+json", description = "A SearchRequest"),
+    request_body(content = ScimSearchRequest, content_type = "application/scim+json", description = "A SearchRequest"),
     responses((status = 200, description = "A ListResponse of users and groups", content_type = "application/scim+json", body = Object)),
     security(("bearerAuth" = []))
 )]
@@ -555,7 +673,7 @@ pub async fn list_users(service: web::Data<Service>, caller: Caller, req: HttpRe
 ///
 /// A `SearchRequest` body instead of query parameters. **Permissions:** `user_read`
 #[utoipa::path(
-    request_body(content = Object, content_type = "application/scim+json", description = "A SearchRequest"),
+    request_body(content = ScimSearchRequest, content_type = "application/scim+json", description = "A SearchRequest"),
     responses((status = 200, description = "A ListResponse of users", content_type = "application/scim+json", body = Object)),
     security(("bearerAuth" = []))
 )]
@@ -570,7 +688,7 @@ pub async fn search_users(service: web::Data<Service>, caller: Caller, req: Http
 /// `userName` and one email are required; attributes Rollcall does not
 /// store are ignored. **Permissions:** `user_create`
 #[utoipa::path(
-    request_body(content = Object, content_type = "application/scim+json", description = "A User resource"),
+    request_body(content = ScimUserRequest, content_type = "application/scim+json", description = "A User resource"),
     responses(
         (status = 201, description = "The user as stored", content_type = "application/scim+json", body = Object),
         (status = 409, description = "userName or email taken (`uniqueness`)", content_type = "application/scim+json", body = ScimError),
@@ -608,7 +726,7 @@ pub async fn get_user(service: web::Data<Service>, caller: Caller, req: HttpRequ
 /// `If-Match` with a stale version: 412. **Permissions:** `user_update`
 #[utoipa::path(
     params(("id" = String, Path, description = "User id")),
-    request_body(content = Object, content_type = "application/scim+json", description = "A User resource"),
+    request_body(content = ScimUserRequest, content_type = "application/scim+json", description = "A User resource"),
     responses(
         (status = 200, description = "The user as stored", content_type = "application/scim+json", body = Object),
         (status = 404, description = "No such user in the account", content_type = "application/scim+json", body = ScimError),
@@ -637,7 +755,7 @@ pub async fn replace_user(
 /// **Permissions:** `user_update`
 #[utoipa::path(
     params(("id" = String, Path, description = "User id")),
-    request_body(content = Object, content_type = "application/scim+json", description = "A PatchOp"),
+    request_body(content = ScimPatchRequest, content_type = "application/scim+json", description = "A PatchOp"),
     responses(
         (status = 200, description = "The user as stored", content_type = "application/scim+json", body = Object),
         (status = 404, description = "No such user in the account", content_type = "application/scim+json", body = ScimError),
@@ -667,6 +785,7 @@ pub async fn patch_user(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such user in the account", content_type = "application/scim+json", body = ScimError),
+        (status = 409, description = "The last administrator cannot be deleted", content_type = "application/scim+json", body = ScimError),
     ),
     security(("bearerAuth" = []))
 )]
@@ -694,7 +813,7 @@ pub async fn list_groups(service: web::Data<Service>, caller: Caller, req: HttpR
 
 /// Search Groups
 #[utoipa::path(
-    request_body(content = Object, content_type = "application/scim+json", description = "A SearchRequest"),
+    request_body(content = ScimSearchRequest, content_type = "application/scim+json", description = "A SearchRequest"),
     responses((status = 200, description = "A ListResponse of groups", content_type = "application/scim+json", body = Object)),
     security(("bearerAuth" = []))
 )]
@@ -716,7 +835,7 @@ fn group_body(req: &HttpRequest, body: &web::Bytes) -> Result<(ScimGroup, Option
 /// Members naming no user of the account are ignored. **Permissions:**
 /// `group_create`, and `group_update` (with the group's rights) to add members
 #[utoipa::path(
-    request_body(content = Object, content_type = "application/scim+json", description = "A Group resource"),
+    request_body(content = ScimGroupRequest, content_type = "application/scim+json", description = "A Group resource"),
     responses(
         (status = 201, description = "The group as stored", content_type = "application/scim+json", body = Object),
         (status = 409, description = "displayName taken (`uniqueness`)", content_type = "application/scim+json", body = ScimError),
@@ -758,7 +877,7 @@ pub async fn get_group(
 /// **Permissions:** `group_update`
 #[utoipa::path(
     params(("id" = String, Path, description = "Group id")),
-    request_body(content = Object, content_type = "application/scim+json", description = "A Group resource"),
+    request_body(content = ScimGroupRequest, content_type = "application/scim+json", description = "A Group resource"),
     responses(
         (status = 200, description = "The group as stored", content_type = "application/scim+json", body = Object),
         (status = 404, description = "No such group in the account", content_type = "application/scim+json", body = ScimError),
@@ -788,7 +907,7 @@ pub async fn replace_group(
 /// **Permissions:** `group_update`, with the group's rights to add members
 #[utoipa::path(
     params(("id" = String, Path, description = "Group id")),
-    request_body(content = Object, content_type = "application/scim+json", description = "A PatchOp"),
+    request_body(content = ScimPatchRequest, content_type = "application/scim+json", description = "A PatchOp"),
     responses(
         (status = 200, description = "The group as stored", content_type = "application/scim+json", body = Object),
         (status = 404, description = "No such group in the account", content_type = "application/scim+json", body = ScimError),
@@ -818,6 +937,7 @@ pub async fn patch_group(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such group in the account", content_type = "application/scim+json", body = ScimError),
+        (status = 409, description = "System Administrators cannot be deleted", content_type = "application/scim+json", body = ScimError),
     ),
     security(("bearerAuth" = []))
 )]
