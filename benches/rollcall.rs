@@ -444,7 +444,12 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         .with_policy(rollcall::engine::sign_in::SignInPolicy { lockout_threshold: i32::MAX, ..Default::default() });
     let key = runtime().block_on(async {
         let key = sign_in_service
-            .create_api_key_as_system(admin(&seeded).account, UserIdentifier::Id(admin(&seeded).user), "bench")
+            .create_api_key_as_system(
+                admin(&seeded).account,
+                UserIdentifier::Id(admin(&seeded).user),
+                "bench",
+                rollcall::engine::api_keys::KeyPurpose::General,
+            )
             .await
             .unwrap();
         let draft = rollcall::engine::users::UserDraft {

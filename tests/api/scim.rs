@@ -338,7 +338,7 @@ async fn pagination_covers_a_listing_once(app: TestApp) {
     assert_eq!(seen.len(), 24);
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 24, "no duplicate");
     let mut sorted = seen.clone();
-    sorted.sort_by(|a, b| b.to_lowercase().cmp(&a.to_lowercase()));
+    sorted.sort_by_key(|a| std::cmp::Reverse(a.to_lowercase()));
     assert_eq!(seen, sorted, "sortBy userName descending");
     // Out-of-range values are the RFC's: startIndex < 1 is 1, count < 0 is 0, > 1000 is 1000.
     let r = app.scim(Method::GET, "/Users?startIndex=-5&count=-1", None).await;
