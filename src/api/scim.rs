@@ -148,13 +148,13 @@ pub struct ScimPatchRequest {
 #[allow(dead_code)]
 pub struct ScimPatchOperation {
     /// `add`, `remove` or `replace`, in any case
-    #[schema(example = "add")]
+    #[schema(example = "add", pattern = "^([Aa][Dd][Dd]|[Rr][Ee][Mm][Oo][Vv][Ee]|[Rr][Ee][Pp][Ll][Aa][Cc][Ee])$")]
     op: String,
     /// An attribute path, optionally with a value filter: `members`, `name.givenName`, `members[value eq "…"]`, `emails[type eq "work"].value`
     #[schema(example = "members")]
     path: Option<String>,
-    /// The value (an object of attributes when there is no path)
-    #[schema(value_type = Object, example = json!([{"value": "2819c223-7f76-453a-919d-413861904646"}]))]
+    /// The value, of the attribute's type (an object of attributes when there is no path)
+    #[schema(example = json!([{"value": "2819c223-7f76-453a-919d-413861904646"}]))]
     value: Option<Value>,
 }
 
@@ -172,7 +172,7 @@ pub struct ScimSearchRequest {
     count: Option<i64>,
     #[schema(rename = "sortBy")]
     sort_by: Option<String>,
-    #[schema(rename = "sortOrder", pattern = "^(ascending|descending)$")]
+    #[schema(rename = "sortOrder", pattern = "^(ascending|descending)?$")]
     sort_order: Option<String>,
     attributes: Option<Vec<String>>,
     #[schema(rename = "excludedAttributes")]
@@ -323,7 +323,7 @@ pub struct ListQuery {
     /// Attribute to sort by: `userName`, `displayName`, `name.givenName`, `name.familyName`, `emails`, `externalId`, `id`, `meta.created`, `meta.lastModified`
     pub sort_by: Option<String>,
     /// `ascending` (default) or `descending`
-    #[param(pattern = "^(ascending|descending)$")]
+    #[param(pattern = "^(ascending|descending)?$")]
     pub sort_order: Option<String>,
     /// Only these attributes (comma-separated; `id` and `schemas` always)
     pub attributes: Option<String>,
@@ -371,7 +371,7 @@ impl ListQuery {
 
     fn listing(&self, kind: Option<Kind>) -> Result<Listing, Error> {
         let filter: Option<Filter> = self.filter.as_deref().filter(|f| !f.trim().is_empty()).map(filter::parse).transpose()?;
-        let descending = match self.sort_order.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let descending = match self.sort_order.as_deref() {
             None | Some("") | Some("ascending") => false,
             Some("descending") => true,
             Some(_) => return Err(scim_error("invalidValue", "sortOrder must be ascending or descending")),
@@ -826,7 +826,11 @@ pub async fn search_groups(service: web::Data<Service>, caller: Caller, req: Htt
 fn group_body(req: &HttpRequest, body: &web::Bytes) -> Result<(ScimGroup, Option<Vec<String>>), Error> {
     let attrs = canonical_resource(Kind::Group, &json_body(req, body)?)?;
     let group = ScimGroup::from_attributes(&attrs)?;
-    let members = attrs.get("members").map(member_values).transpose()?;
+    let members = match attrs.get("members") {
+        None | Some(Value::Null) => None,
+        Some(list @ Value::Array(_)) => Some(member_values(list)?),
+        Some(_) => return Err(scim_error("invalidValue", "members must be an array of {\"value\": id}")),
+    };
     Ok((group, members))
 }
 
