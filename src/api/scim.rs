@@ -344,11 +344,12 @@ impl ListQuery {
         let text = |name: &str| -> Result<Option<String>, Error> {
             match get(name) {
                 None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::String(s)) if !name.ends_with("ttributes") => Ok(Some(s.clone())),
                 Some(Value::Array(items)) if name.ends_with("ttributes") => {
                     let parts: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
                     parts.map(|p| Some(p.join(","))).ok_or_else(|| scim_error("invalidValue", format!("{name} must list strings")))
                 }
+                Some(_) if name.ends_with("ttributes") => Err(scim_error("invalidValue", format!("{name} must be an array of strings"))),
                 Some(_) => Err(scim_error("invalidValue", format!("{name} must be a string"))),
             }
         };
@@ -458,8 +459,12 @@ fn discovery(body: Value) -> HttpResponse {
 }
 
 fn service_provider_config_json(base: &str) -> Value {
+    // The configuration has no field for the members-per-request limit (and
+    // the conformance tools refuse extensions): its documentation states it.
+    let docs = base.strip_suffix(PREFIX).map_or_else(|| base.to_owned(), |root| format!("{root}{}#/SCIM%202.0", super::docs::SWAGGER_PATH));
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "documentationUri": docs,
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_COUNT},
@@ -828,8 +833,8 @@ fn group_body(req: &HttpRequest, body: &web::Bytes) -> Result<(ScimGroup, Option
     let group = ScimGroup::from_attributes(&attrs)?;
     let members = match attrs.get("members") {
         None | Some(Value::Null) => None,
-        Some(list @ Value::Array(_)) => Some(member_values(list)?),
-        Some(_) => return Err(scim_error("invalidValue", "members must be an array of {\"value\": id}")),
+        Some(Value::Array(items)) if items.iter().all(Value::is_object) => Some(member_values(&Value::Array(items.clone()))?),
+        Some(_) => return Err(scim_error("invalidValue", "members must be an array of objects {\"value\": id}")),
     };
     Ok((group, members))
 }
