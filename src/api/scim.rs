@@ -635,23 +635,34 @@ pub async fn search_all(service: web::Data<Service>, caller: Caller, req: HttpRe
     let q = ListQuery::from_search(&json_body(&req, &body)?)?;
     let base = base_url(&req);
     // One sequence, users then groups; the window is laid over it.
-    let users = q.listing(Some(Kind::User))?;
-    let window = users.window;
-    let (users_page, users_total) = service.scim_list_users(&caller, users).await.or_else(none_on_filter_error)?;
-    let projection = q.projection(Kind::User)?;
-    let mut resources: Vec<Value> = users_page.iter().map(|r| Value::Object(projection.apply(user_json(r, &base)))).collect();
-    let mut groups = q.listing(Some(Kind::Group))?;
-    groups.window = Window { offset: (window.offset - users_total).max(0), limit: window.limit - resources.len() as i64 };
-    let projection = q.projection(Kind::Group)?;
-    let (groups_page, groups_total) =
-        service.scim_list_groups(&caller, groups, projection.shows("members")).await.or_else(none_on_filter_error)?;
-    resources.extend(groups_page.iter().map(|r| Value::Object(projection.apply(group_json(r, &base)))));
+    let users_listing = q.listing(Some(Kind::User))?;
+    let window = users_listing.window;
+    let users = service.scim_list_users(&caller, users_listing).await;
+    let users_total = users.as_ref().map_or(0, |(_, total)| *total);
+    let mut groups_listing = q.listing(Some(Kind::Group))?;
+    let users_shown = users.as_ref().map_or(0, |(page, _)| page.len() as i64);
+    groups_listing.window = Window { offset: (window.offset - users_total).max(0), limit: window.limit - users_shown };
+    let group_projection = q.projection(Kind::Group)?;
+    let groups = service.scim_list_groups(&caller, groups_listing, group_projection.shows("members")).await;
+    // An attribute neither resource type has is the client's mistake.
+    let (users, groups) = match (users, groups) {
+        (Err(e), Err(g)) if names_unknown_attribute(&e) && names_unknown_attribute(&g) => return Err(e),
+        (users, groups) => (users.or_else(none_on_filter_error)?, groups.or_else(none_on_filter_error)?),
+    };
+    let user_projection = q.projection(Kind::User)?;
+    let mut resources: Vec<Value> = users.0.iter().map(|r| Value::Object(user_projection.apply(user_json(r, &base)))).collect();
+    resources.extend(groups.0.iter().map(|r| Value::Object(group_projection.apply(group_json(r, &base)))));
+    let groups_total = groups.1;
     Ok(list_response(users_total + groups_total, window.offset + 1, resources))
 }
 
 /// A filter that names an attribute one resource type lacks: none of that type.
+fn names_unknown_attribute(e: &Error) -> bool {
+    e.details.get("scimType").and_then(Value::as_str) == Some("invalidFilter") && e.message.contains("cannot be filtered on")
+}
+
 fn none_on_filter_error<T>(e: Error) -> Result<(Vec<T>, i64), Error> {
-    if e.details.get("scimType").and_then(Value::as_str) == Some("invalidFilter") && e.message.contains("cannot be filtered on") {
+    if names_unknown_attribute(&e) {
         Ok((vec![], 0))
     } else {
         Err(e)

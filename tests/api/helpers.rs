@@ -330,7 +330,12 @@ pub fn assert_management_error(r: &Response, status: u16, code: &str) {
 
 /// Asserts the error shape of the surface `path` is on, and its code.
 pub fn assert_surface_error(r: &Response, path: &str, status: u16, code: &str) {
-    if path.starts_with("/v1") {
+    if path.starts_with("/scim/") {
+        // SCIM's Error has no code of Rollcall's: its status (a string) and schema.
+        assert_eq!(r.status.as_u16(), status, "status; body: {}", r.text);
+        assert_eq!(r.body["schemas"], serde_json::json!(["urn:ietf:params:scim:api:messages:2.0:Error"]), "{}", r.text);
+        assert_eq!(r.body["status"], serde_json::json!(status.to_string()), "{}", r.text);
+    } else if path.starts_with("/v1") {
         assert_v1_error(r, status, code);
     } else {
         assert_management_error(r, status, code);

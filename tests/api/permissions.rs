@@ -228,6 +228,11 @@ async fn a_user_manager_cannot_change_or_delete_someone_holding_more(app: TestAp
     assert_eq!(status_as(&app, &token, Method::DELETE, &format!("/v1/users/{nobody}"), None).await, StatusCode::NO_CONTENT);
 }
 
+const SCIM_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const SCIM_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const SCIM_PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const SCIM_SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
 /// Every route of the spec, called by a user without rights with
 /// identifiers of things that exist and of things that do not: the answers
 /// are the same 403, so nothing is learnt about what exists. A route added
@@ -246,7 +251,9 @@ async fn a_caller_without_rights_learns_nothing_from_any_route(app: TestApp) {
         for (method, op) in item.as_object().unwrap() {
             let Ok(method) = method.to_uppercase().parse::<Method>() else { continue };
             // Signing in needs no rights; one's own API keys are self-service.
-            if op["security"].as_array().is_none_or(Vec::is_empty) {
+            // (SCIM's discovery documents are public: an empty requirement.)
+            let public = |s: &Vec<Value>| s.is_empty() || s.iter().any(|r| r.as_object().is_some_and(|o| o.is_empty()));
+            if op["security"].as_array().is_none_or(public) {
                 continue;
             }
             let self_service = op["operationId"].as_str().is_some_and(|id| id.contains("api_key"));
@@ -254,7 +261,7 @@ async fn a_caller_without_rights_learns_nothing_from_any_route(app: TestApp) {
             for existing in [true, false] {
                 let missing = uuid::Uuid::new_v4().to_string();
                 let pick = |id: &str| if existing { id.to_owned() } else { missing.clone() };
-                let user_id_path = template.contains("/users/{id}");
+                let user_id_path = template.to_lowercase().contains("/users/{id}");
                 let path = template
                     .replace("{groupIdentifier}", &pick(&group))
                     .replace("{groupId}", &pick(&group))
@@ -263,7 +270,7 @@ async fn a_caller_without_rights_learns_nothing_from_any_route(app: TestApp) {
                     .replace("{userIdentifier}", &pick(&other))
                     .replace("{id}", &if user_id_path { pick(&other) } else { pick(&group) });
                 let mut request = app.request_as(&app.tenant, &token, method.clone(), &path);
-                let schema = ["application~1json", "application~1merge-patch+json"]
+                let schema = ["application~1json", "application~1merge-patch+json", "application~1scim+json"]
                     .iter()
                     .find_map(|media| op.pointer(&format!("/requestBody/content/{media}/schema/$ref")).and_then(Value::as_str));
                 if let Some(schema) = schema {
@@ -272,6 +279,16 @@ async fn a_caller_without_rights_learns_nothing_from_any_route(app: TestApp) {
                         "GroupIds" => json!([pick(&child)]),
                         "PasswordChange" => json!({"new": "a new password", "existing": "the old one"}),
                         "UserActionBody" => json!({"type": "suspend"}),
+                        "ScimUserRequest" => {
+                            json!({"schemas": [SCIM_USER], "userName": "renamed", "emails": [{"value": "renamed@example.com"}]})
+                        }
+                        "ScimGroupRequest" => {
+                            json!({"schemas": [SCIM_GROUP], "displayName": "Renamed", "members": [{"value": pick(&other)}]})
+                        }
+                        "ScimPatchRequest" => {
+                            json!({"schemas": [SCIM_PATCH], "Operations": [{"op": "add", "path": "members", "value": [{"value": pick(&other)}]}]})
+                        }
+                        "ScimSearchRequest" => json!({"schemas": [SCIM_SEARCH]}),
                         _ => json!({"name": "Renamed", "email": "renamed@example.com"}),
                     };
                     request = request.json(&body);

@@ -294,6 +294,13 @@ async fn filters(app: TestApp) {
     assert_eq!(r.body["totalResults"], json!(1), "{}", r.text);
     let only = r.body["Resources"][0].as_object().unwrap();
     assert!(only.contains_key("userName") && only.contains_key("id") && !only.contains_key("emails"), "{}", r.text);
+    // /.search: users then groups; an attribute only one has matches none of the other.
+    let all = |filter: &str| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": filter});
+    let r = app.scim(Method::POST, "/.search", Some(all("userName sw \"al\""))).await;
+    assert_eq!(r.body["totalResults"], json!(1), "{}", r.text);
+    let r = app.scim(Method::POST, "/.search", Some(all("displayName eq \"staff\""))).await;
+    assert_eq!((r.body["totalResults"].clone(), r.body["Resources"][0]["id"].clone()), (json!(1), json!(g)), "{}", r.text);
+    assert_scim_error(&app.scim(Method::POST, "/.search", Some(all("title eq \"x\""))).await, 400, Some("invalidFilter"));
     // Syntax errors and unknown attributes: 400 invalidFilter; nothing else happens.
     for bad in [
         "userName",
