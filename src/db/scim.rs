@@ -73,6 +73,9 @@ enum Col {
     Key(&'static str),
     /// Compared lowercased.
     Lower(&'static str),
+    /// A key read from the first of these columns that is not null (`userName`,
+    /// a group's `displayName`); `eq` is written so that each column's index serves it.
+    FirstKey(&'static str, &'static [&'static str]),
     Bool(&'static str, bool),
     Time(&'static str),
     /// A multi-valued attribute in another table: `EXISTS (<from> AND <column> …)`.
@@ -113,7 +116,7 @@ fn column(kind: Kind, parent: Option<&str>, attr: &AttrPath) -> Result<Col, Erro
     Ok(match (kind, name, sub) {
         (Kind::User, "id", None) => C::Exact("users.id"),
         (Kind::User, "externalId", None) => C::Exact("users.external_id"),
-        (Kind::User, "userName", None) => C::Key(USER_NAME),
+        (Kind::User, "userName", None) => C::FirstKey(USER_NAME, &["users.scim_user_name_key", "users.username_key", "users.email_key"]),
         (Kind::User, "displayName", None) => C::Key("users.display_name_key"),
         (Kind::User, "name", Some("givenName")) => C::Key("users.first_name_key"),
         (Kind::User, "name", Some("familyName")) => C::Key("users.last_name_key"),
@@ -127,7 +130,7 @@ fn column(kind: Kind, parent: Option<&str>, attr: &AttrPath) -> Result<Col, Erro
         (Kind::User, "meta", Some("lastModified")) => C::Time("users.updated_at"),
         (Kind::Group, "id", None) => C::Exact("groups.id"),
         (Kind::Group, "externalId", None) => C::Exact("groups.external_id"),
-        (Kind::Group, "displayName", None) => C::Key(GROUP_NAME),
+        (Kind::Group, "displayName", None) => C::FirstKey(GROUP_NAME, &["groups.scim_display_name_key", "groups.name_key"]),
         (Kind::Group, "members", None | Some("value")) => C::Related { from: GROUP_MEMBERS, column: RelatedColumn::Exact("m.user_id") },
         (Kind::Group, "meta", Some("created")) => C::Time("groups.created_at"),
         (Kind::Group, "meta", Some("lastModified")) => C::Time("groups.updated_at"),
@@ -170,6 +173,24 @@ fn compare(d: Dialect, col: Col, attr: &AttrPath, op: CompareOp, value: &CompVal
         }
     };
     match col {
+        Col::FirstKey(_, columns) if op == CompareOp::Eq && matches!(value, CompValue::Str(_)) => {
+            // (a = v) OR (a IS NULL AND b = v) OR …: one index probe per column.
+            let CompValue::Str(v) = value else { unreachable!("matched above") };
+            let key = normalize_key(v);
+            let mut sql = Sql::default().text("(");
+            for (i, c) in columns.iter().enumerate() {
+                if i > 0 {
+                    sql = sql.text(" OR ");
+                }
+                sql = sql.text("(");
+                for earlier in &columns[..i] {
+                    sql = sql.text(&format!("{earlier} IS NULL AND "));
+                }
+                sql = sql.text(&format!("{c} = ")).push(Part::Str(key.clone())).text(")");
+            }
+            Ok(sql.text(")"))
+        }
+        Col::FirstKey(expr, _) => compare(d, Col::Key(expr), attr, op, value),
         Col::Exact(c) | Col::Key(c) | Col::Lower(c) => {
             if let Some(sql) = null_check(c) {
                 return Ok(sql);
@@ -226,7 +247,9 @@ fn compare(d: Dialect, col: Col, attr: &AttrPath, op: CompareOp, value: &CompVal
 
 fn present(col: Col) -> Sql {
     match col {
-        Col::Exact(c) | Col::Key(c) | Col::Lower(c) => Sql::default().text(&format!("({c} IS NOT NULL AND {c} <> '')")),
+        Col::Exact(c) | Col::Key(c) | Col::Lower(c) | Col::FirstKey(c, _) => {
+            Sql::default().text(&format!("({c} IS NOT NULL AND {c} <> '')"))
+        }
         Col::Bool(c, _) | Col::Time(c) => Sql::default().text(&format!("({c} IS NOT NULL)")),
         Col::Related { from, .. } => Sql::default().text(&format!("EXISTS ({from})")),
     }
@@ -269,7 +292,7 @@ fn condition(d: Dialect, kind: Kind, parent: Option<&str>, f: &Filter) -> Result
 pub fn sort_column(kind: Kind, attr: &AttrPath) -> Result<&'static str, Error> {
     let bad = || Error::validation(format!("sortBy {attr} is not supported")).detail("scimType", "invalidValue".into());
     match column(kind, None, attr).map_err(|_| bad())? {
-        Col::Exact(c) | Col::Key(c) | Col::Time(c) => Ok(c),
+        Col::Exact(c) | Col::Key(c) | Col::Time(c) | Col::FirstKey(c, _) => Ok(c),
         _ => Err(bad()),
     }
 }
