@@ -136,6 +136,34 @@ async fn exercise(app: &TestApp) {
     let (key_id, secret) = (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap());
     ok(app, Method::GET, "/v1/api-keys", None).await;
     ok(app, Method::GET, &format!("/v1/api-keys?user_id={}", users[7]), None).await;
+    // SCIM: the lookups identity providers make on every provisioning cycle.
+    const U: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+    let made = ok(
+        app,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(json!({"schemas": [U], "userName": "ann@contoso.com", "externalId": "e1", "emails": [{"value": "ann@contoso.com"}]})),
+    )
+    .await;
+    let ann = made["id"].as_str().unwrap().to_owned();
+    for filter in ["userName%20eq%20%22ann%40contoso.com%22", "externalId%20eq%20%22e1%22", &format!("id%20eq%20%22{ann}%22")] {
+        ok(app, Method::GET, &format!("/scim/v2/Users?filter={filter}"), None).await;
+    }
+    ok(app, Method::GET, "/scim/v2/Users?startIndex=3&count=5", None).await;
+    let g = ok(
+        app,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "scim team", "members": [{"value": ann}]})),
+    )
+    .await;
+    let g = g["id"].as_str().unwrap().to_owned();
+    let check = format!("id%20eq%20%22{g}%22%20and%20members%5Bvalue%20eq%20%22{ann}%22%5D");
+    ok(app, Method::GET, &format!("/scim/v2/Groups?filter={check}&excludedAttributes=members"), None).await;
+    ok(app, Method::GET, "/scim/v2/Groups?filter=displayName%20eq%20%22scim%20team%22", None).await;
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": users[9]}]}, {"op": "remove", "path": format!("members[value eq \"{ann}\"]")}]});
+    ok(app, Method::PATCH, &format!("/scim/v2/Groups/{g}"), Some(patch)).await;
+    ok(app, Method::GET, &format!("/scim/v2/Users/{ann}"), None).await;
     let grant = |form: Vec<(&str, &str)>| app.send(app.client.post(app.url("/authenticate/connect/token")).form(&form));
     let r = grant(vec![("grant_type", "client_credentials"), ("client_id", key_id), ("client_secret", secret)]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
