@@ -179,6 +179,35 @@ pub struct ScimSearchRequest {
     excluded_attributes: Option<Vec<String>>,
 }
 
+/// A request body of at most [`BODY_LIMIT`] bytes; more is 413 in the SCIM body.
+pub struct Body(web::Bytes);
+
+impl std::ops::Deref for Body {
+    type Target = web::Bytes;
+    fn deref(&self) -> &web::Bytes {
+        &self.0
+    }
+}
+
+impl actix_web::FromRequest for Body {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            bytes.await.map(Body).map_err(|e| {
+                let error = if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::new(ErrorKind::PayloadTooLarge, format!("The body is larger than {BODY_LIMIT} bytes"))
+                } else {
+                    scim_error("invalidSyntax", "The body could not be read").developer(e.to_string())
+                };
+                actix_web::Error::from(error)
+            })
+        })
+    }
+}
+
 /// The JSON body of a request sent as `application/scim+json` or `application/json`.
 fn json_body(req: &HttpRequest, body: &web::Bytes) -> Result<Value, Error> {
     let media = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -631,7 +660,7 @@ pub async fn get_schema(req: HttpRequest, id: web::Path<String>) -> Result<HttpR
     security(("bearerAuth" = []))
 )]
 #[post("/.search")]
-pub async fn search_all(service: web::Data<Service>, caller: Caller, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, Error> {
+pub async fn search_all(service: web::Data<Service>, caller: Caller, req: HttpRequest, body: Body) -> Result<HttpResponse, Error> {
     let q = ListQuery::from_search(&json_body(&req, &body)?)?;
     let base = base_url(&req);
     // One sequence, users then groups; the window is laid over it.
@@ -694,7 +723,7 @@ pub async fn list_users(service: web::Data<Service>, caller: Caller, req: HttpRe
     security(("bearerAuth" = []))
 )]
 #[post("/Users/.search")]
-pub async fn search_users(service: web::Data<Service>, caller: Caller, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, Error> {
+pub async fn search_users(service: web::Data<Service>, caller: Caller, req: HttpRequest, body: Body) -> Result<HttpResponse, Error> {
     let q = ListQuery::from_search(&json_body(&req, &body)?)?;
     users_listing(&service, &caller, &req, q).await
 }
@@ -712,7 +741,7 @@ pub async fn search_users(service: web::Data<Service>, caller: Caller, req: Http
     security(("bearerAuth" = []))
 )]
 #[post("/Users")]
-pub async fn create_user(service: web::Data<Service>, caller: Caller, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, Error> {
+pub async fn create_user(service: web::Data<Service>, caller: Caller, req: HttpRequest, body: Body) -> Result<HttpResponse, Error> {
     let attrs = canonical_resource(Kind::User, &json_body(&req, &body)?)?;
     let user = ScimUser::from_attributes(&attrs)?;
     let made = service.scim_create_user(&caller, user).await?;
@@ -757,7 +786,7 @@ pub async fn replace_user(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Bytes,
+    body: Body,
 ) -> Result<HttpResponse, Error> {
     let attrs = canonical_resource(Kind::User, &json_body(&req, &body)?)?;
     let user = service.scim_replace_user(&caller, id.into_inner(), attrs, if_match(&req)).await?;
@@ -786,7 +815,7 @@ pub async fn patch_user(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Bytes,
+    body: Body,
 ) -> Result<HttpResponse, Error> {
     let ops = scim_patch::parse(&json_body(&req, &body)?)?;
     let user = service.scim_patch_user(&caller, id.into_inner(), ops, if_match(&req)).await?;
@@ -834,7 +863,7 @@ pub async fn list_groups(service: web::Data<Service>, caller: Caller, req: HttpR
     security(("bearerAuth" = []))
 )]
 #[post("/Groups/.search")]
-pub async fn search_groups(service: web::Data<Service>, caller: Caller, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, Error> {
+pub async fn search_groups(service: web::Data<Service>, caller: Caller, req: HttpRequest, body: Body) -> Result<HttpResponse, Error> {
     let q = ListQuery::from_search(&json_body(&req, &body)?)?;
     groups_listing(&service, &caller, &req, q).await
 }
@@ -863,7 +892,7 @@ fn group_body(req: &HttpRequest, body: &web::Bytes) -> Result<(ScimGroup, Option
     security(("bearerAuth" = []))
 )]
 #[post("/Groups")]
-pub async fn create_group(service: web::Data<Service>, caller: Caller, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, Error> {
+pub async fn create_group(service: web::Data<Service>, caller: Caller, req: HttpRequest, body: Body) -> Result<HttpResponse, Error> {
     let (group, members) = group_body(&req, &body)?;
     let made = service.scim_create_group(&caller, group, members).await?;
     Ok(one(actix_web::http::StatusCode::CREATED, group_json(&made, &base_url(&req)), &projection_of(&req, Kind::Group)?))
@@ -912,7 +941,7 @@ pub async fn replace_group(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Bytes,
+    body: Body,
 ) -> Result<HttpResponse, Error> {
     let (group, members) = group_body(&req, &body)?;
     let group = service.scim_replace_group(&caller, id.into_inner(), group, members, if_match(&req)).await?;
@@ -942,7 +971,7 @@ pub async fn patch_group(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Bytes,
+    body: Body,
 ) -> Result<HttpResponse, Error> {
     let ops = scim_patch::parse(&json_body(&req, &body)?)?;
     let group = service.scim_patch_group(&caller, id.into_inner(), ops, if_match(&req)).await?;

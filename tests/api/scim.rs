@@ -216,6 +216,13 @@ async fn patch_forms_of_identity_providers(app: TestApp) {
     let r = app.scim_patch(&path, json!([{"op": "add", "path": "members", "value": values}])).await;
     assert_eq!(member_ids(&r).len(), 300, "{}", r.status);
     assert_eq!(app.membership_rows(&g).len(), 300);
+    // Past the limits: clear errors in the SCIM body, nothing written.
+    let too_many: Vec<Value> = (0..10_001).map(|i| json!({"value": format!("x{i}")})).collect();
+    let r = app.scim_patch(&path, json!([{"op": "add", "path": "members", "value": too_many}])).await;
+    assert_scim_error(&r, 400, Some("invalidValue"));
+    let huge = json!({"schemas": [GROUP], "displayName": "x".repeat(3 * 1024 * 1024)});
+    assert_scim_error(&app.scim(Method::POST, "/Groups", Some(huge)).await, 413, None);
+    assert_eq!(app.membership_rows(&g).len(), 300);
 }
 
 /// Each filter operator, logic and value paths; syntax errors are 400 invalidFilter.
