@@ -119,13 +119,16 @@ fn id_of(kind: Kind, raw: &str) -> Result<uuid::Uuid, Error> {
     parse_uuid(raw).filter(|u| u.hyphenated().to_string() == raw).ok_or_else(|| not_found(kind))
 }
 
+/// `If-Match` (RFC 9110 §13.1.1): `*`, or a list of entity tags of which one
+/// must be the current version (weak comparison: `W/` and quotes aside).
 fn check_precondition(expected: &Precondition, current: &str) -> Result<(), Error> {
-    match expected {
-        Some(v) if v != "*" && v != current => {
-            Err(Error::new(ErrorKind::PreconditionFailed, "The resource changed since the version in If-Match"))
-        }
-        _ => Ok(()),
+    let Some(list) = expected else { return Ok(()) };
+    let bare = |tag: &str| tag.trim().trim_start_matches("W/").trim_matches('"').to_owned();
+    let current = bare(current);
+    if list.trim() == "*" || list.split(',').any(|tag| bare(tag) == current) {
+        return Ok(());
     }
+    Err(Error::new(ErrorKind::PreconditionFailed, "The resource changed since the version in If-Match"))
 }
 
 fn user_name_free(tx: &mut Read, p: &Principal, user_name: &str, except: Option<UserId>) -> Result<(), Error> {

@@ -385,7 +385,9 @@ async fn etags_and_preconditions(app: TestApp) {
     let patch = json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "displayName", "value": "Third"}]});
     assert_scim_error(&app.send(send(Method::PATCH, &v1, patch.clone())).await, 412, None);
     assert_eq!(app.scim(Method::GET, &path, None).await.body["displayName"], json!("First"), "nothing changed");
-    assert_eq!(app.send(send(Method::PATCH, &v2, patch)).await.status, StatusCode::OK);
+    // Weak comparison, and a list of tags: the bare tag of the current version matches.
+    let bare = v2.trim_start_matches("W/").to_owned();
+    assert_eq!(app.send(send(Method::PATCH, &format!("\"nope\", {bare}"), patch)).await.status, StatusCode::OK);
     // A group's version changes with its members.
     let g = app.scim_group("Versioned", &[]).await;
     let gid = g.body["id"].as_str().unwrap().to_owned();
