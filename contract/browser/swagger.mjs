@@ -96,8 +96,18 @@ try {
   await readStatus.waitFor();
   const readCode = (await readStatus.innerText()).trim();
   if (!readCode.startsWith("200")) throw new Error(`Swagger UI showed ${readCode} reading oneself after the password flow, expected 200`);
+  // The SCIM surface is tried the same way: oneself as a SCIM User.
+  const scim = page.locator(`[id$="-scim_get_user"]`);
+  await scim.locator(".opblock-summary").click();
+  await scim.locator("button.try-out__btn").click();
+  await scim.locator('input[placeholder="id"]').fill(userId);
+  await scim.locator("button.execute").click();
+  const scimStatus = scim.locator(".live-responses-table .response .response-col_status").first();
+  await scimStatus.waitFor();
+  const scimCode = (await scimStatus.innerText()).trim();
+  if (!scimCode.startsWith("200")) throw new Error(`Swagger UI showed ${scimCode} for GET /scim/v2/Users/{id}, expected 200`);
   if (foreign.length) throw new Error(`the page called other hosts: ${foreign.join(", ")}`);
-  console.log(`swagger ui: signed in with an API key (client credentials), tried PUT /v1/groups/{groupId}/users with two ids, saw ${code}; signed in with a password, read oneself, saw ${readCode}; no foreign requests; screenshot ${screenshot}`);
+  console.log(`swagger ui: signed in with an API key (client credentials), tried PUT /v1/groups/{groupId}/users with two ids, saw ${code}; signed in with a password, read oneself, saw ${readCode}, and as a SCIM User, saw ${scimCode}; no foreign requests; screenshot ${screenshot}`);
 } finally {
   await browser.close();
 }

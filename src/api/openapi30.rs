@@ -1,7 +1,9 @@
 //! The spec written in OpenAPI 3.0.3 terms, for client generators that read
 //! only 3.0 (progenitor among them). Same operations and schemas; JSON Schema
 //! 2020-12 constructs become their 3.0 equivalents (`nullable`, `example`,
-//! single `enum` instead of `const`).
+//! single `enum` instead of `const`). The SCIM surface is left out: its
+//! media type (`application/scim+json`) is not one those generators handle,
+//! and identity providers speak SCIM with SCIM clients, not generated ones.
 
 use serde_json::{json, Map, Value};
 
@@ -19,6 +21,9 @@ pub fn from_31(doc: &Value) -> Value {
         for schema in schemas.values_mut() {
             convert_schema(schema);
         }
+    }
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        paths.retain(|path, _| !path.starts_with(crate::api::scim::PREFIX));
     }
     if let Some(paths) = doc.get_mut("paths") {
         convert_embedded_schemas(paths);
