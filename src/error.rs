@@ -232,7 +232,9 @@ impl From<diesel::result::Error> for Error {
 /// PostgreSQL name and by the columns SQLite names in its message, with the
 /// answer the explicit check would have given.
 type Answer = fn() -> Error;
-const CONSTRAINTS: [(&str, &str, Answer); 9] = [
+const CONSTRAINTS: [(&str, &str, Answer); 11] = [
+    ("users_account_scim_user_name_key", "users.scim_user_name_key", || Error::name_taken("userName")),
+    ("groups_account_scim_display_name_key", "groups.scim_display_name_key", || Error::name_taken("displayName")),
     ("users_account_email_key", "users.email_key", || Error::name_taken("email")),
     ("users_account_username_key", "users.username_key", || Error::name_taken("username")),
     ("groups_account_name_key", "groups.name_key", || Error::name_taken("name")),
@@ -288,6 +290,11 @@ mod tests {
             kind(None, "UNIQUE constraint failed: groups.account_id, groups.name_key"),
             Some((ErrorKind::NameTaken, Some(json!("name"))))
         );
+        assert_eq!(
+            kind(None, "UNIQUE constraint failed: users.account_id, users.scim_user_name_key"),
+            Some((ErrorKind::NameTaken, Some(json!("userName"))))
+        );
+        assert_eq!(kind(Some("groups_account_scim_display_name_key"), ""), Some((ErrorKind::NameTaken, Some(json!("displayName")))));
         assert!(kind(None, "FOREIGN KEY constraint failed").is_none());
         assert!(kind(Some("something_new"), "").is_none());
     }

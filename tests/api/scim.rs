@@ -395,6 +395,29 @@ async fn etags_and_preconditions(app: TestApp) {
     assert_ne!(r.body["meta"]["version"], g.body["meta"]["version"]);
 }
 
+/// Racing identity-provider writes: one wins, the others get 409, never a 500.
+async fn concurrent_creates_of_one_name(app: TestApp) {
+    let app = std::sync::Arc::new(app);
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let user = json!({"schemas": [USER], "userName": "race@x.org", "emails": [{"value": format!("race{i}@x.org")}]});
+            let group = json!({"schemas": [GROUP], "displayName": "2819c223-7f76-453a-919d-413861904646"});
+            (app.scim(Method::POST, "/Users", Some(user)).await.status, app.scim(Method::POST, "/Groups", Some(group)).await.status)
+        }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    for pick in [|a: &(StatusCode, StatusCode)| a.0, |a: &(StatusCode, StatusCode)| a.1] {
+        let statuses: Vec<StatusCode> = answers.iter().map(pick).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT), "{statuses:?}");
+    }
+}
+
 /// A credential of account B sees and changes nothing of account A.
 async fn tenants_are_isolated(app: TestApp) {
     let a_user = app.scim_user("a@x.org", "a@x.org").await;
@@ -475,6 +498,7 @@ backend_tests!(
     pagination_covers_a_listing_once,
     etags_and_preconditions,
     tenants_are_isolated,
+    concurrent_creates_of_one_name,
     scim_obeys_permissions,
     discovery_documents,
 );
