@@ -451,8 +451,7 @@ fn one(status: actix_web::http::StatusCode, body: Map<String, Value>, projection
 }
 
 fn projection_of(req: &HttpRequest, kind: Kind) -> Result<Projection, Error> {
-    let q: ListQuery = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
-    q.projection(kind)
+    query_of(req)?.projection(kind)
 }
 
 fn query_of(req: &HttpRequest) -> Result<ListQuery, Error> {
@@ -687,7 +686,7 @@ pub async fn search_all(service: web::Data<Service>, caller: Caller, req: HttpRe
 
 /// A filter that names an attribute one resource type lacks: none of that type.
 fn names_unknown_attribute(e: &Error) -> bool {
-    e.details.get("scimType").and_then(Value::as_str) == Some("invalidFilter") && e.message.contains("cannot be filtered on")
+    e.details.contains_key(crate::db::scim::UNKNOWN_ATTRIBUTE)
 }
 
 fn none_on_filter_error<T>(e: Error) -> Result<(Vec<T>, i64), Error> {
@@ -742,10 +741,11 @@ pub async fn search_users(service: web::Data<Service>, caller: Caller, req: Http
 )]
 #[post("/Users")]
 pub async fn create_user(service: web::Data<Service>, caller: Caller, req: HttpRequest, body: Body) -> Result<HttpResponse, Error> {
+    let projection = projection_of(&req, Kind::User)?;
     let attrs = canonical_resource(Kind::User, &json_body(&req, &body)?)?;
     let user = ScimUser::from_attributes(&attrs)?;
     let made = service.scim_create_user(&caller, user).await?;
-    Ok(one(actix_web::http::StatusCode::CREATED, user_json(&made, &base_url(&req)), &projection_of(&req, Kind::User)?))
+    Ok(one(actix_web::http::StatusCode::CREATED, user_json(&made, &base_url(&req)), &projection))
 }
 
 /// Get User
@@ -761,8 +761,9 @@ pub async fn create_user(service: web::Data<Service>, caller: Caller, req: HttpR
 )]
 #[get("/Users/{id}")]
 pub async fn get_user(service: web::Data<Service>, caller: Caller, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, Error> {
+    let projection = projection_of(&req, Kind::User)?;
     let user = service.scim_get_user(&caller, id.into_inner()).await?;
-    Ok(one(actix_web::http::StatusCode::OK, user_json(&user, &base_url(&req)), &projection_of(&req, Kind::User)?))
+    Ok(one(actix_web::http::StatusCode::OK, user_json(&user, &base_url(&req)), &projection))
 }
 
 /// Replace User
@@ -788,9 +789,10 @@ pub async fn replace_user(
     id: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, Error> {
+    let projection = projection_of(&req, Kind::User)?;
     let attrs = canonical_resource(Kind::User, &json_body(&req, &body)?)?;
     let user = service.scim_replace_user(&caller, id.into_inner(), attrs, if_match(&req)).await?;
-    Ok(one(actix_web::http::StatusCode::OK, user_json(&user, &base_url(&req)), &projection_of(&req, Kind::User)?))
+    Ok(one(actix_web::http::StatusCode::OK, user_json(&user, &base_url(&req)), &projection))
 }
 
 /// Patch User
@@ -817,9 +819,10 @@ pub async fn patch_user(
     id: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, Error> {
+    let projection = projection_of(&req, Kind::User)?;
     let ops = scim_patch::parse(&json_body(&req, &body)?)?;
     let user = service.scim_patch_user(&caller, id.into_inner(), ops, if_match(&req)).await?;
-    Ok(one(actix_web::http::StatusCode::OK, user_json(&user, &base_url(&req)), &projection_of(&req, Kind::User)?))
+    Ok(one(actix_web::http::StatusCode::OK, user_json(&user, &base_url(&req)), &projection))
 }
 
 /// Delete User
@@ -893,9 +896,10 @@ fn group_body(req: &HttpRequest, body: &web::Bytes) -> Result<(ScimGroup, Option
 )]
 #[post("/Groups")]
 pub async fn create_group(service: web::Data<Service>, caller: Caller, req: HttpRequest, body: Body) -> Result<HttpResponse, Error> {
+    let projection = projection_of(&req, Kind::Group)?;
     let (group, members) = group_body(&req, &body)?;
     let made = service.scim_create_group(&caller, group, members).await?;
-    Ok(one(actix_web::http::StatusCode::CREATED, group_json(&made, &base_url(&req)), &projection_of(&req, Kind::Group)?))
+    Ok(one(actix_web::http::StatusCode::CREATED, group_json(&made, &base_url(&req)), &projection))
 }
 
 /// Get Group
@@ -916,8 +920,9 @@ pub async fn get_group(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Error> {
+    let projection = projection_of(&req, Kind::Group)?;
     let group = service.scim_get_group(&caller, id.into_inner()).await?;
-    Ok(one(actix_web::http::StatusCode::OK, group_json(&group, &base_url(&req)), &projection_of(&req, Kind::Group)?))
+    Ok(one(actix_web::http::StatusCode::OK, group_json(&group, &base_url(&req)), &projection))
 }
 
 /// Replace Group
@@ -943,9 +948,10 @@ pub async fn replace_group(
     id: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, Error> {
+    let projection = projection_of(&req, Kind::Group)?;
     let (group, members) = group_body(&req, &body)?;
     let group = service.scim_replace_group(&caller, id.into_inner(), group, members, if_match(&req)).await?;
-    Ok(one(actix_web::http::StatusCode::OK, group_json(&group, &base_url(&req)), &projection_of(&req, Kind::Group)?))
+    Ok(one(actix_web::http::StatusCode::OK, group_json(&group, &base_url(&req)), &projection))
 }
 
 /// Patch Group
@@ -973,9 +979,10 @@ pub async fn patch_group(
     id: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, Error> {
+    let projection = projection_of(&req, Kind::Group)?;
     let ops = scim_patch::parse(&json_body(&req, &body)?)?;
     let group = service.scim_patch_group(&caller, id.into_inner(), ops, if_match(&req)).await?;
-    Ok(one(actix_web::http::StatusCode::OK, group_json(&group, &base_url(&req)), &projection_of(&req, Kind::Group)?))
+    Ok(one(actix_web::http::StatusCode::OK, group_json(&group, &base_url(&req)), &projection))
 }
 
 /// Delete Group

@@ -60,6 +60,9 @@ fn dialect(conn: &Conn) -> Dialect {
     }
 }
 
+/// The detail set on a filter error that names an attribute the resource type lacks.
+pub const UNKNOWN_ATTRIBUTE: &str = "unknownAttribute";
+
 fn invalid(why: impl Into<String>) -> Error {
     Error::validation(why.into()).detail("scimType", "invalidFilter".into())
 }
@@ -99,7 +102,8 @@ const GROUP_MEMBERS: &str =
     "SELECT 1 FROM memberships m JOIN users mu ON mu.id = m.user_id AND mu.deleted_at IS NULL WHERE m.group_id = groups.id";
 
 fn column(kind: Kind, parent: Option<&str>, attr: &AttrPath) -> Result<Col, Error> {
-    let unknown = || invalid(format!("The attribute {attr} cannot be filtered on"));
+    // Marked, so that `/.search` can tell "not an attribute of this type" from a bad filter.
+    let unknown = || invalid(format!("The attribute {attr} cannot be filtered on")).detail(UNKNOWN_ATTRIBUTE, true.into());
     if attr.schema.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case(kind.schema())) {
         return Err(unknown());
     }

@@ -3,7 +3,7 @@
 //! changed and deleted by the same use cases and permission rules. A PATCH is
 //! one transaction: read, apply every operation, check, write (or nothing).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -163,8 +163,9 @@ fn load_user(tx: &mut Read, p: &Principal, id: UserId) -> Result<UserResource, E
 
 pub fn get_user(tx: &mut Read, p: &Principal, raw_id: &str) -> Result<UserResource, Error> {
     let id = UserId::from(id_of(Kind::User, raw_id)?);
-    user_cases::get(tx, p, &UserIdentifier::Id(id), false)?;
-    load_user(tx, p, id)
+    let user = user_cases::get(tx, p, &UserIdentifier::Id(id), false)?;
+    let groups = rows::groups_of_users(tx, &[id])?.into_iter().map(|(_, g, name)| (g, name)).collect();
+    Ok(UserResource { user, groups })
 }
 
 pub fn list_users(tx: &mut Read, p: &Principal, listing: &Listing) -> Result<(Vec<UserResource>, i64), Error> {
@@ -172,15 +173,11 @@ pub fn list_users(tx: &mut Read, p: &Principal, listing: &Listing) -> Result<(Ve
     let sort = listing.sort.as_ref().map(|(a, d)| rows::sort_column(Kind::User, a).map(|c| (c, *d))).transpose()?;
     let (found, total) = rows::users_page(tx, p.account, listing.filter.as_ref(), sort, listing.window)?;
     let ids: Vec<UserId> = found.iter().map(|u| u.id).collect();
-    let mut groups = rows::groups_of_users(tx, &ids)?;
-    let items = found
-        .into_iter()
-        .map(|user| {
-            let mine = groups.iter().filter(|(u, _, _)| *u == user.id).map(|(_, g, n)| (*g, n.clone())).collect();
-            UserResource { user, groups: mine }
-        })
-        .collect();
-    groups.clear();
+    let mut groups: HashMap<UserId, Vec<(GroupId, String)>> = HashMap::new();
+    for (user, group, name) in rows::groups_of_users(tx, &ids)? {
+        groups.entry(user).or_default().push((group, name));
+    }
+    let items = found.into_iter().map(|user| UserResource { groups: groups.remove(&user.id).unwrap_or_default(), user }).collect();
     Ok((items, total))
 }
 
@@ -206,7 +203,8 @@ pub fn create_user(w: &mut Write, p: &Principal, s: ScimUser) -> Result<UserReso
 fn write_user(w: &mut Write, p: &Principal, current: &UserResource, s: &ScimUser) -> Result<UserResource, Error> {
     let id = current.user.id;
     let ident = UserIdentifier::Id(id);
-    // The same permission as any change of a user, even when nothing changes.
+    // The same permission as any change of a user, even when nothing changes,
+    // and before the uniqueness check (a 409 would tell who has a userName).
     require(w, p, Permission::UserUpdate)?;
     super::access::require_covers_user(w, p, id)?;
     if *s == current.scim() {
@@ -278,14 +276,13 @@ pub fn list_groups(tx: &mut Read, p: &Principal, listing: &Listing, with_members
     let sort = listing.sort.as_ref().map(|(a, d)| rows::sort_column(Kind::Group, a).map(|c| (c, *d))).transpose()?;
     let (found, total) = rows::groups_page(tx, p.account, listing.filter.as_ref(), sort, listing.window)?;
     let ids: Vec<GroupId> = found.iter().map(|g| g.id).collect();
-    let members = if with_members { rows::members_of_groups(tx, &ids)? } else { vec![] };
-    let items = found
-        .into_iter()
-        .map(|group| {
-            let mine = members.iter().filter(|(g, _)| *g == group.id).map(|(_, u)| *u).collect();
-            GroupResource { group, members: mine }
-        })
-        .collect();
+    let mut members: HashMap<GroupId, Vec<UserId>> = HashMap::new();
+    if with_members {
+        for (group, user) in rows::members_of_groups(tx, &ids)? {
+            members.entry(group).or_default().push(user);
+        }
+    }
+    let items = found.into_iter().map(|group| GroupResource { members: members.remove(&group.id).unwrap_or_default(), group }).collect();
     Ok((items, total))
 }
 
