@@ -87,6 +87,16 @@ async fn scim_keys_are_bearer_tokens_on_scim_only(app: TestApp) {
     let r = app.call_as(&tenant, &tenant.token, Method::DELETE, &format!("/v1/api-keys/{id}"), None).await;
     assert!(r.status.is_success(), "{}", r.text);
     assert_scim_error(&app.scim_with(&scim_key, Method::GET, "/Users", None).await, 401, None);
+    // Suspending the key's user refuses the key on the next request.
+    let plain = app.create_user_in(&tenant, "plain@idp.org", Some("plain")).await;
+    let r = app.call_as(&tenant, &tenant.token, Method::POST, "/v1/api-keys", Some(json!({"purpose": "scim", "user_id": plain}))).await;
+    let plain_key = r.body["secret"].as_str().unwrap().to_owned();
+    assert_scim_error(&app.scim_with(&plain_key, Method::GET, "/Users", None).await, 403, None);
+    let r = app
+        .call_as(&tenant, &tenant.token, Method::POST, &format!("/api/security/users/{plain}/actions"), Some(json!({"type": "suspend"})))
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    assert_scim_error(&app.scim_with(&plain_key, Method::GET, "/Users", None).await, 401, None);
     // A bad purpose is a clear 400.
     let r = app.call_as(&tenant, &tenant.token, Method::POST, "/v1/api-keys", Some(json!({"purpose": "root"}))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
