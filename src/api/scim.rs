@@ -362,14 +362,8 @@ pub struct ListQuery {
 
 impl ListQuery {
     fn from_search(body: &Value) -> Result<Self, Error> {
-        let Value::Object(o) = body else { return Err(scim_error("invalidSyntax", "The body must be a SearchRequest")) };
-        let get = |name: &str| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
-        let names_search = get("schemas")
-            .and_then(Value::as_array)
-            .is_some_and(|l| l.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST))));
-        if !names_search {
-            return Err(scim_error("invalidSyntax", format!("schemas must list {SEARCH_REQUEST}")));
-        }
+        let o = model::message(body, SEARCH_REQUEST, "a SearchRequest")?;
+        let get = |name: &str| model::field(o, name);
         let text = |name: &str| -> Result<Option<String>, Error> {
             match get(name) {
                 None | Some(Value::Null) => Ok(None),

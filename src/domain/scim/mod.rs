@@ -92,20 +92,30 @@ fn invalid_value(message: impl Into<String>) -> Error {
     scim_error("invalidValue", message)
 }
 
+/// A member of a JSON object by its name, matched case-insensitively (SCIM's rule).
+pub fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+}
+
+/// The body as an object whose `schemas` lists `urn`; else 400 `invalidSyntax`.
+pub fn message<'a>(body: &'a Value, urn: &str, what: &str) -> Result<&'a Map<String, Value>, Error> {
+    let Value::Object(object) = body else {
+        return Err(scim_error("invalidSyntax", format!("The body must be {what} (a JSON object)")));
+    };
+    let listed = field(object, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|list| list.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn))));
+    if !listed {
+        return Err(scim_error("invalidSyntax", format!("schemas must list {urn}")));
+    }
+    Ok(object)
+}
+
 /// A request body's resource: its `schemas` must name the resource's core
 /// schema; its attribute names are made canonical (unknown ones are dropped:
 /// Rollcall does not store them, and `/Schemas` says what it stores).
 pub fn canonical_resource(kind: Kind, body: &Value) -> Result<Map<String, Value>, Error> {
-    let Value::Object(object) = body else {
-        return Err(scim_error("invalidSyntax", format!("The body must be a {} resource (a JSON object)", kind.name())));
-    };
-    let schemas = object.iter().find(|(k, _)| k.eq_ignore_ascii_case("schemas")).map(|(_, v)| v);
-    let names_core = schemas
-        .and_then(Value::as_array)
-        .is_some_and(|list| list.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(kind.schema()))));
-    if !names_core {
-        return Err(scim_error("invalidSyntax", format!("schemas must list {}", kind.schema())));
-    }
+    let object = message(body, kind.schema(), &format!("a {} resource", kind.name()))?;
     let mut out = Map::new();
     for (key, value) in object {
         let key = key.strip_prefix(kind.schema()).and_then(|k| k.strip_prefix(':')).unwrap_or(key);
@@ -307,7 +317,7 @@ pub fn member_values(value: &Value) -> Result<Vec<String>, Error> {
     let one = |v: &Value| -> Result<String, Error> {
         match v {
             Value::String(s) => Ok(s.clone()),
-            Value::Object(o) => match o.iter().find(|(k, _)| k.eq_ignore_ascii_case("value")).map(|(_, v)| v) {
+            Value::Object(o) => match field(o, "value") {
                 Some(Value::String(s)) => Ok(s.clone()),
                 _ => Err(invalid_value("Each member must have a string value")),
             },

@@ -9,7 +9,7 @@
 use serde_json::{Map, Value};
 
 use super::filter::{parse_path, AttrPath, CompValue, CompareOp, Filter, PatchPath};
-use super::{canonical_value, member_values, scim_error, Kind, PATCH_OP};
+use super::{canonical_value, field, member_values, message, scim_error, Kind, PATCH_OP};
 use crate::error::Error;
 
 /// Most operations in one PATCH.
@@ -41,22 +41,15 @@ pub enum MemberChange {
 /// The operations of a `PatchOp` body.
 pub fn parse(body: &Value) -> Result<Vec<Operation>, Error> {
     let syntax = |m: &str| scim_error("invalidSyntax", m);
-    let Value::Object(body) = body else { return Err(syntax("The body must be a PatchOp (a JSON object)")) };
-    let get = |name: &str| body.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
-    let names_patch = get("schemas")
-        .and_then(Value::as_array)
-        .is_some_and(|l| l.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP))));
-    if !names_patch {
-        return Err(syntax(&format!("schemas must list {PATCH_OP}")));
-    }
-    let Some(Value::Array(ops)) = get("Operations") else { return Err(syntax("Operations must be an array")) };
+    let body = message(body, PATCH_OP, "a PatchOp")?;
+    let Some(Value::Array(ops)) = field(body, "Operations") else { return Err(syntax("Operations must be an array")) };
     if ops.is_empty() || ops.len() > MAX_OPERATIONS {
         return Err(syntax(&format!("Operations must hold 1 to {MAX_OPERATIONS} operations")));
     }
     ops.iter()
         .map(|raw| {
             let Value::Object(o) = raw else { return Err(syntax("Each operation must be an object")) };
-            let field = |name: &str| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+            let field = |name: &str| field(o, name);
             let op = match field("op").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
                 Some("add") => Op::Add,
                 Some("remove") => Op::Remove,
@@ -383,7 +376,7 @@ pub fn matches(filter: &Filter, item: &Value) -> bool {
 }
 
 fn sub_value<'a>(item: &'a Value, attr: &AttrPath) -> Option<&'a Value> {
-    item.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(&attr.name)).map(|(_, v)| v)
+    field(item.as_object()?, &attr.name)
 }
 
 #[cfg(test)]
