@@ -75,7 +75,7 @@ PY
       log "SCIM: scim2-cli $("$scim_venv/bin/pip" show scim2-cli | sed -n 's/^Version: //p') / scim2-tester $("$scim_venv/bin/pip" show scim2-tester | sed -n 's/^Version: //p') (every check a success)"
       SCIM_CLI_HEADERS="Authorization: Bearer $scim_secret" "$scim_venv/bin/scim2" --url "$ROLLCALL_URL/scim/v2" test > "$out/scim2-tester.log" 2>&1 \
         || { grep -v -i success "$out/scim2-tester.log" | tail -60; false; }
-      echo "$(grep -c -i success "$out/scim2-tester.log") checks, all successes"
+      echo "$(grep -c "^SUCCESS" "$out/scim2-tester.log") checks, every one SUCCESS"
       log "SCIM: scim-sanity $("$scim_venv/bin/pip" show scim-sanity | sed -n 's/^Version: //p') probe, strict"
       "$scim_venv/bin/scim-sanity" probe "$ROLLCALL_URL/scim/v2" --token "$scim_secret" --i-accept-side-effects > "$out/scim-sanity.log" 2>&1 \
         || { cat "$out/scim-sanity.log"; false; }
