@@ -350,7 +350,7 @@ fn start_floor() -> String {
 }
 
 fn admin(seeded: &Seeded) -> Principal {
-    Principal { user: seeded.admin.parse().unwrap(), account: seeded.account.parse().unwrap() }
+    Principal::new(seeded.admin.parse().unwrap(), seeded.account.parse().unwrap())
 }
 
 /// One single add through the service, as the admin: the pair of (group,

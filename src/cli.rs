@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use crate::config::{DatabaseConfig, DEFAULT_BIND};
+use crate::config::{DatabaseConfig, FeedConfig, DEFAULT_BIND};
 use crate::db::api_keys::ApiKey;
 use crate::db::{self, Pool};
 use crate::domain::{AccountId, ApiKeyId, UserId, UserIdentifier};
@@ -39,7 +39,17 @@ pub fn init_logging(format: LogFormat) {
 /// The service every command and the server run on: the pool and the
 /// change observers.
 pub fn service(pool: Pool, keys: TokenKeys) -> Service {
-    Service::new(pool, Observers::new().with(crate::observe::ChangeCounter), keys)
+    service_with(pool, keys, FeedConfig::default())
+}
+
+/// [`service`] with the feed's settings (whether events are recorded).
+pub fn service_with(pool: Pool, keys: TokenKeys, feed: FeedConfig) -> Service {
+    let signals = crate::feed::Signals::default();
+    let mut observers = Observers::new().with(crate::observe::ChangeCounter);
+    if feed.events {
+        observers = observers.with(crate::feed::EventLog::new(signals.clone(), !pool.is_postgres()));
+    }
+    Service::new(pool, observers, keys).with_feed(feed, signals)
 }
 
 #[derive(Debug, Parser)]
@@ -70,6 +80,8 @@ pub enum Command {
         /// Minutes such a lock lasts (an administrator's `unlock` lifts it sooner).
         #[arg(long, env = "ROLLCALL_LOCKOUT_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(i64).range(1..))]
         lockout_minutes: i64,
+        #[command(flatten)]
+        feed: FeedConfig,
     },
     /// Make, list and revoke API keys (client credentials).
     #[command(subcommand)]
@@ -212,9 +224,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             eprintln!("example group '{}' and its users are in account {}", accounts::EXAMPLE_GROUP_NAME, account.id);
             Ok(())
         }
-        Command::Serve { bind, workers, lockout_threshold, lockout_minutes } => {
+        Command::Serve { bind, workers, lockout_threshold, lockout_minutes, feed } => {
             let policy = SignInPolicy { lockout_threshold, lockout: chrono::Duration::minutes(lockout_minutes), ..SignInPolicy::default() };
-            let service = open_service(&cli.database)?.with_policy(policy);
+            let pool = open(&cli.database)?;
+            let keys = TokenKeys::load(&pool)?;
+            let service = service_with(pool, keys, feed).with_policy(policy);
             let listener = TcpListener::bind(&bind).map_err(|e| CliError::Usage(format!("cannot listen on {bind}: {e}")))?;
             let address = listener.local_addr()?;
             announce_first_start(&service, &address.to_string()).await?;

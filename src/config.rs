@@ -82,3 +82,55 @@ impl DatabaseConfig {
         }
     }
 }
+
+/// The change feed's retention and the webhooks' delivery (README, "Change
+/// feed and webhooks").
+#[derive(Debug, Clone, Args)]
+pub struct FeedConfig {
+    /// Days events are kept; older ones are pruned in the background.
+    #[arg(long, env = "ROLLCALL_EVENT_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub event_retention_days: u32,
+
+    /// Record events at all. Off only to measure what recording costs
+    /// (the benchmark's baseline): the feed and webhooks then miss changes.
+    #[arg(long, env = "ROLLCALL_EVENTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub events: bool,
+
+    /// Allow webhooks to loopback, private and link-local addresses (refused by
+    /// default: a webhook must not reach into the network Rollcall runs in).
+    #[arg(long, env = "ROLLCALL_WEBHOOKS_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub webhooks_allow_private: bool,
+
+    /// Delay before the first retry of a failed delivery; each further retry
+    /// waits twice as long (at most an hour).
+    #[arg(long, env = "ROLLCALL_WEBHOOK_RETRY_BASE_MS", default_value_t = 5_000)]
+    pub webhook_retry_base_ms: u64,
+
+    /// How long a webhook may fail before it is disabled (retries go on
+    /// for this long).
+    #[arg(long, env = "ROLLCALL_WEBHOOK_RETRY_WINDOW_SECS", default_value_t = 86_400)]
+    pub webhook_retry_window_secs: u64,
+
+    /// How long an instance holds a webhook's delivery lease without
+    /// renewing it (after a crash, another instance takes over after this).
+    #[arg(long, env = "ROLLCALL_WEBHOOK_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(2..))]
+    pub webhook_lease_secs: u64,
+
+    /// Seconds a webhook has to answer a delivery.
+    #[arg(long, env = "ROLLCALL_WEBHOOK_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_timeout_secs: u64,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        Self {
+            event_retention_days: 30,
+            events: true,
+            webhooks_allow_private: false,
+            webhook_retry_base_ms: 5_000,
+            webhook_retry_window_secs: 86_400,
+            webhook_lease_secs: 30,
+            webhook_timeout_secs: 10,
+        }
+    }
+}

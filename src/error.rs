@@ -26,6 +26,9 @@ pub enum ErrorKind {
     UnsupportedGrantType,
     InvalidScope,
     ApiKeyNotFound,
+    WebhookNotFound,
+    /// A feed cursor from before events of its account were pruned.
+    CursorExpired,
     Forbidden,
     AccountMismatch,
     GroupNotFound,
@@ -65,6 +68,8 @@ impl ErrorKind {
             Self::UnsupportedGrantType => "UNSUPPORTED_GRANT_TYPE",
             Self::InvalidScope => "INVALID_SCOPE",
             Self::ApiKeyNotFound => "API_KEY_NOT_FOUND",
+            Self::WebhookNotFound => "WEBHOOK_NOT_FOUND",
+            Self::CursorExpired => "CURSOR_EXPIRED",
             Self::Forbidden => "FORBIDDEN",
             Self::AccountMismatch => "ACCOUNT_MISMATCH",
             Self::GroupNotFound => "GROUP_NOT_FOUND",

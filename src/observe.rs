@@ -39,3 +39,14 @@ impl Observe for ChangeCounter {
         }
     }
 }
+
+tokio::task_local! {
+    /// The id of the request being served (set around each request by the
+    /// HTTP layer), which the change feed records with each change.
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's id, if a request is being served on this task.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}

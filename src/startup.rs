@@ -145,6 +145,8 @@ pub fn app(
 
 /// Starts serving on an already bound listener (tests bind port 0).
 pub fn serve(listener: TcpListener, service: Service, workers: usize) -> std::io::Result<Server> {
+    crate::feed::start(&service);
+    crate::webhooks::start(&service);
     let server = HttpServer::new(move || app(service.clone())).workers(workers.max(1)).listen(listener)?.run();
     Ok(server)
 }

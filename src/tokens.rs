@@ -91,7 +91,7 @@ impl TokenKeys {
     /// the service issues the real ones ([`TokenKeys::issue_for`]).
     pub fn issue(&self, user: UserId, account: AccountId, ttl_secs: i64) -> Result<String, Error> {
         let now = chrono::Utc::now().timestamp();
-        let credential = Credential { principal: Principal { user, account }, key: None, session: None, epoch: 0 };
+        let credential = Credential { principal: Principal::new(user, account), key: None, session: None, epoch: 0 };
         self.issue_for(&credential, now + ttl_secs)
     }
 
@@ -136,7 +136,7 @@ impl TokenKeys {
             raw.map(|r| Uuid::try_parse(r).map_err(|_| Error::unauthenticated(&format!("The token {what} is not an id")))).transpose()
         };
         Ok(Credential {
-            principal: Principal { user: user.into(), account: account.into() },
+            principal: Principal::new(user.into(), account.into()),
             key: id(data.claims.kid.as_ref(), "key")?.map(ApiKeyId::from),
             session: id(data.claims.sid.as_ref(), "session")?.map(SessionId::from),
             epoch: data.claims.ep,

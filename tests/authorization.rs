@@ -182,7 +182,7 @@ async fn matrix(backend: Backend) {
     pool.migrate().unwrap();
     let service = rollcall::cli::service(pool, rollcall::tokens::TokenKeys::from_secret(b"authorization-matrix-secret"));
     let (account, admin) = service.ensure_account_admin("matrix", "admin", "admin@example.com").await.unwrap();
-    let admin = Principal { user: admin.id, account: account.id };
+    let admin = Principal::new(admin.id, account.id);
     // One principal per permission (a member of a group granted just it),
     // and one with none.
     let mut principals: Vec<(String, Principal, Option<Permission>)> = vec![("admin".into(), admin, None)];
@@ -195,10 +195,10 @@ async fn matrix(backend: Backend) {
             .add_users_to_group(&admin, GroupIdentifier::Id(holders.group.id), IdList::parse("user", vec![holder.id]).unwrap())
             .await
             .unwrap();
-        principals.push((permission.to_string(), Principal { user: holder.id, account: account.id }, Some(permission)));
+        principals.push((permission.to_string(), Principal::new(holder.id, account.id), Some(permission)));
     }
     let nobody = service.create_user(&admin, draft(2000), None).await.unwrap();
-    principals.push(("nothing".into(), Principal { user: nobody.id, account: account.id }, None));
+    principals.push(("nothing".into(), Principal::new(nobody.id, account.id), None));
     let target = service
         .create_group(&admin, GroupName::parse("Target").unwrap(), GroupDescription::parse(None).unwrap(), None, None)
         .await

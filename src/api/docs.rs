@@ -32,6 +32,7 @@ pub const SWAGGER_PATH: &str = "/swagger-ui/";
         (name = "Sign-in", description = "Tokens for API keys and passwords (OAuth2), and the API keys themselves"),
         (name = "Users", description = "v1: users of an account"),
         (name = "Groups", description = "v1: groups and their members"),
+        (name = "Events", description = "v1: the change feed (every change, exactly once, in commit order) and webhooks that deliver it"),
         (name = "Management: group members", description = "Management API: putting users into groups, taking them out, listing them"),
         (name = "Management: groups", description = "Management API: groups, and the permissions granted to them"),
         (name = "Management: child groups", description = "Management API: nested groups. Members of a child group are inherited members of every group above it, and hold those groups' permissions"),

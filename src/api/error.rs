@@ -32,7 +32,10 @@ pub fn status(kind: ErrorKind) -> StatusCode {
         | K::InvalidScope => StatusCode::BAD_REQUEST,
         K::Unauthenticated => StatusCode::UNAUTHORIZED,
         K::Forbidden | K::AccountMismatch => StatusCode::FORBIDDEN,
-        K::GroupNotFound | K::UserNotFound | K::ApiKeyNotFound | K::NotAMember | K::NotAChild | K::RouteNotFound => StatusCode::NOT_FOUND,
+        K::GroupNotFound | K::UserNotFound | K::ApiKeyNotFound | K::WebhookNotFound | K::NotAMember | K::NotAChild | K::RouteNotFound => {
+            StatusCode::NOT_FOUND
+        }
+        K::CursorExpired => StatusCode::GONE,
         K::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         K::InvalidEntity => StatusCode::UNPROCESSABLE_ENTITY,
         K::NameTaken | K::SystemGroup | K::LastAdministrator => StatusCode::CONFLICT,

@@ -80,7 +80,7 @@ pub async fn request_scope(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    let mut res = crate::observe::REQUEST_ID.scope(id.clone(), next.call(req).instrument(span.clone())).await?;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
     if let Ok(value) = HeaderValue::from_str(&id) {

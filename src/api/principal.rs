@@ -57,7 +57,7 @@ impl Caller {
         let surface = Surface::of(&req);
         let direct_key = surface.direct_keys && token.split_once('_').is_some_and(|(prefix, _)| prefix == crate::credentials::KEY_PREFIX);
         let credential = if direct_key { service.authenticate_key(&token).await? } else { service.authenticate(&token).await? };
-        let principal = credential.principal;
+        let principal = Principal { key: credential.key, ..credential.principal };
         // Under /accounts/{id}, a token of another account is as good as none.
         let base_path = req.extensions().get::<AccountPath>().map(|a| a.0);
         if base_path.is_some_and(|account| account != principal.account) {

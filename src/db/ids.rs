@@ -7,7 +7,7 @@ use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 
-use crate::domain::{AccountId, ApiKeyId, GroupId, SessionId, UserId};
+use crate::domain::{AccountId, ApiKeyId, GroupId, SessionId, UserId, WebhookId};
 
 macro_rules! text_id {
     ($name:ident) => {
@@ -43,3 +43,4 @@ text_id!(UserId);
 text_id!(GroupId);
 text_id!(ApiKeyId);
 text_id!(SessionId);
+text_id!(WebhookId);

@@ -19,7 +19,9 @@ pub mod statistics;
 mod tx;
 pub mod users;
 
-pub use tx::{Read, Write};
+pub use tx::{Read, Write, WriteContext};
+pub mod events;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -210,6 +212,10 @@ impl Pool {
             };
             Ok(Pool { pools: Pools::Sqlite(pool), group_commit })
         }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.pools, Pools::Postgres(_))
     }
 
     pub fn backend_name(&self) -> &'static str {

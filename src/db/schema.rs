@@ -126,6 +126,80 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (seq) {
+        seq -> BigInt,
+        pos -> Nullable<BigInt>,
+        id -> Text,
+        account_id -> Text,
+        #[sql_name = "type"]
+        kind -> Text,
+        occurred_at -> Timestamp,
+        actor_user_id -> Nullable<Text>,
+        actor_key_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        group_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        child_group_id -> Nullable<Text>,
+        api_key_id -> Nullable<Text>,
+        webhook_id -> Nullable<Text>,
+        fields -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    event_head (id) {
+        id -> Integer,
+        last -> BigInt,
+    }
+}
+
+diesel::table! {
+    event_retention (account_id) {
+        account_id -> Text,
+        pruned_through -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        account_id -> Text,
+        url -> Text,
+        description -> Nullable<Text>,
+        event_types -> Nullable<Text>,
+        secret -> Text,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        cursor -> BigInt,
+        failing_since -> Nullable<Timestamp>,
+        failures -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        event_pos -> BigInt,
+        attempt -> Integer,
+        attempted_at -> Timestamp,
+        duration_ms -> Integer,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        delivered -> Bool,
+        next_retry_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(groups -> accounts (account_id));
 diesel::joinable!(group_permissions -> groups (group_id));
@@ -133,6 +207,7 @@ diesel::joinable!(memberships -> groups (group_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -144,4 +219,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     api_keys,
     sessions,
+    events,
+    event_head,
+    event_retention,
+    webhooks,
+    webhook_deliveries,
 );

@@ -7,7 +7,7 @@
 use std::ops::{Deref, DerefMut};
 
 use super::Conn;
-use crate::domain::Change;
+use crate::domain::{Change, Principal};
 
 /// A connection used for queries.
 pub struct Read<'c> {
@@ -33,16 +33,29 @@ impl DerefMut for Read<'_> {
     }
 }
 
+/// Who a write is made for: the principal (none: the system itself) and
+/// the request that asked for it, as the change feed records them.
+#[derive(Debug, Clone, Default)]
+pub struct WriteContext {
+    pub actor: Option<Principal>,
+    pub request_id: Option<String>,
+}
+
 /// A connection inside a write transaction, and the changes made so far.
 pub struct Write<'c> {
     read: Read<'c>,
     changes: Vec<Change>,
+    context: WriteContext,
 }
 
 impl<'c> Write<'c> {
     /// Only for a connection already inside a write transaction.
-    pub(crate) fn within_transaction(conn: &'c mut Conn) -> Self {
-        Self { read: Read::new(conn), changes: Vec::new() }
+    pub(crate) fn within_transaction(conn: &'c mut Conn, context: WriteContext) -> Self {
+        Self { read: Read::new(conn), changes: Vec::new(), context }
+    }
+
+    pub fn context(&self) -> &WriteContext {
+        &self.context
     }
 
     /// Records a change; consecutive updates of one user or group become one.

@@ -337,11 +337,18 @@ pub fn update(w: &mut Write, account: AccountId, id: UserId, changes: &UserChang
     Ok(())
 }
 
-/// Marks the user deleted; their memberships stay (listings skip them).
+/// Marks the user deleted and ends their memberships (each one recorded
+/// as removed).
 pub fn soft_delete(w: &mut Write, account: AccountId, id: UserId, at: NaiveDateTime) -> QueryResult<()> {
+    let groups = super::memberships::groups_of(w, id)?;
     let q = diesel::update(users::table.find(id)).set((users::deleted_at.eq(Some(at)), users::updated_at.eq(at)));
     let conn: &mut Conn = w;
     with_conn!(conn, |c| q.execute(c))?;
+    let gone = super::schema::memberships::table.filter(super::schema::memberships::user_id.eq(id));
+    with_conn!(conn, |c| diesel::delete(gone).execute(c))?;
+    for group in groups {
+        w.record(Change::MembershipRemoved { account, group, user: id });
+    }
     w.record(Change::UserDeleted { account, user: id });
     Ok(())
 }

@@ -78,6 +78,10 @@ id_type!(
     ApiKeyId
 );
 id_type!(
+    /// A webhook of an account.
+    WebhookId
+);
+id_type!(
     /// A password sign-in and the refresh token that continues it.
     SessionId
 );

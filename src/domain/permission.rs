@@ -15,10 +15,12 @@ pub enum Permission {
     UserCreate,
     UserUpdate,
     UserDelete,
+    /// Reading the change feed (`GET /v1/events`).
+    AuditRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Self::GroupRead,
         Self::GroupCreate,
         Self::GroupUpdate,
@@ -27,6 +29,7 @@ impl Permission {
         Self::UserCreate,
         Self::UserUpdate,
         Self::UserDelete,
+        Self::AuditRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +42,7 @@ impl Permission {
             Self::UserCreate => "user_create",
             Self::UserUpdate => "user_update",
             Self::UserDelete => "user_delete",
+            Self::AuditRead => "audit_read",
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod api_keys;
+pub mod events;
 pub mod groups;
 pub mod hierarchy;
 pub mod members;
@@ -11,6 +12,7 @@ pub mod scim;
 pub mod sign_in;
 pub mod user_status;
 pub mod users;
+pub mod webhooks;
 
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()

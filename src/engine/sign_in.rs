@@ -93,7 +93,7 @@ pub fn check_direct_key(tx: &mut Read, secret: &str, now: NaiveDateTime) -> Resu
         .filter(|k| matches && k.is_usable(now) && super::api_keys::KeyPurpose::of(k) == super::api_keys::KeyPurpose::Scim)
         .ok_or_else(refused)?;
     let user = users::sign_in_state(tx, key.account_id, key.user_id)?.filter(|u| u.may_act(now)).ok_or_else(refused)?;
-    let principal = Principal { user: key.user_id, account: key.account_id };
+    let principal = Principal::new(key.user_id, key.account_id);
     Ok(Credential { principal, key: Some(key.id), session: None, epoch: user.auth_epoch.into() })
 }
 
@@ -129,7 +129,7 @@ pub fn grant_for_key(
     let user = users::sign_in_state(w, key.account_id, key.user_id)?.filter(|u| u.may_act(now)).ok_or_else(invalid_client)?;
     api_keys::touch(w, key.id, now)?;
     let expires_at = (now + policy.access_ttl).min(key.expires_at.unwrap_or(NaiveDateTime::MAX));
-    let principal = Principal { user: key.user_id, account: key.account_id };
+    let principal = Principal::new(key.user_id, key.account_id);
     Ok(Grant {
         credential: Credential { principal, key: Some(key.id), session: None, epoch: user.auth_epoch.into() },
         expires_at,
@@ -193,7 +193,7 @@ pub fn finish_password_sign_in(
             revoked_at: None,
         },
     )?;
-    let principal = Principal { user: user.id, account: user.account_id };
+    let principal = Principal::new(user.id, user.account_id);
     Ok(Ok(Grant {
         credential: Credential { principal, key: None, session: Some(session), epoch: user.auth_epoch.into() },
         expires_at: now + policy.access_ttl,
@@ -238,7 +238,7 @@ pub fn grant_for_refresh(
     if !sessions::rotate(w, session.id, &session.refresh_hash, &hash_secret(&next), now, now + policy.refresh_ttl)? {
         return refused();
     }
-    let principal = Principal { user: user.id, account: user.account_id };
+    let principal = Principal::new(user.id, user.account_id);
     Ok(Ok(Grant {
         credential: Credential { principal, key: None, session: Some(session.id), epoch: user.auth_epoch.into() },
         expires_at: now + policy.access_ttl,

@@ -16,16 +16,18 @@ use std::sync::Arc;
 
 pub use observe::{Observe, Observers};
 
+use crate::config::FeedConfig;
 use crate::credentials::{Hasher, Password};
 use crate::db::accounts::Account;
 use crate::db::api_keys::ApiKey;
 use crate::db::users::{User, UserFilter};
-use crate::db::{Pool, Read, Write};
+use crate::db::webhooks::{Delivery, Webhook};
+use crate::db::{Pool, Read, Write, WriteContext};
 use crate::domain::scim::patch::Operation as ScimOperation;
 use crate::domain::scim::{ScimGroup, ScimUser};
 use crate::domain::{
     AccountId, ApiKeyId, GroupDescription, GroupIdentifier, GroupName, GroupSort, Page, Permission, Principal, Search, SessionId, Sort,
-    UserId, UserIdList, UserIdentifier, UserSort,
+    UserId, UserIdList, UserIdentifier, UserSort, WebhookId,
 };
 use crate::engine::api_keys::NewApiKey;
 use crate::engine::api_keys::{KeyDraft, KeyPurpose};
@@ -34,7 +36,8 @@ use crate::engine::members::{MemberPage, MemberQuery};
 use crate::engine::sign_in::{self, Grant, SignInPolicy};
 use crate::engine::user_status::{self, UserAction};
 use crate::engine::users::{UserDraft, UserPage, UserPatch};
-use crate::engine::{access, accounts, api_keys, groups, hierarchy, members, now, scim, users};
+use crate::engine::webhooks::WebhookDraft;
+use crate::engine::{access, accounts, api_keys, groups, hierarchy, members, now, scim, users, webhooks};
 use crate::error::Error;
 use crate::tokens::{Credential, TokenKeys};
 
@@ -46,6 +49,8 @@ pub struct Service {
     keys: TokenKeys,
     hasher: Hasher,
     policy: SignInPolicy,
+    feed: Arc<FeedConfig>,
+    signals: crate::feed::Signals,
 }
 
 /// An issued access token, as the token endpoints answer it.
@@ -60,7 +65,30 @@ pub struct IssuedToken {
 
 impl Service {
     pub fn new(pool: Pool, observers: Observers, keys: TokenKeys) -> Self {
-        Self { pool, observers: Arc::new(observers), keys, hasher: Hasher::default(), policy: SignInPolicy::default() }
+        Self {
+            pool,
+            observers: Arc::new(observers),
+            keys,
+            hasher: Hasher::default(),
+            policy: SignInPolicy::default(),
+            feed: Arc::new(FeedConfig::default()),
+            signals: crate::feed::Signals::default(),
+        }
+    }
+
+    /// The feed's settings, and the signals its observer raises.
+    pub fn with_feed(mut self, feed: FeedConfig, signals: crate::feed::Signals) -> Self {
+        self.feed = Arc::new(feed);
+        self.signals = signals;
+        self
+    }
+
+    pub fn feed_config(&self) -> &FeedConfig {
+        &self.feed
+    }
+
+    pub fn feed_signals(&self) -> &crate::feed::Signals {
+        &self.signals
     }
 
     pub fn with_policy(mut self, policy: SignInPolicy) -> Self {
@@ -84,18 +112,22 @@ impl Service {
     /// Runs `f` in one write transaction (rerun whole on a transient
     /// conflict), hands its changes to the observers inside it, and again
     /// once the commit is durable.
-    async fn write<T, F>(&self, f: F) -> Result<T, Error>
+    ///
+    /// `actor` is who the changes are recorded as made by (none: the system);
+    /// the request id is the current request's, if any.
+    async fn write<T, F>(&self, actor: Option<Principal>, f: F) -> Result<T, Error>
     where
         F: FnMut(&mut Write) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
         let mut f = f;
         let observers = self.observers.clone();
+        let context = WriteContext { actor, request_id: crate::observe::current_request_id() };
         let (value, changes) = self
             .pool
             .write(move |conn| {
                 conn.write(|conn| {
-                    let mut w = Write::within_transaction(conn);
+                    let mut w = Write::within_transaction(conn, context.clone());
                     let value = f(&mut w)?;
                     observers.in_transaction(&mut w)?;
                     Ok((value, w.into_changes()))
@@ -140,7 +172,7 @@ impl Service {
             return Err(sign_in::invalid_client());
         };
         let (secret, policy) = (secret.to_owned(), self.policy);
-        let grant = self.write(move |w| sign_in::grant_for_key(w, scope, key, &secret, &policy, now())).await?;
+        let grant = self.write(None, move |w| sign_in::grant_for_key(w, scope, key, &secret, &policy, now())).await?;
         self.issue(grant)
     }
 
@@ -165,14 +197,14 @@ impl Service {
         let matched = self.hasher.verify(&Password::candidate(password), stored).await?;
         let policy = self.policy;
         let outcome =
-            self.write(move |w| sign_in::finish_password_sign_in(w, candidate.as_ref(), matched, offline, &policy, now())).await?;
+            self.write(None, move |w| sign_in::finish_password_sign_in(w, candidate.as_ref(), matched, offline, &policy, now())).await?;
         self.issue(outcome?)
     }
 
     /// A new token and refresh token for a refresh token (which is used up).
     pub async fn grant_refresh(&self, scope: Option<AccountId>, refresh_token: &str) -> Result<IssuedToken, Error> {
         let (token, policy) = (refresh_token.to_owned(), self.policy);
-        let outcome = self.write(move |w| sign_in::grant_for_refresh(w, scope, &token, &policy, now())).await?;
+        let outcome = self.write(None, move |w| sign_in::grant_for_refresh(w, scope, &token, &policy, now())).await?;
         self.issue(outcome?)
     }
 
@@ -185,14 +217,14 @@ impl Service {
             })
             .await?
             .ok_or_else(Error::user_not_found)?;
-        let principal = Principal { user: state.id, account };
+        let principal = Principal::new(state.id, account);
         let credential = Credential { principal, key: None, session: None, epoch: state.auth_epoch.into() };
         self.keys.issue_for(&credential, chrono::Utc::now().timestamp() + ttl_secs)
     }
 
     pub async fn create_api_key(&self, p: &Principal, draft: KeyDraft) -> Result<NewApiKey, Error> {
         let p = *p;
-        self.write(move |w| api_keys::create(w, &p, &draft, now())).await
+        self.write(Some(p), move |w| api_keys::create(w, &p, &draft, now())).await
     }
 
     pub async fn list_api_keys(&self, p: &Principal, user: Option<UserIdentifier>) -> Result<Vec<ApiKey>, Error> {
@@ -202,7 +234,7 @@ impl Service {
 
     pub async fn revoke_api_key(&self, p: &Principal, key: ApiKeyId) -> Result<ApiKey, Error> {
         let p = *p;
-        self.write(move |w| api_keys::revoke(w, &p, key, now())).await
+        self.write(Some(p), move |w| api_keys::revoke(w, &p, key, now())).await
     }
 
     /// A key for a user made by the operator (command line, first start).
@@ -215,9 +247,9 @@ impl Service {
     ) -> Result<NewApiKey, Error> {
         let mut draft = KeyDraft::parse(None, Some(name), None, now())?;
         draft.purpose = purpose;
-        self.write(move |w| {
+        self.write(None, move |w| {
             let user = users::find_user(w, account, &user, false)?;
-            api_keys::create(w, &Principal { user: user.id, account }, &draft, now())
+            api_keys::create(w, &Principal::new(user.id, account), &draft, now())
         })
         .await
     }
@@ -232,7 +264,7 @@ impl Service {
     }
 
     pub async fn revoke_api_key_as_system(&self, account: AccountId, key: ApiKeyId) -> Result<ApiKey, Error> {
-        self.write(move |w| api_keys::revoke_in_account(w, account, key, |_, _| Ok(true), now())).await
+        self.write(None, move |w| api_keys::revoke_in_account(w, account, key, |_, _| Ok(true), now())).await
     }
 
     /// Sets a user's password. One's own needs the existing password (if
@@ -254,7 +286,7 @@ impl Service {
             if !self.hasher.verify(&existing, stored).await? {
                 // A wrong `existing` is a wrong password: it counts towards the lockout.
                 let (account, policy) = (p.account, self.policy);
-                self.write(move |w| match crate::db::users::sign_in_state(w, account, target)? {
+                self.write(Some(p), move |w| match crate::db::users::sign_in_state(w, account, target)? {
                     Some(user) => sign_in::record_password_failure(w, &user, &policy, now()),
                     None => Ok(()),
                 })
@@ -263,12 +295,12 @@ impl Service {
             }
         }
         let hash = self.hasher.hash(&new).await?;
-        self.write(move |w| user_status::set_password(w, &p, target, &hash, session, now())).await
+        self.write(Some(p), move |w| user_status::set_password(w, &p, target, &hash, session, now())).await
     }
 
     pub async fn user_action(&self, p: &Principal, user: UserIdentifier, action: UserAction) -> Result<(), Error> {
         let p = *p;
-        self.write(move |w| user_status::act(w, &p, &user, action, now())).await
+        self.write(Some(p), move |w| user_status::act(w, &p, &user, action, now())).await
     }
 
     // SCIM 2.0 (the engine's SCIM use cases; ids as the client sent them).
@@ -285,7 +317,7 @@ impl Service {
 
     pub async fn scim_create_user(&self, p: &Principal, user: ScimUser) -> Result<scim::UserResource, Error> {
         let p = *p;
-        self.write(move |w| scim::create_user(w, &p, user.clone())).await
+        self.write(Some(p), move |w| scim::create_user(w, &p, user.clone())).await
     }
 
     pub async fn scim_replace_user(
@@ -296,7 +328,7 @@ impl Service {
         expected: scim::Precondition,
     ) -> Result<scim::UserResource, Error> {
         let p = *p;
-        self.write(move |w| scim::replace_user(w, &p, &id, &attrs, &expected)).await
+        self.write(Some(p), move |w| scim::replace_user(w, &p, &id, &attrs, &expected)).await
     }
 
     pub async fn scim_patch_user(
@@ -307,12 +339,12 @@ impl Service {
         expected: scim::Precondition,
     ) -> Result<scim::UserResource, Error> {
         let p = *p;
-        self.write(move |w| scim::patch_user(w, &p, &id, &ops, &expected)).await
+        self.write(Some(p), move |w| scim::patch_user(w, &p, &id, &ops, &expected)).await
     }
 
     pub async fn scim_delete_user(&self, p: &Principal, id: String) -> Result<(), Error> {
         let p = *p;
-        self.write(move |w| scim::delete_user(w, &p, &id)).await
+        self.write(Some(p), move |w| scim::delete_user(w, &p, &id)).await
     }
 
     pub async fn scim_get_group(&self, p: &Principal, id: String) -> Result<scim::GroupResource, Error> {
@@ -337,7 +369,7 @@ impl Service {
         members: Option<Vec<String>>,
     ) -> Result<scim::GroupResource, Error> {
         let p = *p;
-        self.write(move |w| scim::create_group(w, &p, group.clone(), members.clone())).await
+        self.write(Some(p), move |w| scim::create_group(w, &p, group.clone(), members.clone())).await
     }
 
     pub async fn scim_replace_group(
@@ -349,7 +381,7 @@ impl Service {
         expected: scim::Precondition,
     ) -> Result<scim::GroupResource, Error> {
         let p = *p;
-        self.write(move |w| scim::replace_group(w, &p, &id, group.clone(), members.clone(), &expected)).await
+        self.write(Some(p), move |w| scim::replace_group(w, &p, &id, group.clone(), members.clone(), &expected)).await
     }
 
     pub async fn scim_patch_group(
@@ -360,35 +392,35 @@ impl Service {
         expected: scim::Precondition,
     ) -> Result<scim::GroupResource, Error> {
         let p = *p;
-        self.write(move |w| scim::patch_group(w, &p, &id, &ops, &expected)).await
+        self.write(Some(p), move |w| scim::patch_group(w, &p, &id, &ops, &expected)).await
     }
 
     pub async fn scim_delete_group(&self, p: &Principal, id: String) -> Result<(), Error> {
         let p = *p;
-        self.write(move |w| scim::delete_group(w, &p, &id)).await
+        self.write(Some(p), move |w| scim::delete_group(w, &p, &id)).await
     }
 
     // Membership.
 
     pub async fn add_user_to_group(&self, p: &Principal, group: GroupIdentifier, user: UserIdentifier) -> Result<(), Error> {
         let p = *p;
-        self.write(move |w| members::add_user_to_group(w, &p, &group, &user)).await
+        self.write(Some(p), move |w| members::add_user_to_group(w, &p, &group, &user)).await
     }
 
     /// All or none; returns how many memberships are new.
     pub async fn add_users_to_group(&self, p: &Principal, group: GroupIdentifier, users: UserIdList) -> Result<usize, Error> {
         let p = *p;
-        self.write(move |w| members::add_users_to_group(w, &p, &group, &users)).await
+        self.write(Some(p), move |w| members::add_users_to_group(w, &p, &group, &users)).await
     }
 
     pub async fn remove_users_from_group(&self, p: &Principal, group: GroupIdentifier, users: UserIdList) -> Result<usize, Error> {
         let p = *p;
-        self.write(move |w| members::remove_users_from_group(w, &p, &group, &users)).await
+        self.write(Some(p), move |w| members::remove_users_from_group(w, &p, &group, &users)).await
     }
 
     pub async fn remove_user_from_group(&self, p: &Principal, group: GroupIdentifier, user: UserIdentifier) -> Result<(), Error> {
         let p = *p;
-        self.write(move |w| members::remove_user_from_group(w, &p, &group, &user)).await
+        self.write(Some(p), move |w| members::remove_user_from_group(w, &p, &group, &user)).await
     }
 
     pub async fn is_member(&self, p: &Principal, group: GroupIdentifier, user: UserIdentifier) -> Result<bool, Error> {
@@ -416,12 +448,12 @@ impl Service {
 
     pub async fn add_child_groups(&self, p: &Principal, parent: GroupIdentifier, children: Vec<GroupIdentifier>) -> Result<usize, Error> {
         let p = *p;
-        self.write(move |w| hierarchy::add_children(w, &p, &parent, &children)).await
+        self.write(Some(p), move |w| hierarchy::add_children(w, &p, &parent, &children)).await
     }
 
     pub async fn remove_child_group(&self, p: &Principal, parent: GroupIdentifier, child: GroupIdentifier) -> Result<(), Error> {
         let p = *p;
-        self.write(move |w| hierarchy::remove_child(w, &p, &parent, &child)).await
+        self.write(Some(p), move |w| hierarchy::remove_child(w, &p, &parent, &child)).await
     }
 
     pub async fn list_child_groups(
@@ -446,7 +478,7 @@ impl Service {
         custom: Option<String>,
     ) -> Result<GroupView, Error> {
         let p = *p;
-        self.write(move |w| groups::create(w, &p, name.clone(), description.clone(), permissions.clone(), custom.clone())).await
+        self.write(Some(p), move |w| groups::create(w, &p, name.clone(), description.clone(), permissions.clone(), custom.clone())).await
     }
 
     pub async fn get_group(&self, p: &Principal, group: GroupIdentifier) -> Result<GroupView, Error> {
@@ -461,12 +493,12 @@ impl Service {
 
     pub async fn update_group(&self, p: &Principal, group: GroupIdentifier, patch: GroupPatch) -> Result<GroupView, Error> {
         let p = *p;
-        self.write(move |w| groups::update(w, &p, &group, &patch)).await
+        self.write(Some(p), move |w| groups::update(w, &p, &group, &patch)).await
     }
 
     pub async fn delete_group(&self, p: &Principal, group: GroupIdentifier) -> Result<(), Error> {
         let p = *p;
-        self.write(move |w| groups::delete(w, &p, &group)).await
+        self.write(Some(p), move |w| groups::delete(w, &p, &group)).await
     }
 
     // Users.
@@ -480,7 +512,7 @@ impl Service {
             self.read(move |r| access::require(r, &p, crate::domain::Permission::UserCreate)).await?;
             draft.password_hash = Some(self.hasher.hash(&password).await?);
         }
-        self.write(move |w| users::create(w, &p, draft.clone())).await
+        self.write(Some(p), move |w| users::create(w, &p, draft.clone())).await
     }
 
     pub async fn get_user(&self, p: &Principal, user: UserIdentifier, include_deleted: bool) -> Result<User, Error> {
@@ -506,12 +538,12 @@ impl Service {
 
     pub async fn update_user(&self, p: &Principal, user: UserIdentifier, patch: UserPatch) -> Result<User, Error> {
         let p = *p;
-        self.write(move |w| users::update(w, &p, &user, &patch)).await
+        self.write(Some(p), move |w| users::update(w, &p, &user, &patch)).await
     }
 
     pub async fn delete_user(&self, p: &Principal, user: UserIdentifier) -> Result<(), Error> {
         let p = *p;
-        self.write(move |w| users::delete(w, &p, &user)).await
+        self.write(Some(p), move |w| users::delete(w, &p, &user)).await
     }
 
     pub async fn groups_of_user(&self, p: &Principal, user: UserIdentifier, inherited: bool) -> Result<Vec<GroupView>, Error> {
@@ -524,6 +556,52 @@ impl Service {
         self.read(move |r| users::in_any_group(r, &p, &user, &groups)).await
     }
 
+    // The change feed and webhooks.
+
+    pub async fn list_events(
+        &self,
+        p: &Principal,
+        after: Option<i64>,
+        limit: i64,
+        filter: crate::db::events::FeedFilter,
+    ) -> Result<crate::engine::events::FeedPage, Error> {
+        let p = *p;
+        self.read(move |r| crate::engine::events::page(r, &p, after, limit, &filter)).await
+    }
+
+    pub async fn create_webhook(&self, p: &Principal, draft: WebhookDraft) -> Result<Webhook, Error> {
+        let (p, allow) = (*p, self.feed.webhooks_allow_private);
+        self.write(Some(p), move |w| webhooks::create(w, &p, &draft, allow)).await
+    }
+
+    pub async fn list_webhooks(&self, p: &Principal) -> Result<Vec<Webhook>, Error> {
+        let p = *p;
+        self.read(move |r| webhooks::list(r, &p)).await
+    }
+
+    pub async fn get_webhook(&self, p: &Principal, id: WebhookId) -> Result<Webhook, Error> {
+        let p = *p;
+        self.read(move |r| webhooks::get(r, &p, id)).await
+    }
+
+    pub async fn update_webhook(&self, p: &Principal, id: WebhookId, draft: WebhookDraft) -> Result<Webhook, Error> {
+        let (p, allow) = (*p, self.feed.webhooks_allow_private);
+        let updated = self.write(Some(p), move |w| webhooks::update(w, &p, id, &draft, allow)).await?;
+        // A re-enabled webhook is due at once.
+        self.signals.positioned.notify_one();
+        Ok(updated)
+    }
+
+    pub async fn delete_webhook(&self, p: &Principal, id: WebhookId) -> Result<(), Error> {
+        let p = *p;
+        self.write(Some(p), move |w| webhooks::delete(w, &p, id)).await
+    }
+
+    pub async fn webhook_deliveries(&self, p: &Principal, id: WebhookId, limit: i64) -> Result<(Webhook, Vec<Delivery>), Error> {
+        let p = *p;
+        self.read(move |r| webhooks::deliveries(r, &p, id, limit)).await
+    }
+
     // The system's own use cases (command line, first start).
 
     /// The account of that name (created when missing) and its administrator
@@ -531,7 +609,7 @@ impl Service {
     /// Administrators).
     pub async fn ensure_account_admin(&self, account: &str, username: &str, email: &str) -> Result<(Account, User), Error> {
         let (account, username, email) = (account.to_owned(), username.to_owned(), email.to_owned());
-        self.write(move |w| {
+        self.write(None, move |w| {
             let account = accounts::ensure_account(w, &account)?;
             let admin = accounts::ensure_admin(w, account.id, &username, &email)?;
             Ok((account, admin))
@@ -547,7 +625,7 @@ impl Service {
             return Ok(None);
         }
         let created = self
-            .write(|w| {
+            .write(None, |w| {
                 if !accounts::is_empty(w)? {
                     return Ok(None);
                 }
@@ -572,7 +650,7 @@ impl Service {
     }
 
     pub async fn seed_document_examples(&self, account: AccountId) -> Result<(), Error> {
-        self.write(move |w| accounts::seed_document_examples(w, account)).await
+        self.write(None, move |w| accounts::seed_document_examples(w, account)).await
     }
 
     /// Runs a write of the system's own (imports, seeding, tests) through the
@@ -582,6 +660,6 @@ impl Service {
         F: FnMut(&mut Write) -> Result<T, Error> + Send + 'static,
         T: Send + 'static,
     {
-        self.write(f).await
+        self.write(None, f).await
     }
 }

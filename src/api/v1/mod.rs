@@ -2,6 +2,7 @@
 //! errors as `ErrorResponse`.
 
 mod auth;
+mod events;
 mod groups;
 mod members;
 mod users;
@@ -36,7 +37,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(auth::token)
         .service(auth::create_api_key)
         .service(auth::list_api_keys)
-        .service(auth::revoke_api_key);
+        .service(auth::revoke_api_key)
+        .service(events::list_events)
+        .service(events::create_webhook)
+        .service(events::list_webhooks)
+        .service(events::get_webhook)
+        .service(events::update_webhook)
+        .service(events::delete_webhook)
+        .service(events::list_deliveries);
 }
 
 /// v1 takes UUIDs only; anything else is a 400 (PRODUCT.md).

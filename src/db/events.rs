@@ -1,0 +1,258 @@
+//! The change feed's rows (README, "Change feed and webhooks").
+//!
+//! Every change is written as an event row in the transaction of the change.
+//! Consumers read by position (`pos`), which only ever grows, and a position
+//! is only ever given to a committed event, below no position a consumer has
+//! already seen:
+//!
+//! - SQLite commits one writer at a time: the position is taken from
+//!   `event_head` as the rows are written, so positions are commit order.
+//! - PostgreSQL commits concurrent transactions in any order, so the rows are
+//!   written without a position and [`sequence`] (run by one instance at a
+//!   time) numbers, in each round, every event committed since the last round.
+//!   A transaction that commits late is numbered in a later round, after what
+//!   consumers may have read already: it is never skipped.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{event_head, event_retention, events};
+use super::{Conn, Write};
+use crate::domain::{AccountId, ApiKeyId, Change, GroupId, UserId, WebhookId};
+use crate::with_conn;
+
+/// Most events one sequencing round numbers.
+pub const SEQUENCE_BATCH: i64 = 10_000;
+/// Positions a filtered page scans at most (its `next_cursor` then moves on
+/// without a full page, so a sparse filter costs bounded work per call).
+pub const FILTER_WINDOW: i64 = 10_000;
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = events)]
+#[diesel(treat_none_as_default_value = false)]
+struct NewEvent<'a> {
+    id: String,
+    account_id: AccountId,
+    kind: &'static str,
+    occurred_at: NaiveDateTime,
+    actor_user_id: Option<UserId>,
+    actor_key_id: Option<ApiKeyId>,
+    request_id: Option<&'a str>,
+    group_id: Option<GroupId>,
+    user_id: Option<UserId>,
+    child_group_id: Option<GroupId>,
+    api_key_id: Option<ApiKeyId>,
+    webhook_id: Option<WebhookId>,
+    fields: Option<String>,
+}
+
+/// An event as stored (positioned).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct Event {
+    pub pos: Option<i64>,
+    pub id: String,
+    pub account_id: AccountId,
+    pub kind: String,
+    pub occurred_at: NaiveDateTime,
+    pub actor_user_id: Option<UserId>,
+    pub actor_key_id: Option<ApiKeyId>,
+    pub request_id: Option<String>,
+    pub group_id: Option<GroupId>,
+    pub user_id: Option<UserId>,
+    pub child_group_id: Option<GroupId>,
+    pub api_key_id: Option<ApiKeyId>,
+    pub webhook_id: Option<WebhookId>,
+    /// A JSON array of field names (updates only).
+    pub fields: Option<String>,
+}
+
+impl Event {
+    pub fn position(&self) -> i64 {
+        self.pos.unwrap_or_default()
+    }
+
+    pub fn field_names(&self) -> Option<Vec<String>> {
+        self.fields.as_deref().and_then(|f| serde_json::from_str(f).ok())
+    }
+}
+
+/// Writes one event per change, in the order they were made.
+pub fn record(w: &mut Write, changes: &[Change], at: NaiveDateTime) -> QueryResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let context = w.context().clone();
+    let actor = context.actor;
+    let rows: Vec<NewEvent> = changes
+        .iter()
+        .map(|change| {
+            let s = change.subjects();
+            NewEvent {
+                id: uuid::Uuid::new_v4().to_string(),
+                account_id: change.account(),
+                kind: change.kind(),
+                occurred_at: at,
+                actor_user_id: actor.map(|a| a.user),
+                actor_key_id: actor.and_then(|a| a.key),
+                request_id: context.request_id.as_deref(),
+                group_id: s.group,
+                user_id: s.user,
+                child_group_id: s.child_group,
+                api_key_id: s.api_key,
+                webhook_id: s.webhook,
+                fields: s.fields.map(|f| serde_json::to_string(&f).unwrap_or_default()),
+            }
+        })
+        .collect();
+    let conn: &mut Conn = w;
+    // Few enough bound values per statement for either backend.
+    const CHUNK: usize = 500;
+    match conn {
+        Conn::Sqlite(c) => {
+            let n = rows.len() as i64;
+            let last: i64 = diesel::update(event_head::table.find(1))
+                .set(event_head::last.eq(event_head::last + n))
+                .returning(event_head::last)
+                .get_result(&mut **c)?;
+            let first = last - n + 1;
+            let positioned: Vec<_> = rows
+                .into_iter()
+                .enumerate()
+                .map(|(i, row)| (events::seq.eq(first + i as i64), events::pos.eq(Some(first + i as i64)), row))
+                .collect();
+            for chunk in positioned.chunks(CHUNK / 2) {
+                diesel::insert_into(events::table).values(chunk).execute(&mut **c)?;
+            }
+        }
+        Conn::Postgres(c) => {
+            for chunk in rows.chunks(CHUNK) {
+                diesel::insert_into(events::table).values(chunk).execute(&mut **c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// PostgreSQL: numbers the events committed since the last round (at most
+/// [`SEQUENCE_BATCH`]); returns how many. Does nothing while another
+/// instance's round runs, and on SQLite (positioned when written).
+pub fn sequence(conn: &mut Conn) -> Result<i64, crate::error::Error> {
+    let Conn::Postgres(_) = conn else { return Ok(0) };
+    conn.write(|conn| {
+        let Conn::Postgres(c) = conn else { return Ok(0) };
+        #[derive(QueryableByName)]
+        struct Locked {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            locked: bool,
+        }
+        let lock: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock(7243152) AS locked").get_result(&mut **c)?;
+        if !lock.locked {
+            return Ok(0);
+        }
+        // A new statement, so a new snapshot: it sees every commit up to now,
+        // including the previous round's.
+        let numbered = diesel::sql_query(
+            "WITH pending AS ( \
+                 SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM events WHERE pos IS NULL ORDER BY seq LIMIT $1 \
+             ), head AS ( \
+                 UPDATE event_head SET last = last + (SELECT count(*) FROM pending) WHERE id = 1 \
+                 RETURNING last - (SELECT count(*) FROM pending) AS base \
+             ) \
+             UPDATE events SET pos = head.base + pending.n FROM pending, head WHERE events.seq = pending.seq",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(SEQUENCE_BATCH)
+        .execute(&mut **c)?;
+        Ok(numbered as i64)
+    })
+}
+
+/// The last position handed out.
+pub fn head(conn: &mut Conn) -> QueryResult<i64> {
+    with_conn!(conn, |c| event_head::table.find(1).select(event_head::last).first(c))
+}
+
+/// What a page of the feed is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct FeedFilter {
+    pub kinds: Option<Vec<String>>,
+    pub group: Option<GroupId>,
+    pub user: Option<UserId>,
+}
+
+impl FeedFilter {
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_none() && self.group.is_none() && self.user.is_none()
+    }
+}
+
+/// Up to `limit` events of the account after position `after`, in position
+/// order, and the position a next page starts after.
+pub fn page(conn: &mut Conn, account: AccountId, after: i64, limit: i64, filter: &FeedFilter) -> QueryResult<(Vec<Event>, i64)> {
+    // The head first: every position at or below it is committed and visible
+    // to the next statement.
+    let head = head(conn)?;
+    let end = if filter.is_empty() { head } else { head.min(after.saturating_add(FILTER_WINDOW)) };
+    let items: Vec<Event> = with_conn!(conn, |c| {
+        let mut q = events::table
+            .filter(events::account_id.eq(account))
+            .filter(events::pos.gt(after))
+            .filter(events::pos.le(end))
+            .select(Event::as_select())
+            .order(events::pos.asc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(kinds) = &filter.kinds {
+            q = q.filter(events::kind.eq_any(kinds.clone()));
+        }
+        if let Some(group) = filter.group {
+            q = q.filter(events::group_id.eq(group).or(events::child_group_id.eq(group)));
+        }
+        if let Some(user) = filter.user {
+            q = q.filter(events::user_id.eq(user));
+        }
+        q.load(c)
+    })?;
+    let next = match items.last() {
+        Some(last) if items.len() as i64 == limit => last.position(),
+        _ => end.max(after),
+    };
+    Ok((items, next))
+}
+
+/// The last position of the account's events that retention removed.
+pub fn pruned_through(conn: &mut Conn, account: AccountId) -> QueryResult<i64> {
+    let q = event_retention::table.find(account).select(event_retention::pruned_through);
+    Ok(with_conn!(conn, |c| q.first::<i64>(c).optional())?.unwrap_or(0))
+}
+
+/// Removes up to `batch` of the oldest positioned events that occurred
+/// before `cutoff`, recording per account how far it pruned; returns how
+/// many it removed (0 when nothing is that old).
+pub fn prune(conn: &mut Conn, cutoff: NaiveDateTime, batch: i64) -> Result<usize, crate::error::Error> {
+    conn.write(|conn| {
+        let oldest = events::table
+            .filter(events::pos.is_not_null())
+            .filter(events::occurred_at.lt(cutoff))
+            .select((events::pos.assume_not_null(), events::account_id))
+            .order(events::pos.asc())
+            .limit(batch);
+        let rows: Vec<(i64, AccountId)> = with_conn!(conn, |c| oldest.load(c))?;
+        let Some(through) = rows.last().map(|r| r.0) else { return Ok(0) };
+        let mut per_account = std::collections::BTreeMap::new();
+        for (pos, account) in &rows {
+            per_account.insert(*account, *pos);
+        }
+        for (account, pos) in per_account {
+            let row = (event_retention::account_id.eq(account), event_retention::pruned_through.eq(pos));
+            with_conn!(conn, |c| diesel::insert_into(event_retention::table)
+                .values(row)
+                .on_conflict(event_retention::account_id)
+                .do_update()
+                .set(event_retention::pruned_through.eq(pos))
+                .execute(c))?;
+        }
+        let gone = events::table.filter(events::pos.le(through)).filter(events::occurred_at.lt(cutoff));
+        Ok(with_conn!(conn, |c| diesel::delete(gone).execute(c))?)
+    })
+}
