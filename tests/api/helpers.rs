@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Method, StatusCode};
-use rollcall::config::DatabaseConfig;
+use rollcall::config::{DatabaseConfig, FeedConfig};
 use rollcall::db::Pool;
 use rollcall::service::Service;
 use rollcall::tokens::TokenKeys;
@@ -96,6 +96,7 @@ pub struct TestApp {
     /// The core the server runs on (for setting up what the API cannot).
     pub service: Service,
     pub keys: TokenKeys,
+    pub feed: FeedConfig,
     /// The first account; most tests need only this one.
     pub tenant: Tenant,
     pub db_url: String,
@@ -110,10 +111,10 @@ pub struct Response {
 }
 
 /// A server in this process on a pool of its own; returns its base URL.
-fn start_server(config: &DatabaseConfig, keys: &TokenKeys) -> (String, Pool, Service) {
+fn start_server(config: &DatabaseConfig, keys: &TokenKeys, feed: &FeedConfig) -> (String, Pool, Service) {
     let pool = Pool::connect(config).expect("connect");
     pool.migrate().expect("migrate");
-    let service = rollcall::cli::service(pool.clone(), keys.clone());
+    let service = rollcall::cli::service_with(pool.clone(), keys.clone(), feed.clone());
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let address = format!("http://{}", listener.local_addr().unwrap());
     let server = rollcall::startup::serve(listener, service.clone(), 2).expect("server");
@@ -131,14 +132,14 @@ impl TestApp {
     /// Another server instance on the same database (as a second machine
     /// would run); returns its base URL.
     pub fn start_another_instance(&self) -> String {
-        start_server(&DatabaseConfig::new(self.db_url.clone()), &self.keys).0
+        start_server(&DatabaseConfig::new(self.db_url.clone()), &self.keys, &self.feed).0
     }
 
     /// A new server instance on this database in place of this one, as a
     /// restart brings up (the old instance keeps running, unused).
     #[allow(dead_code, reason = "used by tests/query_plans.rs, which shares this module")]
     pub fn restart(mut self) -> TestApp {
-        let (address, pool, service) = start_server(&DatabaseConfig::new(self.db_url.clone()), &self.keys);
+        let (address, pool, service) = start_server(&DatabaseConfig::new(self.db_url.clone()), &self.keys, &self.feed);
         self.address = address;
         self.pool = pool;
         self.service = service;
@@ -152,18 +153,25 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut DatabaseConfig)) -> Option<TestApp> {
+        Self::spawn_configured(backend, configure, FeedConfig::default()).await
+    }
+
+    /// A server with the feed's and webhooks' settings `feed` (kept for
+    /// further instances).
+    pub async fn spawn_configured(backend: Backend, configure: impl FnOnce(&mut DatabaseConfig), feed: FeedConfig) -> Option<TestApp> {
         init_test_logs();
         let db = TestDatabase::create(backend)?;
         let mut config = DatabaseConfig::new(db.url.clone());
         configure(&mut config);
         let keys = TokenKeys::from_secret(SECRET);
-        let (address, pool, service) = start_server(&config, &keys);
+        let (address, pool, service) = start_server(&config, &keys, &feed);
         let mut app = TestApp {
             address,
             client: reqwest::Client::new(),
             pool,
             service,
             keys,
+            feed,
             tenant: Tenant { account_id: String::new(), admin_id: String::new(), token: String::new() },
             db_url: db.url.clone(),
             _db: db,

@@ -9,6 +9,7 @@ mod bulk_add;
 mod cli;
 mod concurrency;
 mod errors;
+mod events;
 mod faults;
 mod management_surface;
 mod names;
