@@ -23,3 +23,4 @@ mod single_add;
 mod users_and_groups;
 mod v1_crud;
 mod vendor_client;
+mod webhooks;

@@ -245,6 +245,8 @@ async fn a_caller_without_rights_learns_nothing_from_any_route(app: TestApp) {
     let child = app.create_group("Child").await;
     app.send(app.request(Method::PUT, &format!("{M}/groups/{group}/users/{other}"))).await;
     app.send(app.request(Method::PUT, &format!("{M}/groups/{group}/groups/{child}"))).await;
+    let hook = app.send(app.request(Method::POST, "/v1/webhooks").json(&json!({"url": "https://hooks.example.com/x"}))).await;
+    let hook = hook.body["id"].as_str().expect("a webhook").to_owned();
     let spec = app.send(app.client.get(app.url("/api-docs/openapi.json"))).await.body;
     let mut checked = 0;
     for (template, item) in spec["paths"].as_object().unwrap() {
@@ -268,6 +270,7 @@ async fn a_caller_without_rights_learns_nothing_from_any_route(app: TestApp) {
                     .replace("{childGroupIdentifier}", &pick(&child))
                     .replace("{groupIdentifiers}", &pick(&group))
                     .replace("{userIdentifier}", &pick(&other))
+                    .replace("{webhookId}", &pick(&hook))
                     .replace("{id}", &if user_id_path { pick(&other) } else { pick(&group) });
                 let mut request = app.request_as(&app.tenant, &token, method.clone(), &path);
                 let schema = ["application~1json", "application~1merge-patch+json", "application~1scim+json"]
@@ -289,6 +292,8 @@ async fn a_caller_without_rights_learns_nothing_from_any_route(app: TestApp) {
                             json!({"schemas": [SCIM_PATCH], "Operations": [{"op": "add", "path": "members", "value": [{"value": pick(&other)}]}]})
                         }
                         "ScimSearchRequest" => json!({"schemas": [SCIM_SEARCH]}),
+                        "CreateWebhookRequest" => json!({"url": "https://hooks.example.com/y"}),
+                        "UpdateWebhookRequest" => json!({"enabled": false}),
                         _ => json!({"name": "Renamed", "email": "renamed@example.com"}),
                     };
                     request = request.json(&body);
@@ -305,6 +310,8 @@ async fn a_caller_without_rights_learns_nothing_from_any_route(app: TestApp) {
     }
     assert!(checked > 40, "every operation of the spec was tried ({checked})");
     assert_eq!(app.membership_rows(&group), std::slice::from_ref(&other), "nothing changed");
+    let hooks = app.send(app.request(Method::GET, "/v1/webhooks")).await;
+    assert_eq!(hooks.body["items"].as_array().map(|h| (h.len(), h[0]["enabled"].clone())), Some((1, json!(true))), "{}", hooks.text);
     let children = app.send(app.request(Method::GET, &format!("{M}/groups/{group}/groups"))).await;
     assert_eq!(children.body["items"].as_array().map(Vec::len), Some(1), "{}", children.text);
 }
