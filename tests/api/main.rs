@@ -11,6 +11,7 @@ mod concurrency;
 mod errors;
 mod events;
 mod faults;
+mod feed_consumer;
 mod management_surface;
 mod names;
 mod openapi;
