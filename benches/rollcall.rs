@@ -227,10 +227,17 @@ struct Server {
 
 impl Server {
     fn start(db: &Database) -> Server {
+        Self::start_with(db, true)
+    }
+
+    /// A server that records events or (the baseline of what recording
+    /// costs) does not.
+    fn start_with(db: &Database, events: bool) -> Server {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_rollcall"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("DATABASE_URL", &db.url)
+            .env("ROLLCALL_EVENTS", events.to_string())
             .env("ROLLCALL_JWT_SECRET", SECRET)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -400,6 +407,24 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     row("bulk add 100 c=16", &bulk16, format!("{:.0} memberships/s", bulk16.rps * 100.0), &mut result);
 
     drop(server);
+    // What recording events costs: the same loads without events, then
+    // with them again (adjacent runs, so the database has grown alike).
+    let mut events_cost = BTreeMap::new();
+    for (k, events) in [false, true].into_iter().enumerate() {
+        let server = Server::start_with(&db, events);
+        let url = format!("{}/", server.base);
+        let label = if events { "events on" } else { "events off" };
+        let single = wrk(&load, &url, "single", 41_000_000 + 3_000_000 * k, 64);
+        row(&format!("single add c=64, {label}"), &single, String::new(), &mut result);
+        let bulk = wrk(&load, &url, "bulk", 250_000 + 100_000 * k, 16);
+        row(&format!("bulk add 100 c=16, {label}"), &bulk, format!("{:.0} memberships/s", bulk.rps * 100.0), &mut result);
+        events_cost.insert(events, (single, bulk));
+    }
+    let (on, off) = (&events_cost[&true], &events_cost[&false]);
+    let events_single = on.0.rps / off.0.rps;
+    let events_bulk = on.1.rps / off.1.rps;
+    let note = format!("single add c=64 {events_single:.2}x, bulk add c=16 {events_bulk:.2}x");
+    row("events on / off", &Figures::default(), note, &mut result);
     // The ceiling: the same engine calls in this process, no HTTP, at the
     // server's durability (synchronous=FULL on SQLite), on the same data as
     // the HTTP runs above (before the fill below).
@@ -545,6 +570,8 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         "unknown_username_p50_vs_wrong_password_p50": round(timing),
         "single_c64_vs_one_commit_per_request": round(single[&64].rps / ceiling1.rps),
         "bulk_p50_vs_ceiling_p50": round(bulk1.p50_ms / ceiling_bulk.p50_ms),
+        "single_c64_events_on_vs_off": round(events_single),
+        "bulk_c16_events_on_vs_off": round(events_bulk),
         "latency_p50_at_full_vs_empty": round(growth),
         "ceiling_p50_at_full_vs_before_fill": round(engine_growth),
     });
