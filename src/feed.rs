@@ -65,7 +65,7 @@ pub fn start(service: &Service) {
         let (s, signals) = (service.clone(), service.feed_signals().clone());
         tokio::spawn(async move {
             loop {
-                let numbered = s.pool().run(|conn| db::events::sequence(conn)).await;
+                let numbered = s.pool().run(db::events::sequence).await;
                 match numbered {
                     // A full round: more may be waiting.
                     Ok(n) if n >= db::events::SEQUENCE_BATCH => continue,

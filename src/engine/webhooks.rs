@@ -22,8 +22,11 @@ pub struct WebhookDraft {
     pub enabled: Option<bool>,
 }
 
+/// A draft's URL, event types (as stored) and description, checked.
+type Checked = (Option<String>, Option<Option<String>>, Option<Option<String>>);
+
 /// Checks and normalises a draft's fields.
-fn checked(draft: &WebhookDraft, allow_private: bool) -> Result<(Option<String>, Option<Option<String>>, Option<Option<String>>), Error> {
+fn checked(draft: &WebhookDraft, allow_private: bool) -> Result<Checked, Error> {
     let url = draft.url.as_deref().map(|u| crate::webhooks::check_url(u, allow_private)).transpose()?;
     let types = match &draft.event_types {
         None => None,
