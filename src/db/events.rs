@@ -226,33 +226,43 @@ pub fn pruned_through(conn: &mut Conn, account: AccountId) -> QueryResult<i64> {
     Ok(with_conn!(conn, |c| q.first::<i64>(c).optional())?.unwrap_or(0))
 }
 
-/// Removes up to `batch` of the oldest positioned events that occurred
-/// before `cutoff`, recording per account how far it pruned; returns how
-/// many it removed (0 when nothing is that old).
+/// Removes up to `batch` of the oldest events that occurred before `cutoff`,
+/// recording per account how far it pruned; returns how many it removed (0
+/// when nothing is that old).
+///
+/// It walks the primary key (`seq`, the order rows were written in, which
+/// is also the order of `occurred_at`) from its start, takes the leading
+/// rows that are old enough and positioned, and stops at the first that is
+/// not: each round reads at most `batch` rows however large the table is,
+/// and never a row that a consumer could still be owed. On PostgreSQL a row
+/// written earlier may have been numbered later; an account's
+/// `pruned_through` therefore only ever grows (a consumer below it is told
+/// it missed events, one at or above it reads every event still there).
 pub fn prune(conn: &mut Conn, cutoff: NaiveDateTime, batch: i64) -> Result<usize, crate::error::Error> {
     conn.write(|conn| {
-        let oldest = events::table
-            .filter(events::pos.is_not_null())
-            .filter(events::occurred_at.lt(cutoff))
-            .select((events::pos.assume_not_null(), events::account_id))
-            .order(events::pos.asc())
-            .limit(batch);
-        let rows: Vec<(i64, AccountId)> = with_conn!(conn, |c| oldest.load(c))?;
-        let Some(through) = rows.last().map(|r| r.0) else { return Ok(0) };
-        let mut per_account = std::collections::BTreeMap::new();
-        for (pos, account) in &rows {
-            per_account.insert(*account, *pos);
+        let oldest =
+            events::table.select((events::seq, events::pos, events::account_id, events::occurred_at)).order(events::seq.asc()).limit(batch);
+        let rows: Vec<(i64, Option<i64>, AccountId, NaiveDateTime)> = with_conn!(conn, |c| oldest.load(c))?;
+        let mut per_account = std::collections::BTreeMap::<AccountId, i64>::new();
+        let mut through = None;
+        for (seq, pos, account, occurred_at) in rows {
+            let Some(pos) = pos.filter(|_| occurred_at < cutoff) else { break };
+            let highest = per_account.entry(account).or_insert(pos);
+            *highest = (*highest).max(pos);
+            through = Some(seq);
         }
+        let Some(through) = through else { return Ok(0) };
         for (account, pos) in per_account {
-            let row = (event_retention::account_id.eq(account), event_retention::pruned_through.eq(pos));
             with_conn!(conn, |c| diesel::insert_into(event_retention::table)
-                .values(row)
-                .on_conflict(event_retention::account_id)
-                .do_update()
-                .set(event_retention::pruned_through.eq(pos))
+                .values((event_retention::account_id.eq(account), event_retention::pruned_through.eq(0)))
+                .on_conflict_do_nothing()
                 .execute(c))?;
+            let behind = event_retention::table.find(account).filter(event_retention::pruned_through.lt(pos));
+            with_conn!(conn, |c| diesel::update(behind).set(event_retention::pruned_through.eq(pos)).execute(c))?;
         }
-        let gone = events::table.filter(events::pos.le(through)).filter(events::occurred_at.lt(cutoff));
+        // The conditions again: on PostgreSQL a row below `through` that was
+        // not yet committed when the rows were read may be by now.
+        let gone = events::table.filter(events::seq.le(through)).filter(events::pos.is_not_null()).filter(events::occurred_at.lt(cutoff));
         Ok(with_conn!(conn, |c| diesel::delete(gone).execute(c))?)
     })
 }

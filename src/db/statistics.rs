@@ -51,6 +51,14 @@ pub const PINNED: &[(&str, &str, &str)] = &[
     ("api_keys", "api_keys_account_user", "100000 1000 10"),
     ("sessions", "sqlite_autoindex_sessions_1", "1000000 1"),
     ("sessions", "sessions_user", "1000000 10"),
+    // The change feed: an account's events in position order.
+    ("events", "events_feed", "10000000 100000 1"),
+    ("event_retention", "sqlite_autoindex_event_retention_1", "100 1"),
+    ("webhooks", "sqlite_autoindex_webhooks_1", "1000 1"),
+    ("webhooks", "webhooks_account", "1000 10 1"),
+    ("webhook_deliveries", "sqlite_autoindex_webhook_deliveries_1", "1000000 1"),
+    ("webhook_deliveries", "webhook_deliveries_webhook", "1000000 1000 1"),
+    ("webhook_deliveries", "webhook_deliveries_attempted", "1000000 1"),
 ];
 
 #[derive(QueryableByName, PartialEq, Eq, PartialOrd, Ord, Debug)]

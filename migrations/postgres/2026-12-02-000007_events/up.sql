@@ -80,3 +80,5 @@ CREATE TABLE webhook_deliveries (
     next_retry_at TIMESTAMP
 );
 CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, attempted_at);
+-- The pruning of old attempts reads them oldest first.
+CREATE INDEX webhook_deliveries_attempted ON webhook_deliveries (attempted_at);
