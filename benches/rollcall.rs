@@ -369,6 +369,28 @@ fn add_one(service: &Service, seeded: &Seeded, i: usize) {
     runtime().block_on(service.add_user_to_group(&admin(seeded), group, user)).unwrap();
 }
 
+/// What recording events costs: the same loads without events, then with
+/// them again (adjacent runs, so the database has grown alike); the ratios
+/// on / off of single add c=64 and bulk add c=16.
+fn events_on_off(load: &Load, db: &Database, row: &mut dyn FnMut(&str, &Figures, String)) -> (f64, f64) {
+    let mut events_cost = BTreeMap::new();
+    for (k, events) in [false, true].into_iter().enumerate() {
+        let server = Server::start_with(db, events);
+        let url = format!("{}/", server.base);
+        let label = if events { "events on" } else { "events off" };
+        let single = wrk(load, &url, "single", 41_000_000 + 3_000_000 * k, 64);
+        row(&format!("single add c=64, {label}"), &single, String::new());
+        let bulk = wrk(load, &url, "bulk", 250_000 + 100_000 * k, 16);
+        row(&format!("bulk add 100 c=16, {label}"), &bulk, format!("{:.0} memberships/s", bulk.rps * 100.0));
+        events_cost.insert(events, (single, bulk));
+    }
+    let (on, off) = (&events_cost[&true], &events_cost[&false]);
+    let events_single = on.0.rps / off.0.rps;
+    let events_bulk = on.1.rps / off.1.rps;
+    row("events on / off", &Figures::default(), format!("single add c=64 {events_single:.2}x, bulk add c=16 {events_bulk:.2}x"));
+    (events_single, events_bulk)
+}
+
 fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures, String)>) -> Value {
     let name = format!("{backend:?}").to_lowercase();
     eprintln!("[{name}] seeding {} users, {} groups", scale.users, scale.groups);
@@ -390,9 +412,18 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         table.push((format!("{name}: {label}"), figures.clone(), note));
     };
 
+    // ROLLCALL_BENCH_ONLY=events: only the events on / off rows (to
+    // measure a change to what recording costs, in a few minutes).
+    let only_events = std::env::var("ROLLCALL_BENCH_ONLY").is_ok_and(|v| v == "events");
     let server = Server::start(&db);
     let single_url = format!("{}/", server.base);
     // Offsets keep every run's memberships new.
+    if only_events {
+        drop(server);
+        let (events_single, events_bulk) = events_on_off(&load, &db, &mut |label, figures, note| row(label, figures, note, &mut result));
+        let ratios = json!({"single_c64_events_on_vs_off": round(events_single), "bulk_c16_events_on_vs_off": round(events_bulk)});
+        return json!({"figures": result, "ratios": ratios});
+    }
     let empty = wrk(&load, &single_url, "single", 0, 1);
     row("single add c=1 (empty db)", &empty, String::new(), &mut result);
     let mut single = BTreeMap::new();
@@ -407,24 +438,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     row("bulk add 100 c=16", &bulk16, format!("{:.0} memberships/s", bulk16.rps * 100.0), &mut result);
 
     drop(server);
-    // What recording events costs: the same loads without events, then
-    // with them again (adjacent runs, so the database has grown alike).
-    let mut events_cost = BTreeMap::new();
-    for (k, events) in [false, true].into_iter().enumerate() {
-        let server = Server::start_with(&db, events);
-        let url = format!("{}/", server.base);
-        let label = if events { "events on" } else { "events off" };
-        let single = wrk(&load, &url, "single", 41_000_000 + 3_000_000 * k, 64);
-        row(&format!("single add c=64, {label}"), &single, String::new(), &mut result);
-        let bulk = wrk(&load, &url, "bulk", 250_000 + 100_000 * k, 16);
-        row(&format!("bulk add 100 c=16, {label}"), &bulk, format!("{:.0} memberships/s", bulk.rps * 100.0), &mut result);
-        events_cost.insert(events, (single, bulk));
-    }
-    let (on, off) = (&events_cost[&true], &events_cost[&false]);
-    let events_single = on.0.rps / off.0.rps;
-    let events_bulk = on.1.rps / off.1.rps;
-    let note = format!("single add c=64 {events_single:.2}x, bulk add c=16 {events_bulk:.2}x");
-    row("events on / off", &Figures::default(), note, &mut result);
+    let (events_single, events_bulk) = events_on_off(&load, &db, &mut |label, figures, note| row(label, figures, note, &mut result));
     // The ceiling: the same engine calls in this process, no HTTP, at the
     // server's durability (synchronous=FULL on SQLite), on the same data as
     // the HTTP runs above (before the fill below).

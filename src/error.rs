@@ -116,6 +116,20 @@ impl Error {
         }
     }
 
+    /// The same error for another caller (a batch's failure, answered to
+    /// each of its requests), with an id of its own.
+    pub fn again(&self) -> Self {
+        Self {
+            kind: self.kind,
+            id: Uuid::new_v4(),
+            message: self.message.clone(),
+            details: self.details.clone(),
+            developer_message: self.developer_message.clone(),
+            internal: self.internal.clone(),
+            retryable: self.retryable,
+        }
+    }
+
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Validation, message)
     }

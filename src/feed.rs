@@ -42,6 +42,11 @@ impl Observe for EventLog {
         Ok(())
     }
 
+    fn in_transaction_all(&self, conn: &mut db::Conn, writes: &[(&db::WriteContext, &[Change])]) -> Result<(), Error> {
+        db::events::record_all(conn, writes, crate::engine::now())?;
+        Ok(())
+    }
+
     fn committed(&self, changes: &[Change]) {
         if !changes.is_empty() {
             self.signals.committed.notify_one();

@@ -10,6 +10,11 @@ pub fn group_commit_batch(jobs: usize) {
     metrics::histogram!("rollcall_group_commit_batch_size").record(jobs as f64);
 }
 
+/// How many single adds one coalesced transaction carried.
+pub fn add_batch(adds: usize) {
+    metrics::histogram!("rollcall_single_add_batch_size").record(adds as f64);
+}
+
 /// A write transaction rerun after a transient conflict.
 pub fn write_retried() {
     metrics::counter!("rollcall_write_retries_total").increment(1);

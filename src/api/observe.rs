@@ -28,7 +28,8 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
             const JOBS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full("rollcall_http_request_duration_seconds".into()), SECONDS)
-                .and_then(|b| b.set_buckets_for_metric(Matcher::Full("rollcall_group_commit_batch_size".into()), JOBS));
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full("rollcall_group_commit_batch_size".into()), JOBS))
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full("rollcall_single_add_batch_size".into()), JOBS));
             match builder.and_then(PrometheusBuilder::install_recorder) {
                 Ok(handle) => Some(handle),
                 Err(e) => {

@@ -17,7 +17,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{event_head, event_retention, events};
-use super::{Conn, Write};
+use super::{Conn, Write, WriteContext};
 use crate::domain::{AccountId, ApiKeyId, Change, GroupId, UserId, WebhookId};
 use crate::with_conn;
 
@@ -79,15 +79,19 @@ impl Event {
 
 /// Writes one event per change, in the order they were made.
 pub fn record(w: &mut Write, changes: &[Change], at: NaiveDateTime) -> QueryResult<()> {
-    if changes.is_empty() {
-        return Ok(());
-    }
     let context = w.context().clone();
-    let actor = context.actor;
-    let rows: Vec<NewEvent> = changes
+    record_all(w, &[(&context, changes)], at)
+}
+
+/// Writes the events of several writes sharing one transaction (a batch of
+/// single adds), each with its own actor and request id, in that order.
+pub fn record_all(conn: &mut Conn, writes: &[(&WriteContext, &[Change])], at: NaiveDateTime) -> QueryResult<()> {
+    let rows: Vec<NewEvent> = writes
         .iter()
-        .map(|change| {
+        .flat_map(|(context, changes)| changes.iter().map(move |change| (*context, change)))
+        .map(|(context, change)| {
             let s = change.subjects();
+            let actor = context.actor;
             NewEvent {
                 id: uuid::Uuid::new_v4().to_string(),
                 account_id: change.account(),
@@ -105,7 +109,9 @@ pub fn record(w: &mut Write, changes: &[Change], at: NaiveDateTime) -> QueryResu
             }
         })
         .collect();
-    let conn: &mut Conn = w;
+    if rows.is_empty() {
+        return Ok(());
+    }
     // Few enough bound values per statement for either backend.
     const CHUNK: usize = 500;
     match conn {

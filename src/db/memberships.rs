@@ -1,5 +1,7 @@
 //! Who is in which group, and what that allows.
 
+use std::collections::HashSet;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -72,6 +74,46 @@ pub fn add(w: &mut Write, account: AccountId, group_id: GroupId, user_ids: &[Use
     }
     for user in &added {
         w.record(Change::MembershipAdded { account, group: group_id, user: *user });
+    }
+    Ok(added)
+}
+
+/// Writes memberships of any groups in one statement (the single adds of a
+/// batch, checked already); returns the pairs that are new. Records no
+/// change: the batch attributes each new pair to the add that asked first.
+pub fn add_pairs(conn: &mut Conn, pairs: &[(GroupId, UserId)], now: NaiveDateTime) -> QueryResult<HashSet<(GroupId, UserId)>> {
+    // One global order, as in [`add`].
+    let mut sorted: Vec<&(GroupId, UserId)> = pairs.iter().collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut added = HashSet::new();
+    // 3 bound values a row; SQLite allows 32,766 per statement.
+    for chunk in sorted.chunks(10_000) {
+        let rows: Vec<NewMembership> = chunk.iter().map(|(g, u)| NewMembership { group_id: g, user_id: u, created_at: now }).collect();
+        match &mut *conn {
+            Conn::Postgres(c) => added.extend(
+                diesel::insert_into(memberships::table)
+                    .values(&rows)
+                    .on_conflict_do_nothing()
+                    .returning((memberships::group_id, memberships::user_id))
+                    .get_results::<(GroupId, UserId)>(&mut **c)?,
+            ),
+            // As in [`add`]: writes are serial, so the pairs found just
+            // before are exactly the rows OR IGNORE will skip.
+            Conn::Sqlite(c) => {
+                let groups_: Vec<GroupId> = chunk.iter().map(|(g, _)| *g).collect();
+                let users_: Vec<UserId> = chunk.iter().map(|(_, u)| *u).collect();
+                let present: HashSet<(GroupId, UserId)> = memberships::table
+                    .filter(memberships::user_id.eq_any(&users_))
+                    .filter(memberships::group_id.eq_any(&groups_))
+                    .select((memberships::group_id, memberships::user_id))
+                    .load::<(GroupId, UserId)>(&mut **c)?
+                    .into_iter()
+                    .collect();
+                diesel::insert_or_ignore_into(memberships::table).values(&rows).execute(&mut **c)?;
+                added.extend(chunk.iter().map(|p| **p).filter(|p| !present.contains(p)));
+            }
+        }
     }
     Ok(added)
 }

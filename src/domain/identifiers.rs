@@ -7,7 +7,7 @@ use super::names::{check_plain_text, normalize_key, parse_uuid};
 use crate::error::Error;
 
 /// A group by id or by (case-insensitive) name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum GroupIdentifier {
     Id(GroupId),
     /// The lowercased lookup key of a name.
@@ -31,7 +31,7 @@ impl GroupIdentifier {
 
 /// A user by id, email (contains `@`) or username, the latter two
 /// case-insensitive.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UserIdentifier {
     Id(UserId),
     Email(String),

@@ -1,16 +1,19 @@
 //! Putting users into groups — the core job — taking them out, and listing
 //! members. Each use case checks the principal's permission itself.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::access::{require, require_admin, require_may_grant_through};
+use super::access::{grants_of_user, grants_through_each, lacks, may_grant, require, require_admin, require_may_grant_through, Grants};
 use super::groups::find_group;
 use super::now;
 use super::users::find_user;
 use crate::db::groups::Group;
 use crate::db::users::{User, UserFilter};
 use crate::db::{groups, memberships, users, Read, Write};
-use crate::domain::{AccountId, GroupIdentifier, Page, Permission, Principal, Search, Sort, UserId, UserIdList, UserIdentifier, UserSort};
+use crate::domain::{
+    AccountId, GroupId, GroupIdentifier, Page, Permission, Principal, Search, Sort, UserId, UserIdList, UserIdentifier, UserSort,
+};
 use crate::error::{Error, ErrorKind};
 
 /// Taking members out of System Administrators demotes administrators, so
@@ -32,6 +35,101 @@ pub fn add_user_to_group(w: &mut Write, principal: &Principal, group: &GroupIden
     let user = users::find(w, principal.account, user)?.ok_or_else(Error::user_not_found)?;
     memberships::add(w, principal.account, group.id, &[user.id], now())?;
     Ok(())
+}
+
+/// One single add of a batch ([`add_each`]).
+#[derive(Debug, Clone)]
+pub struct OneAdd {
+    pub principal: Principal,
+    pub group: GroupIdentifier,
+    pub user: UserIdentifier,
+}
+
+/// What [`add_each`] decided for one add: the membership to write, or the
+/// error [`add_user_to_group`] would have answered.
+pub type AddVerdict = Result<(AccountId, GroupId, UserId), Error>;
+
+/// Checks many single adds at once, each exactly as [`add_user_to_group`]
+/// checks one (the permission, then the group, then what membership of it
+/// grants, then the user; the same errors), with a handful of queries for
+/// the whole batch instead of several per add: each distinct caller's
+/// grants, each account's groups and users, and the groups' grants are read
+/// once. Writes nothing; [`memberships::add_pairs`] writes the verdicts.
+pub fn add_each(tx: &mut Read, adds: &[OneAdd]) -> Result<Vec<AddVerdict>, Error> {
+    let mut held: HashMap<(AccountId, UserId), Grants> = HashMap::new();
+    for add in adds {
+        let p = add.principal;
+        if let Entry::Vacant(slot) = held.entry((p.account, p.user)) {
+            slot.insert(grants_of_user(tx, p.account, p.user)?);
+        }
+    }
+    let permitted = |add: &OneAdd| held[&(add.principal.account, add.principal.user)].includes(Permission::GroupUpdate);
+
+    // The groups, per account: ids in one query, names one by one.
+    let mut found_groups: HashMap<(AccountId, GroupIdentifier), Group> = HashMap::new();
+    let mut group_ids: BTreeMap<AccountId, Vec<GroupId>> = BTreeMap::new();
+    for add in adds.iter().filter(|a| permitted(a)) {
+        match &add.group {
+            GroupIdentifier::Id(id) => group_ids.entry(add.principal.account).or_default().push(*id),
+            named => {
+                let key = (add.principal.account, named.clone());
+                if let Entry::Vacant(slot) = found_groups.entry(key) {
+                    if let Some(g) = groups::find(tx, add.principal.account, named)? {
+                        slot.insert(g);
+                    }
+                }
+            }
+        }
+    }
+    for (account, ids) in &group_ids {
+        for g in groups::by_ids(tx, *account, ids)? {
+            found_groups.insert((*account, GroupIdentifier::Id(g.id)), g);
+        }
+    }
+    let mut granted: HashMap<GroupId, Grants> = HashMap::new();
+    let mut by_account: BTreeMap<AccountId, Vec<&Group>> = BTreeMap::new();
+    for ((account, _), g) in &found_groups {
+        by_account.entry(*account).or_default().push(g);
+    }
+    for (account, of) in by_account {
+        granted.extend(grants_through_each(tx, account, &of)?);
+    }
+
+    // The users, per account: ids in one query, emails and usernames one by one.
+    let mut found_users: HashMap<(AccountId, UserIdentifier), UserId> = HashMap::new();
+    let mut user_ids: BTreeMap<AccountId, Vec<UserId>> = BTreeMap::new();
+    for add in adds.iter().filter(|a| permitted(a)) {
+        match &add.user {
+            UserIdentifier::Id(id) => user_ids.entry(add.principal.account).or_default().push(*id),
+            other => {
+                let key = (add.principal.account, other.clone());
+                if let Entry::Vacant(slot) = found_users.entry(key) {
+                    if let Some(u) = users::find(tx, add.principal.account, other)? {
+                        slot.insert(u.id);
+                    }
+                }
+            }
+        }
+    }
+    for (account, ids) in &user_ids {
+        for id in users::existing_ids(tx, *account, ids)? {
+            found_users.insert((*account, UserIdentifier::Id(id)), id);
+        }
+    }
+
+    Ok(adds
+        .iter()
+        .map(|add| {
+            let account = add.principal.account;
+            if !permitted(add) {
+                return Err(lacks(Permission::GroupUpdate));
+            }
+            let group = found_groups.get(&(account, add.group.clone())).ok_or_else(Error::group_not_found)?;
+            may_grant(&held[&(account, add.principal.user)], &granted[&group.id], group)?;
+            let user = found_users.get(&(account, add.user.clone())).ok_or_else(Error::user_not_found)?;
+            Ok((account, group.id, *user))
+        })
+        .collect())
 }
 
 /// Checks that every id names a live user of the account; else 400 listing

@@ -10,6 +10,7 @@
 //! ([`Observe::in_transaction`], where a change feed writes its rows); once
 //! the commit is durable, it hears of them again ([`Observe::committed`]).
 
+mod batch;
 mod observe;
 
 use std::sync::Arc;
@@ -51,6 +52,8 @@ pub struct Service {
     policy: SignInPolicy,
     feed: Arc<FeedConfig>,
     signals: crate::feed::Signals,
+    /// Single adds, coalesced ([`batch`]); started at the first.
+    adds: Arc<std::sync::OnceLock<Option<batch::Adds>>>,
 }
 
 /// An issued access token, as the token endpoints answer it.
@@ -73,6 +76,7 @@ impl Service {
             policy: SignInPolicy::default(),
             feed: Arc::new(FeedConfig::default()),
             signals: crate::feed::Signals::default(),
+            adds: Arc::default(),
         }
     }
 
@@ -402,8 +406,24 @@ impl Service {
 
     // Membership.
 
+    /// Succeeds also when the user is a member already. Concurrent calls
+    /// share one transaction ([`batch`]).
     pub async fn add_user_to_group(&self, p: &Principal, group: GroupIdentifier, user: UserIdentifier) -> Result<(), Error> {
         let p = *p;
+        let adds = self.adds.get_or_init(|| match batch::Adds::start(self.pool.clone(), self.observers.clone()) {
+            Ok(adds) => Some(adds),
+            Err(e) => {
+                tracing::warn!("single adds run one transaction each: {e}");
+                None
+            }
+        });
+        if let Some(adds) = adds {
+            let context = WriteContext { actor: Some(p), request_id: crate::observe::current_request_id() };
+            let add = members::OneAdd { principal: p, group: group.clone(), user: user.clone() };
+            if let Some(answer) = adds.add(add, context).await {
+                return answer;
+            }
+        }
         self.write(Some(p), move |w| members::add_user_to_group(w, &p, &group, &user)).await
     }
 

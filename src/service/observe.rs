@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::db::Write;
+use crate::db::{Conn, Write, WriteContext};
 use crate::domain::Change;
 use crate::error::Error;
 
@@ -14,6 +14,19 @@ pub trait Observe: Send + Sync {
     /// commit: `w.changes()` is everything it changed. Writes made here
     /// commit (or roll back) with the change; an error rolls it back.
     fn in_transaction(&self, _w: &mut Write) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// [`Observe::in_transaction`] for several writes sharing one
+    /// transaction (a batch of single adds), each with its own context.
+    fn in_transaction_all(&self, conn: &mut Conn, writes: &[(&WriteContext, &[Change])]) -> Result<(), Error> {
+        for (context, changes) in writes {
+            let mut w = Write::within_transaction(conn, (*context).clone());
+            for change in *changes {
+                w.record(change.clone());
+            }
+            self.in_transaction(&mut w)?;
+        }
         Ok(())
     }
 
@@ -37,6 +50,10 @@ impl Observers {
 
     pub(crate) fn in_transaction(&self, w: &mut Write) -> Result<(), Error> {
         self.0.iter().try_for_each(|o| o.in_transaction(w))
+    }
+
+    pub(crate) fn in_transaction_all(&self, conn: &mut Conn, writes: &[(&WriteContext, &[Change])]) -> Result<(), Error> {
+        self.0.iter().try_for_each(|o| o.in_transaction_all(conn, writes))
     }
 
     pub(crate) fn committed(&self, changes: &[Change]) {
