@@ -21,17 +21,19 @@ use super::{Conn, Write, WriteContext};
 use crate::domain::{AccountId, ApiKeyId, Change, GroupId, UserId, WebhookId};
 use crate::with_conn;
 
-/// Most events one sequencing round numbers.
+/// Most rows one sequencing round numbers.
 pub const SEQUENCE_BATCH: i64 = 10_000;
 /// Positions a filtered page scans at most (its `next_cursor` then moves on
 /// without a full page, so a sparse filter costs bounded work per call).
 pub const FILTER_WINDOW: i64 = 10_000;
 
+/// Most users one stored row of membership changes lists.
+pub const USERS_PER_ROW: usize = 1_000;
+
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = events)]
 #[diesel(treat_none_as_default_value = false)]
 struct NewEvent<'a> {
-    id: String,
     account_id: AccountId,
     kind: &'static str,
     occurred_at: NaiveDateTime,
@@ -44,13 +46,37 @@ struct NewEvent<'a> {
     api_key_id: Option<ApiKeyId>,
     webhook_id: Option<WebhookId>,
     fields: Option<String>,
+    users: Option<String>,
+    n: i32,
 }
 
-/// An event as stored (positioned).
+/// A stored row: one event, or the membership changes of several users of
+/// one group in one write (`users`, `n` of them, positions up to `pos`).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = events)]
+struct Row {
+    pos: Option<i64>,
+    account_id: AccountId,
+    kind: String,
+    occurred_at: NaiveDateTime,
+    actor_user_id: Option<UserId>,
+    actor_key_id: Option<ApiKeyId>,
+    request_id: Option<String>,
+    group_id: Option<GroupId>,
+    user_id: Option<UserId>,
+    child_group_id: Option<GroupId>,
+    api_key_id: Option<ApiKeyId>,
+    webhook_id: Option<WebhookId>,
+    fields: Option<String>,
+    users: Option<String>,
+    n: i32,
+}
+
+/// One event of the feed, at its position.
+#[derive(Debug, Clone)]
 pub struct Event {
-    pub pos: Option<i64>,
+    pub pos: i64,
+    /// Derived from the position: stable, and unique in the deployment.
     pub id: String,
     pub account_id: AccountId,
     pub kind: String,
@@ -69,11 +95,55 @@ pub struct Event {
 
 impl Event {
     pub fn position(&self) -> i64 {
-        self.pos.unwrap_or_default()
+        self.pos
     }
 
     pub fn field_names(&self) -> Option<Vec<String>> {
         self.fields.as_deref().and_then(|f| serde_json::from_str(f).ok())
+    }
+}
+
+/// The id of the event at a position: a UUID (version 8, "vendor-defined")
+/// whose first half reads "rollcall" and whose second is the position.
+pub fn event_id(pos: i64) -> String {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(b"rollcall");
+    bytes[8..].copy_from_slice(&pos.to_be_bytes());
+    uuid::Builder::from_custom_bytes(bytes).into_uuid().to_string()
+}
+
+impl Row {
+    /// The row's events, in position order.
+    fn expand(self) -> Vec<Event> {
+        let last = self.pos.unwrap_or_default();
+        let users: Vec<Option<UserId>> = match &self.users {
+            Some(list) => serde_json::from_str::<Vec<UserId>>(list).unwrap_or_default().into_iter().map(Some).collect(),
+            None => vec![self.user_id],
+        };
+        let first = last - i64::from(self.n) + 1;
+        users
+            .into_iter()
+            .enumerate()
+            .map(|(i, user_id)| {
+                let pos = first + i as i64;
+                Event {
+                    pos,
+                    id: event_id(pos),
+                    account_id: self.account_id,
+                    kind: self.kind.clone(),
+                    occurred_at: self.occurred_at,
+                    actor_user_id: self.actor_user_id,
+                    actor_key_id: self.actor_key_id,
+                    request_id: self.request_id.clone(),
+                    group_id: self.group_id,
+                    user_id,
+                    child_group_id: self.child_group_id,
+                    api_key_id: self.api_key_id,
+                    webhook_id: self.webhook_id,
+                    fields: self.fields.clone(),
+                }
+            })
+            .collect()
     }
 }
 
@@ -83,32 +153,52 @@ pub fn record(w: &mut Write, changes: &[Change], at: NaiveDateTime) -> QueryResu
     record_all(w, &[(&context, changes)], at)
 }
 
+/// Whether two changes are membership changes of the same kind and group
+/// (stored in one row).
+fn same_membership_run(a: &Change, b: &Change) -> bool {
+    use Change::{MembershipAdded, MembershipRemoved};
+    match (a, b) {
+        (MembershipAdded { account: x, group: g, .. }, MembershipAdded { account: y, group: h, .. })
+        | (MembershipRemoved { account: x, group: g, .. }, MembershipRemoved { account: y, group: h, .. }) => x == y && g == h,
+        _ => false,
+    }
+}
+
 /// Writes the events of several writes sharing one transaction (a batch of
-/// single adds), each with its own actor and request id, in that order.
+/// single adds), each with its own actor and request id, in that order. A
+/// run of membership changes of one group within a write is one row.
 pub fn record_all(conn: &mut Conn, writes: &[(&WriteContext, &[Change])], at: NaiveDateTime) -> QueryResult<()> {
-    let rows: Vec<NewEvent> = writes
-        .iter()
-        .flat_map(|(context, changes)| changes.iter().map(move |change| (*context, change)))
-        .map(|(context, change)| {
-            let s = change.subjects();
-            let actor = context.actor;
-            NewEvent {
-                id: uuid::Uuid::new_v4().to_string(),
-                account_id: change.account(),
-                kind: change.kind(),
+    let mut rows: Vec<NewEvent> = Vec::new();
+    for (context, changes) in writes {
+        let actor = context.actor;
+        let mut rest: &[Change] = changes;
+        while let Some(first) = rest.first() {
+            let run = rest.iter().take(USERS_PER_ROW).take_while(|c| same_membership_run(first, c)).count().max(1);
+            let (these, after) = rest.split_at(run);
+            rest = after;
+            let s = first.subjects();
+            let users = (run > 1).then(|| {
+                let ids: Vec<UserId> = these.iter().filter_map(|c| c.subjects().user).collect();
+                serde_json::to_string(&ids).unwrap_or_default()
+            });
+            rows.push(NewEvent {
+                account_id: first.account(),
+                kind: first.kind(),
                 occurred_at: at,
                 actor_user_id: actor.map(|a| a.user),
                 actor_key_id: actor.and_then(|a| a.key),
                 request_id: context.request_id.as_deref(),
                 group_id: s.group,
-                user_id: s.user,
+                user_id: if run > 1 { None } else { s.user },
                 child_group_id: s.child_group,
                 api_key_id: s.api_key,
                 webhook_id: s.webhook,
                 fields: s.fields.map(|f| serde_json::to_string(&f).unwrap_or_default()),
-            }
-        })
-        .collect();
+                users,
+                n: run as i32,
+            });
+        }
+    }
     if rows.is_empty() {
         return Ok(());
     }
@@ -116,16 +206,18 @@ pub fn record_all(conn: &mut Conn, writes: &[(&WriteContext, &[Change])], at: Na
     const CHUNK: usize = 500;
     match conn {
         Conn::Sqlite(c) => {
-            let n = rows.len() as i64;
+            let total: i64 = rows.iter().map(|r| i64::from(r.n)).sum();
             let last: i64 = diesel::update(event_head::table.find(1))
-                .set(event_head::last.eq(event_head::last + n))
+                .set(event_head::last.eq(event_head::last + total))
                 .returning(event_head::last)
                 .get_result(&mut **c)?;
-            let first = last - n + 1;
+            let mut upto = last - total;
             let positioned: Vec<_> = rows
                 .into_iter()
-                .enumerate()
-                .map(|(i, row)| (events::seq.eq(first + i as i64), events::pos.eq(Some(first + i as i64)), row))
+                .map(|row| {
+                    upto += i64::from(row.n);
+                    (events::seq.eq(upto), events::pos.eq(Some(upto)), row)
+                })
                 .collect();
             for chunk in positioned.chunks(CHUNK / 2) {
                 diesel::insert_into(events::table).values(chunk).execute(&mut **c)?;
@@ -160,12 +252,14 @@ pub fn sequence(conn: &mut Conn) -> Result<i64, crate::error::Error> {
         // including the previous round's.
         let numbered = diesel::sql_query(
             "WITH pending AS ( \
-                 SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM events WHERE pos IS NULL ORDER BY seq LIMIT $1 \
+                 SELECT seq, sum(n) OVER (ORDER BY seq) AS upto FROM events WHERE pos IS NULL ORDER BY seq LIMIT $1 \
+             ), total AS ( \
+                 SELECT coalesce(max(upto), 0) AS t FROM pending \
              ), head AS ( \
-                 UPDATE event_head SET last = last + (SELECT count(*) FROM pending) WHERE id = 1 \
-                 RETURNING last - (SELECT count(*) FROM pending) AS base \
+                 UPDATE event_head SET last = last + (SELECT t FROM total) WHERE id = 1 \
+                 RETURNING last - (SELECT t FROM total) AS base \
              ) \
-             UPDATE events SET pos = head.base + pending.n FROM pending, head WHERE events.seq = pending.seq",
+             UPDATE events SET pos = head.base + pending.upto FROM pending, head WHERE events.seq = pending.seq",
         )
         .bind::<diesel::sql_types::BigInt, _>(SEQUENCE_BATCH)
         .execute(&mut **c)?;
@@ -199,12 +293,15 @@ pub fn page(conn: &mut Conn, account: AccountId, after: i64, limit: i64, filter:
     // to the next statement.
     let head = head(conn)?;
     let end = if filter.is_empty() { head } else { head.min(after.saturating_add(FILTER_WINDOW)) };
-    let items: Vec<Event> = with_conn!(conn, |c| {
+    // Rows whose last position is past `after`: the first may hold events
+    // at or before it too. Each row is at least one event, so `limit` rows
+    // are enough for a page.
+    let rows: Vec<Row> = with_conn!(conn, |c| {
         let mut q = events::table
             .filter(events::account_id.eq(account))
             .filter(events::pos.gt(after))
             .filter(events::pos.le(end))
-            .select(Event::as_select())
+            .select(Row::as_select())
             .order(events::pos.asc())
             .limit(limit)
             .into_boxed();
@@ -215,13 +312,23 @@ pub fn page(conn: &mut Conn, account: AccountId, after: i64, limit: i64, filter:
             q = q.filter(events::group_id.eq(group).or(events::child_group_id.eq(group)));
         }
         if let Some(user) = filter.user {
-            q = q.filter(events::user_id.eq(user));
+            q = q.filter(events::user_id.eq(user).or(events::users.like(format!("%{user}%"))));
         }
         q.load(c)
     })?;
-    let next = match items.last() {
-        Some(last) if items.len() as i64 == limit => last.position(),
+    // How far these rows account for every event (a short answer: to the end).
+    let scanned = match rows.last() {
+        Some(last) if rows.len() as i64 == limit => last.pos.unwrap_or(after),
         _ => end.max(after),
+    };
+    let mut items: Vec<Event> =
+        rows.into_iter().flat_map(Row::expand).filter(|e| e.pos > after && filter.user.is_none_or(|u| e.user_id == Some(u))).collect();
+    if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+    }
+    let next = match items.last() {
+        Some(last) if items.len() as i64 == limit => last.pos,
+        _ => scanned,
     };
     Ok((items, next))
 }

@@ -130,7 +130,6 @@ diesel::table! {
     events (seq) {
         seq -> BigInt,
         pos -> Nullable<BigInt>,
-        id -> Text,
         account_id -> Text,
         #[sql_name = "type"]
         kind -> Text,
@@ -144,6 +143,8 @@ diesel::table! {
         api_key_id -> Nullable<Text>,
         webhook_id -> Nullable<Text>,
         fields -> Nullable<Text>,
+        users -> Nullable<Text>,
+        n -> Integer,
     }
 }
 

@@ -34,6 +34,8 @@ pub const MAX_URL: usize = 2048;
 const PAGE: i64 = 100;
 /// How often the dispatcher looks for due webhooks without a signal.
 const POLL: Duration = Duration::from_millis(250);
+/// The least time between two looks (what a busy instance waits more).
+const DISPATCH_GAP: Duration = Duration::from_millis(50);
 /// The longest wait between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
@@ -103,6 +105,8 @@ pub fn start(service: &Service) {
                 tracing::warn!("webhook dispatch failed: {e}");
             }
             let _ = tokio::time::timeout(POLL, service.feed_signals().positioned.notified()).await;
+            // New events that come meanwhile are looked for together.
+            tokio::time::sleep(DISPATCH_GAP).await;
         }
     });
 }

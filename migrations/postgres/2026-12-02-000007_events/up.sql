@@ -1,14 +1,14 @@
--- The change feed (README, "Change feed and webhooks"): one row per change,
--- written in the transaction of the change with `seq` from a sequence and no
--- position. Transactions commit out of the order they took their `seq`, so
--- the position (`pos`) is assigned after the commit, by the sequencer (one
--- instance at a time): each round numbers every event committed since the
--- last round, in `seq` order, and the feed serves positions only. A late
--- commit gets a later position instead of one below a consumer's cursor.
+-- The change feed (README, "Change feed and webhooks"): the events of each
+-- change, written in the transaction of the change with `seq` from a
+-- sequence and no position. Transactions commit out of the order they took
+-- their `seq`, so positions are assigned after the commit, by the sequencer
+-- (one instance at a time): each round numbers every event committed since
+-- the last round, in `seq` order (`pos` is a row's last position), and the
+-- feed serves positioned rows only. A late commit gets later positions
+-- instead of ones below a consumer's cursor.
 CREATE TABLE events (
     seq            BIGSERIAL PRIMARY KEY,
     pos            BIGINT,
-    id             TEXT NOT NULL,
     account_id     TEXT NOT NULL,
     type           TEXT NOT NULL,
     occurred_at    TIMESTAMP NOT NULL,
@@ -20,7 +20,13 @@ CREATE TABLE events (
     child_group_id TEXT,
     api_key_id     TEXT,
     webhook_id     TEXT,
-    fields         TEXT
+    fields         TEXT,
+    -- A membership change of several users of one group in one write is
+    -- one row: `users` lists them (a JSON array, at most 1,000) and the row
+    -- holds the `n` positions up to `pos`, one event each. Otherwise n = 1
+    -- and the user is `user_id`. An event's id is derived from its position.
+    users          TEXT,
+    n              INTEGER NOT NULL
 );
 CREATE INDEX events_feed ON events (account_id, pos);
 CREATE INDEX events_unsequenced ON events (seq) WHERE pos IS NULL;

@@ -1,11 +1,11 @@
--- The change feed (README, "Change feed and webhooks"): one row per change,
--- written in the transaction of the change. SQLite commits one writer at a
--- time, so the position (`pos`, from event_head) is assigned as the row is
--- written and equals commit order; `seq` is the same number.
+-- The change feed (README, "Change feed and webhooks"): the events of each
+-- change, written in the transaction of the change. SQLite commits one
+-- writer at a time, so the positions (from event_head) are assigned as the
+-- rows are written and are commit order; `pos` is a row's last position and
+-- `seq` the same number.
 CREATE TABLE events (
     seq            INTEGER PRIMARY KEY,
     pos            BIGINT,
-    id             TEXT NOT NULL,
     account_id     TEXT NOT NULL,
     type           TEXT NOT NULL,
     occurred_at    TIMESTAMP NOT NULL,
@@ -17,7 +17,13 @@ CREATE TABLE events (
     child_group_id TEXT,
     api_key_id     TEXT,
     webhook_id     TEXT,
-    fields         TEXT
+    fields         TEXT,
+    -- A membership change of several users of one group in one write is
+    -- one row: `users` lists them (a JSON array, at most 1,000) and the row
+    -- holds the `n` positions up to `pos`, one event each. Otherwise n = 1
+    -- and the user is `user_id`. An event's id is derived from its position.
+    users          TEXT,
+    n              INTEGER NOT NULL
 );
 CREATE INDEX events_feed ON events (account_id, pos);
 
