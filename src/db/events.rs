@@ -47,11 +47,16 @@ struct NewEvent<'a> {
     webhook_id: Option<WebhookId>,
     fields: Option<String>,
     users: Option<String>,
+    groups: Option<String>,
+    requests: Option<String>,
     n: i32,
 }
 
-/// A stored row: one event, or the membership changes of several users of
-/// one group in one write (`users`, `n` of them, positions up to `pos`).
+/// A stored row: one event, or a run of `n` membership changes of one kind
+/// by one actor (a bulk, or the single adds of one transaction) at the
+/// positions up to `pos`: `users` lists their users, `groups` and
+/// `requests` their groups and request ids unless all share `group_id` and
+/// `request_id`.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = events)]
 struct Row {
@@ -69,6 +74,8 @@ struct Row {
     webhook_id: Option<WebhookId>,
     fields: Option<String>,
     users: Option<String>,
+    groups: Option<String>,
+    requests: Option<String>,
     n: i32,
 }
 
@@ -112,19 +119,25 @@ pub fn event_id(pos: i64) -> String {
     uuid::Builder::from_custom_bytes(bytes).into_uuid().to_string()
 }
 
+fn to_json<T: serde::Serialize>(list: Vec<T>) -> String {
+    serde_json::to_string(&list).unwrap_or_default()
+}
+
+fn list<T: serde::de::DeserializeOwned>(stored: Option<&str>) -> Option<Vec<T>> {
+    stored.map(|list| serde_json::from_str(list).unwrap_or_default())
+}
+
 impl Row {
     /// The row's events, in position order.
     fn expand(self) -> Vec<Event> {
         let last = self.pos.unwrap_or_default();
-        let users: Vec<Option<UserId>> = match &self.users {
-            Some(list) => serde_json::from_str::<Vec<UserId>>(list).unwrap_or_default().into_iter().map(Some).collect(),
-            None => vec![self.user_id],
-        };
-        let first = last - i64::from(self.n) + 1;
-        users
-            .into_iter()
-            .enumerate()
-            .map(|(i, user_id)| {
+        let n = usize::try_from(self.n).unwrap_or(1);
+        let first = last - n as i64 + 1;
+        let users: Option<Vec<UserId>> = list(self.users.as_deref());
+        let groups: Option<Vec<GroupId>> = list(self.groups.as_deref());
+        let requests: Option<Vec<Option<String>>> = list(self.requests.as_deref());
+        (0..n)
+            .map(|i| {
                 let pos = first + i as i64;
                 Event {
                     pos,
@@ -134,9 +147,9 @@ impl Row {
                     occurred_at: self.occurred_at,
                     actor_user_id: self.actor_user_id,
                     actor_key_id: self.actor_key_id,
-                    request_id: self.request_id.clone(),
-                    group_id: self.group_id,
-                    user_id,
+                    request_id: requests.as_ref().map_or_else(|| self.request_id.clone(), |r| r.get(i).cloned().flatten()),
+                    group_id: groups.as_ref().map_or(self.group_id, |g| g.get(i).copied()),
+                    user_id: users.as_ref().map_or(self.user_id, |u| u.get(i).copied()),
                     child_group_id: self.child_group_id,
                     api_key_id: self.api_key_id,
                     webhook_id: self.webhook_id,
@@ -153,51 +166,55 @@ pub fn record(w: &mut Write, changes: &[Change], at: NaiveDateTime) -> QueryResu
     record_all(w, &[(&context, changes)], at)
 }
 
-/// Whether two changes are membership changes of the same kind and group
-/// (stored in one row).
-fn same_membership_run(a: &Change, b: &Change) -> bool {
+/// Whether two changes can share a stored row: membership changes of one
+/// kind in one account, made by one actor.
+fn same_run(a: (&WriteContext, &Change), b: (&WriteContext, &Change)) -> bool {
     use Change::{MembershipAdded, MembershipRemoved};
-    match (a, b) {
-        (MembershipAdded { account: x, group: g, .. }, MembershipAdded { account: y, group: h, .. })
-        | (MembershipRemoved { account: x, group: g, .. }, MembershipRemoved { account: y, group: h, .. }) => x == y && g == h,
-        _ => false,
-    }
+    let actor = |c: &WriteContext| c.actor.map(|p| (p.user, p.key));
+    let kind_and_account = |c: &Change| match c {
+        MembershipAdded { account, .. } => Some((true, *account)),
+        MembershipRemoved { account, .. } => Some((false, *account)),
+        _ => None,
+    };
+    kind_and_account(a.1).is_some() && kind_and_account(a.1) == kind_and_account(b.1) && actor(a.0) == actor(b.0)
 }
 
 /// Writes the events of several writes sharing one transaction (a batch of
 /// single adds), each with its own actor and request id, in that order. A
-/// run of membership changes of one group within a write is one row.
+/// run of membership changes by one actor (a bulk; the single adds of a
+/// batch) is one row.
 pub fn record_all(conn: &mut Conn, writes: &[(&WriteContext, &[Change])], at: NaiveDateTime) -> QueryResult<()> {
+    let all: Vec<(&WriteContext, &Change)> =
+        writes.iter().flat_map(|(context, changes)| changes.iter().map(move |c| (*context, c))).collect();
     let mut rows: Vec<NewEvent> = Vec::new();
-    for (context, changes) in writes {
+    let mut rest: &[(&WriteContext, &Change)] = &all;
+    while let Some(&first) = rest.first() {
+        let run = rest.iter().take(USERS_PER_ROW).take_while(|next| same_run(first, **next)).count().max(1);
+        let (these, after) = rest.split_at(run);
+        rest = after;
+        let (context, change) = first;
         let actor = context.actor;
-        let mut rest: &[Change] = changes;
-        while let Some(first) = rest.first() {
-            let run = rest.iter().take(USERS_PER_ROW).take_while(|c| same_membership_run(first, c)).count().max(1);
-            let (these, after) = rest.split_at(run);
-            rest = after;
-            let s = first.subjects();
-            let users = (run > 1).then(|| {
-                let ids: Vec<UserId> = these.iter().filter_map(|c| c.subjects().user).collect();
-                serde_json::to_string(&ids).unwrap_or_default()
-            });
-            rows.push(NewEvent {
-                account_id: first.account(),
-                kind: first.kind(),
-                occurred_at: at,
-                actor_user_id: actor.map(|a| a.user),
-                actor_key_id: actor.and_then(|a| a.key),
-                request_id: context.request_id.as_deref(),
-                group_id: s.group,
-                user_id: if run > 1 { None } else { s.user },
-                child_group_id: s.child_group,
-                api_key_id: s.api_key,
-                webhook_id: s.webhook,
-                fields: s.fields.map(|f| serde_json::to_string(&f).unwrap_or_default()),
-                users,
-                n: run as i32,
-            });
-        }
+        let s = change.subjects();
+        let shared_group = these.iter().all(|(_, c)| c.subjects().group == s.group);
+        let shared_request = these.iter().all(|(x, _)| x.request_id == context.request_id);
+        rows.push(NewEvent {
+            account_id: change.account(),
+            kind: change.kind(),
+            occurred_at: at,
+            actor_user_id: actor.map(|a| a.user),
+            actor_key_id: actor.and_then(|a| a.key),
+            request_id: if shared_request { context.request_id.as_deref() } else { None },
+            group_id: if shared_group { s.group } else { None },
+            user_id: if run > 1 { None } else { s.user },
+            child_group_id: s.child_group,
+            api_key_id: s.api_key,
+            webhook_id: s.webhook,
+            fields: s.fields.map(|f| serde_json::to_string(&f).unwrap_or_default()),
+            users: (run > 1).then(|| to_json(these.iter().filter_map(|(_, c)| c.subjects().user).collect::<Vec<_>>())),
+            groups: (!shared_group).then(|| to_json(these.iter().filter_map(|(_, c)| c.subjects().group).collect::<Vec<_>>())),
+            requests: (!shared_request).then(|| to_json(these.iter().map(|(x, _)| x.request_id.clone()).collect::<Vec<_>>())),
+            n: run as i32,
+        });
     }
     if rows.is_empty() {
         return Ok(());
@@ -284,6 +301,12 @@ impl FeedFilter {
     pub fn is_empty(&self) -> bool {
         self.kinds.is_none() && self.group.is_none() && self.user.is_none()
     }
+
+    /// Whether one event of a stored row passes (the query selected rows
+    /// holding at least one that does).
+    fn admits(&self, e: &Event) -> bool {
+        self.user.is_none_or(|u| e.user_id == Some(u)) && self.group.is_none_or(|g| e.group_id == Some(g) || e.child_group_id == Some(g))
+    }
 }
 
 /// Up to `limit` events of the account after position `after`, in position
@@ -309,7 +332,7 @@ pub fn page(conn: &mut Conn, account: AccountId, after: i64, limit: i64, filter:
             q = q.filter(events::kind.eq_any(kinds.clone()));
         }
         if let Some(group) = filter.group {
-            q = q.filter(events::group_id.eq(group).or(events::child_group_id.eq(group)));
+            q = q.filter(events::group_id.eq(group).or(events::child_group_id.eq(group)).or(events::groups.like(format!("%{group}%"))));
         }
         if let Some(user) = filter.user {
             q = q.filter(events::user_id.eq(user).or(events::users.like(format!("%{user}%"))));
@@ -321,8 +344,7 @@ pub fn page(conn: &mut Conn, account: AccountId, after: i64, limit: i64, filter:
         Some(last) if rows.len() as i64 == limit => last.pos.unwrap_or(after),
         _ => end.max(after),
     };
-    let mut items: Vec<Event> =
-        rows.into_iter().flat_map(Row::expand).filter(|e| e.pos > after && filter.user.is_none_or(|u| e.user_id == Some(u))).collect();
+    let mut items: Vec<Event> = rows.into_iter().flat_map(Row::expand).filter(|e| e.pos > after && filter.admits(e)).collect();
     if items.len() as i64 > limit {
         items.truncate(limit as usize);
     }

@@ -144,6 +144,8 @@ diesel::table! {
         webhook_id -> Nullable<Text>,
         fields -> Nullable<Text>,
         users -> Nullable<Text>,
+        groups -> Nullable<Text>,
+        requests -> Nullable<Text>,
         n -> Integer,
     }
 }

@@ -159,6 +159,23 @@ async fn concurrent_adds_are_each_answered_as_if_alone(app: TestApp) {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let all = burst(app.follow_feed(&app.tenant, None, 1000).await.0);
     assert_eq!(all.len(), expected.len(), "one event per new membership: {all:#?}");
+    // The feed's filters see each event of a shared transaction on its own.
+    let r = app.call(Method::GET, &format!("/v1/events?type=membership.added&group_id={other}&limit=1000"), None).await;
+    let mut of_other: Vec<String> = r.body["items"].as_array().unwrap().iter().map(|e| e["user_id"].as_str().unwrap().to_owned()).collect();
+    of_other.sort();
+    assert_eq!(
+        of_other,
+        {
+            let mut v = [&users[10..16], &users[20..21]].concat();
+            v.sort();
+            v
+        },
+        "{}",
+        r.text
+    );
+    let r = app.call(Method::GET, &format!("/v1/events?user_id={}&type=membership.added", users[3]), None).await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1, "{}", r.text);
+    assert_eq!(r.body["items"][0]["group_id"], plain.as_str(), "{}", r.text);
     for e in &all {
         let pair = (e["group_id"].as_str().unwrap().to_owned(), e["user_id"].as_str().unwrap().to_owned());
         assert!(expected.contains(&pair), "{e}");

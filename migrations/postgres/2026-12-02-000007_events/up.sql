@@ -21,11 +21,15 @@ CREATE TABLE events (
     api_key_id     TEXT,
     webhook_id     TEXT,
     fields         TEXT,
-    -- A membership change of several users of one group in one write is
-    -- one row: `users` lists them (a JSON array, at most 1,000) and the row
-    -- holds the `n` positions up to `pos`, one event each. Otherwise n = 1
-    -- and the user is `user_id`. An event's id is derived from its position.
+    -- A run of membership changes of one kind by one actor (a bulk, or the
+    -- single adds of one transaction) is one row of `n` events at the
+    -- positions up to `pos` (at most 1,000): `users` lists their users, and
+    -- `groups` and `requests` their groups and request ids unless all share
+    -- `group_id` and `request_id` (JSON arrays). Otherwise n = 1. An event's
+    -- id is derived from its position.
     users          TEXT,
+    groups         TEXT,
+    requests       TEXT,
     n              INTEGER NOT NULL
 );
 CREATE INDEX events_feed ON events (account_id, pos);
