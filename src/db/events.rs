@@ -375,6 +375,11 @@ pub fn pruned_through(conn: &mut Conn, account: AccountId) -> QueryResult<i64> {
 /// it missed events, one at or above it reads every event still there).
 pub fn prune(conn: &mut Conn, cutoff: NaiveDateTime, batch: i64) -> Result<usize, crate::error::Error> {
     conn.write(|conn| {
+        // The oldest row first: most rounds find it young and stop there.
+        let first = events::table.select(events::occurred_at).order(events::seq.asc());
+        if with_conn!(conn, |c| first.first::<NaiveDateTime>(c).optional())?.is_none_or(|at| at >= cutoff) {
+            return Ok(0);
+        }
         let oldest =
             events::table.select((events::seq, events::pos, events::account_id, events::occurred_at)).order(events::seq.asc()).limit(batch);
         let rows: Vec<(i64, Option<i64>, AccountId, NaiveDateTime)> = with_conn!(conn, |c| oldest.load(c))?;

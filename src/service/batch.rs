@@ -86,14 +86,14 @@ impl Adds {
 
 async fn run(pool: &Pool, observers: &Arc<Observers>, batch: Vec<Pending>) {
     crate::observe::add_batch(batch.len());
-    let adds: Arc<Vec<(OneAdd, WriteContext)>> = Arc::new(batch.iter().map(|p| (p.add.clone(), p.context.clone())).collect());
+    let adds: Arc<Vec<OneAdd>> = Arc::new(batch.iter().map(|p| p.add.clone()).collect());
+    let contexts: Arc<Vec<WriteContext>> = Arc::new(batch.iter().map(|p| p.context.clone()).collect());
     let observers_ = observers.clone();
     let outcome = pool
         .write(move |conn| {
             // Run again whole on a transient conflict (PostgreSQL).
             conn.write(|conn| {
-                let only: Vec<OneAdd> = adds.iter().map(|(add, _)| add.clone()).collect();
-                let verdicts = members::add_each(&mut Read::new(conn), &only)?;
+                let verdicts = members::add_each(&mut Read::new(conn), &adds)?;
                 let pairs: Vec<_> = verdicts.iter().filter_map(|v| v.as_ref().ok()).map(|(_, g, u)| (*g, *u)).collect();
                 let mut new = memberships::add_pairs(conn, &pairs, now())?;
                 // The first add of a new pair made it; a repeat in the same
@@ -108,7 +108,7 @@ async fn run(pool: &Pool, observers: &Arc<Observers>, batch: Vec<Pending>) {
                     })
                     .collect();
                 let writes: Vec<(&WriteContext, &[Change])> =
-                    adds.iter().zip(&changes).filter(|(_, c)| !c.is_empty()).map(|((_, context), c)| (context, c.as_slice())).collect();
+                    contexts.iter().zip(&changes).filter(|(_, c)| !c.is_empty()).map(|(context, c)| (context, c.as_slice())).collect();
                 observers_.in_transaction_all(conn, &writes)?;
                 Ok((verdicts, changes))
             })
