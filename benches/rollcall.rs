@@ -7,7 +7,8 @@
 //!   cargo test --bench rollcall  tiny data set, debug build (what CI runs to keep it working)
 //!
 //! Environment: ROLLCALL_BENCH_BACKENDS (default "sqlite,postgres"),
-//! ROLLCALL_BENCH_SECONDS (per load run), ROLLCALL_TEST_POSTGRES_URL.
+//! ROLLCALL_BENCH_SECONDS (per load run), ROLLCALL_BENCH_ONLY=events (only the
+//! events on / off rows), ROLLCALL_BENCH_ROUNDS (of those), ROLLCALL_TEST_POSTGRES_URL.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -92,6 +93,31 @@ impl Database {
                 let mut admin = PgConnection::establish(&postgres_admin_url()).expect("PostgreSQL for the benchmark");
                 diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).unwrap();
                 diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
+                let base = postgres_admin_url();
+                Database { url: format!("{}/{name}", &base[..base.rfind('/').unwrap()]), pg_name: Some(name), _dir: None }
+            }
+        }
+    }
+
+    /// A new database holding what this one holds now (no server may be
+    /// writing to it): SQLite copies the file, PostgreSQL uses it as the
+    /// template of a new database.
+    fn copy(&self, suffix: &str) -> Database {
+        match &self.pg_name {
+            None => {
+                let from = self.url.strip_prefix("sqlite://").unwrap();
+                let dir = tempfile::tempdir_in(out_dir()).unwrap();
+                let to = dir.path().join("bench.db");
+                std::fs::copy(from, &to).unwrap();
+                // The write-ahead log holds what is not yet checkpointed.
+                let _ = std::fs::copy(format!("{from}-wal"), format!("{}-wal", to.display()));
+                Database { url: format!("sqlite://{}", to.display()), pg_name: None, _dir: Some(dir) }
+            }
+            Some(template) => {
+                let name = format!("{template}_{suffix}");
+                let mut admin = PgConnection::establish(&postgres_admin_url()).expect("PostgreSQL for the benchmark");
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).unwrap();
+                diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin).unwrap();
                 let base = postgres_admin_url();
                 Database { url: format!("{}/{name}", &base[..base.rfind('/').unwrap()]), pg_name: Some(name), _dir: None }
             }
@@ -370,22 +396,26 @@ fn add_one(service: &Service, seeded: &Seeded, i: usize) {
 }
 
 /// What recording events costs: the same loads without events and with
-/// them, in the order off, on, on, off, so that the database growing from
-/// run to run (each later run is slower) weighs on both alike; the ratios
-/// on / off of the mean single add c=64 and bulk add c=16 rates.
+/// them, each run on its own copy of the database as it is now (a run on a
+/// database the previous runs grew is slower, whatever it measures), in
+/// the order off, on, on, off, `ROLLCALL_BENCH_ROUNDS` times (default 1);
+/// the ratios on / off of the mean single add c=64 and bulk add c=16 rates.
 fn events_on_off(load: &Load, db: &Database, row: &mut dyn FnMut(&str, &Figures, String)) -> (f64, f64) {
+    let rounds: usize = std::env::var("ROLLCALL_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1).max(1);
     let mut rates: BTreeMap<bool, (f64, f64)> = BTreeMap::new();
-    for (k, events) in [false, true, true, false].into_iter().enumerate() {
-        let server = Server::start_with(db, events);
+    let order = [false, true, true, false];
+    for (k, events) in order.into_iter().cycle().take(4 * rounds).enumerate() {
+        let copy = db.copy(&format!("run{k}"));
+        let server = Server::start_with(&copy, events);
         let url = format!("{}/", server.base);
         let label = if events { "events on" } else { "events off" };
-        let single = wrk(load, &url, "single", 60_000_000 + 3_000_000 * k, 64);
+        let single = wrk(load, &url, "single", 60_000_000, 64);
         row(&format!("single add c=64, {label}"), &single, String::new());
-        let bulk = wrk(load, &url, "bulk", 250_000 + 100_000 * k, 16);
+        let bulk = wrk(load, &url, "bulk", 250_000, 16);
         row(&format!("bulk add 100 c=16, {label}"), &bulk, format!("{:.0} memberships/s", bulk.rps * 100.0));
         let sum = rates.entry(events).or_default();
-        sum.0 += single.rps / 2.0;
-        sum.1 += bulk.rps / 2.0;
+        sum.0 += single.rps / (2 * rounds) as f64;
+        sum.1 += bulk.rps / (2 * rounds) as f64;
     }
     let (on, off) = (rates[&true], rates[&false]);
     let (events_single, events_bulk) = (on.0 / off.0, on.1 / off.1);

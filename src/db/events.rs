@@ -241,6 +241,9 @@ pub fn record_all(conn: &mut Conn, writes: &[(&WriteContext, &[Change])], at: Na
             }
         }
         Conn::Postgres(c) => {
+            // The transaction's id before any `seq`: the sequencer's floor
+            // counts on it (migration 000008).
+            diesel::sql_query("SELECT pg_current_xact_id()").execute(&mut **c)?;
             for chunk in rows.chunks(CHUNK) {
                 diesel::insert_into(events::table).values(chunk).execute(&mut **c)?;
             }
@@ -252,24 +255,54 @@ pub fn record_all(conn: &mut Conn, writes: &[(&WriteContext, &[Change])], at: Na
 /// PostgreSQL: numbers the events committed since the last round (at most
 /// [`SEQUENCE_BATCH`]); returns how many. Does nothing while another
 /// instance's round runs, and on SQLite (positioned when written).
+///
+/// The search starts above `event_head.floor_seq`, below which nothing is
+/// or will be unnumbered (migration 000008 says why that matters and how
+/// the floor rises).
 pub fn sequence(conn: &mut Conn) -> Result<i64, crate::error::Error> {
+    use diesel::sql_types::{BigInt, Bool, Nullable};
     let Conn::Postgres(_) = conn else { return Ok(0) };
     conn.write(|conn| {
         let Conn::Postgres(c) = conn else { return Ok(0) };
         #[derive(QueryableByName)]
         struct Locked {
-            #[diesel(sql_type = diesel::sql_types::Bool)]
+            #[diesel(sql_type = Bool)]
             locked: bool,
         }
         let lock: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock(7243152) AS locked").get_result(&mut **c)?;
         if !lock.locked {
             return Ok(0);
         }
+        #[derive(QueryableByName)]
+        struct Floor {
+            #[diesel(sql_type = BigInt)]
+            floor_seq: i64,
+            #[diesel(sql_type = Nullable<BigInt>)]
+            cand_seq: Option<i64>,
+            /// Every transaction that could still write an event at or
+            /// below `cand_seq` has ended.
+            #[diesel(sql_type = Bool)]
+            cand_done: bool,
+            /// The last `seq` handed out so far: the next candidate.
+            #[diesel(sql_type = BigInt)]
+            next_cand: i64,
+        }
+        // Nothing in this round's transaction has written yet, so it has no
+        // transaction id: `next_cand` is read before it gets one.
+        let floor: Floor = diesel::sql_query(
+            "SELECT floor_seq, cand_seq, \
+                    coalesce(pg_snapshot_xmin(pg_current_snapshot()) > cand_xid, false) AS cand_done, \
+                    (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_seq_seq) AS next_cand \
+             FROM event_head WHERE id = 1",
+        )
+        .get_result(&mut **c)?;
         // A new statement, so a new snapshot: it sees every commit up to now,
-        // including the previous round's.
+        // including the previous round's and, when `cand_done`, every event
+        // at or below `cand_seq` that will ever commit.
         let numbered = diesel::sql_query(
             "WITH pending AS ( \
-                 SELECT seq, sum(n) OVER (ORDER BY seq) AS upto FROM events WHERE pos IS NULL ORDER BY seq LIMIT $1 \
+                 SELECT seq, sum(n) OVER (ORDER BY seq) AS upto FROM events \
+                 WHERE pos IS NULL AND seq > $2 ORDER BY seq LIMIT $1 \
              ), total AS ( \
                  SELECT coalesce(max(upto), 0) AS t FROM pending \
              ), head AS ( \
@@ -278,9 +311,23 @@ pub fn sequence(conn: &mut Conn) -> Result<i64, crate::error::Error> {
              ) \
              UPDATE events SET pos = head.base + pending.upto FROM pending, head WHERE events.seq = pending.seq",
         )
-        .bind::<diesel::sql_types::BigInt, _>(SEQUENCE_BATCH)
-        .execute(&mut **c)?;
-        Ok(numbered as i64)
+        .bind::<BigInt, _>(SEQUENCE_BATCH)
+        .bind::<BigInt, _>(floor.floor_seq)
+        .execute(&mut **c)? as i64;
+        // Everything up to the candidate is numbered now (unless the batch
+        // was full): raise the floor to it and keep `next_cand` as the next
+        // candidate, with this transaction's id, which was handed out after
+        // `next_cand` was read and so after the id of every writer of an
+        // event up to it (writers take their id before their `seq`).
+        let raise = floor.cand_done && numbered < SEQUENCE_BATCH;
+        if raise || floor.cand_seq.is_none() {
+            let new_floor = if raise { floor.cand_seq.unwrap_or(floor.floor_seq) } else { floor.floor_seq };
+            diesel::sql_query("UPDATE event_head SET floor_seq = $1, cand_seq = $2, cand_xid = pg_current_xact_id() WHERE id = 1")
+                .bind::<BigInt, _>(new_floor)
+                .bind::<BigInt, _>(floor.next_cand)
+                .execute(&mut **c)?;
+        }
+        Ok(numbered)
     })
 }
 
