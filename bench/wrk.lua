@@ -2,6 +2,8 @@
 --   users_file groups_file mode offset token account
 -- mode: single (management PUT, one new membership a request),
 --       bulk (v1 PUT of 100 ids, 100 new memberships a request),
+--       create_user / create_group (v1 POST of a new user / group, a name
+--       no other request uses),
 --       get / put (the URL given to wrk, unchanged, with that method).
 -- Request i of a run names a pair (group, user-window) no other request of
 -- any run uses, so every write creates new memberships.
@@ -34,6 +36,12 @@ function request()
   end
   local i = counter
   counter = counter + stride
+  if mode == "create_user" then
+    return wrk.format("POST", "/v1/users", nil,
+      '{"email":"bench-' .. i .. '@example.com","first_name":"Bench","last_name":"User ' .. i .. '"}')
+  elseif mode == "create_group" then
+    return wrk.format("POST", "/v1/groups", nil, '{"name":"bench group ' .. i .. '"}')
+  end
   local group = groups[(i % #groups) + 1]
   local window = math.floor(i / #groups)
   if mode == "single" then

@@ -9,6 +9,7 @@
 //! Environment: ROLLCALL_BENCH_BACKENDS (default "sqlite,postgres"),
 //! ROLLCALL_BENCH_SECONDS (per load run), ROLLCALL_BENCH_ONLY=events (only the
 //! events on / off rows), ROLLCALL_BENCH_ROUNDS (of those), ROLLCALL_TEST_POSTGRES_URL.
+//! The PostgreSQL run also runs `pgbench` (one insert a transaction) for comparison.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -395,6 +396,44 @@ fn add_one(service: &Service, seeded: &Seeded, i: usize) {
     runtime().block_on(service.add_user_to_group(&admin(seeded), group, user)).unwrap();
 }
 
+/// What PostgreSQL itself serves: `pgbench` at `connections`, each
+/// transaction one `INSERT … ON CONFLICT DO NOTHING` of a new row into a
+/// two-column table shaped like `memberships`, on the benchmark's database
+/// and URL (so with the same TLS). `None` when pgbench is not installed.
+fn pgbench(db: &Database, connections: usize, seconds: u64) -> Option<Figures> {
+    let mut conn = PgConnection::establish(&db.url).unwrap();
+    diesel::sql_query("CREATE TABLE IF NOT EXISTS pgbench_pairs (a BIGINT, b BIGINT, PRIMARY KEY (a, b))").execute(&mut conn).unwrap();
+    let script = out_dir().join("pgbench-insert.sql");
+    std::fs::write(
+        &script,
+        "\\set a random(1, 1000000000000)\n\\set b random(1, 1000000000000)\n\
+         INSERT INTO pgbench_pairs VALUES (:a, :b) ON CONFLICT DO NOTHING;\n",
+    )
+    .unwrap();
+    let output = Command::new("pgbench")
+        .args(["-n", "-c", &connections.to_string(), "-j", "2", "-T", &seconds.to_string(), "-f"])
+        .arg(&script)
+        .arg(&db.url)
+        .output()
+        .ok()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let tps = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("tps = "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|t| t.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("pgbench printed no tps: {stdout} {}", String::from_utf8_lossy(&output.stderr)));
+    let latency = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("latency average = "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|t| t.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    diesel::sql_query("DROP TABLE pgbench_pairs").execute(&mut conn).unwrap();
+    // pgbench reports the mean latency, not percentiles: shown as p50.
+    Some(Figures { rps: tps, p50_ms: latency, p99_ms: 0.0, errors: 0, requests: (tps * seconds as f64) as u64 })
+}
+
 /// What recording events costs: the same loads without events and with
 /// them, each run on its own copy of the database as it is now (a run on a
 /// database the previous runs grew is slower, whatever it measures), in
@@ -469,6 +508,18 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     row("bulk add 100 c=1", &bulk1, format!("{:.0} memberships/s", bulk1.rps * 100.0), &mut result);
     let bulk16 = wrk(&load, &single_url, "bulk", 100_000, 16);
     row("bulk add 100 c=16", &bulk16, format!("{:.0} memberships/s", bulk16.rps * 100.0), &mut result);
+    // Creating users and groups, against the single add at the same
+    // concurrency.
+    let create_users = wrk(&load, &single_url, "create_user", 0, 16);
+    let users_vs_add = create_users.rps / single[&16].rps;
+    row("create user c=16", &create_users, format!("{users_vs_add:.2}x single add c=16"), &mut result);
+    let create_groups = wrk(&load, &single_url, "create_group", 0, 16);
+    let groups_vs_add = create_groups.rps / single[&16].rps;
+    row("create group c=16", &create_groups, format!("{groups_vs_add:.2}x single add c=16"), &mut result);
+    let pgbench64 = if backend == Backend::Postgres { pgbench(&db, 64, scale.seconds) } else { None };
+    if let Some(f) = &pgbench64 {
+        row("pgbench: INSERT ON CONFLICT c=64", f, "one insert a transaction; p50 column: mean latency".into(), &mut result);
+    }
 
     drop(server);
     let (events_single, events_bulk) = events_on_off(&load, &db, &mut |label, figures, note| row(label, figures, note, &mut result));
@@ -592,6 +643,15 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     ] {
         let f = wrk(&load, &url, "get", 0, 4);
         row(&format!("{label} of {} (1000 a page) c=4", sorted.len()), &f, String::new(), &mut result);
+        let f = wrk(&load, &url, "get", 0, 1);
+        row(&format!("{label} of {} (1000 a page) c=1", sorted.len()), &f, String::new(), &mut result);
+    }
+    // The management surface's offset pages (`pageIndex`), one at a time.
+    let pages = sorted.len().div_ceil(page);
+    for (label, index) in [("first", 0), ("middle", pages / 2), ("last", pages.saturating_sub(1))] {
+        let url = format!("{}/api/security/groups/{big_group}/users?pageSize={page}&pageIndex={index}", server.base);
+        let f = wrk(&load, &url, "get", 0, 1);
+        row(&format!("management: list {label} page (pageIndex {index}) c=1"), &f, String::new(), &mut result);
     }
     let single_url = format!("{}/", server.base);
     let full = wrk(&load, &single_url, "single", 50_000_000, 1);
@@ -611,8 +671,10 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     );
     drop(full_service);
 
-    let ratios = json!({
+    let mut ratios = json!({
         "single_c16_vs_ceiling_16_threads": round(single[&16].rps / ceiling16.rps),
+        "create_user_c16_vs_single_add_c16": round(users_vs_add),
+        "create_group_c16_vs_single_add_c16": round(groups_vs_add),
         "ceiling_16_threads_with_token_check_vs_without": round(check_cost),
         "unknown_username_p50_vs_wrong_password_p50": round(timing),
         "single_c64_vs_one_commit_per_request": round(single[&64].rps / ceiling1.rps),
@@ -622,6 +684,9 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         "latency_p50_at_full_vs_empty": round(growth),
         "ceiling_p50_at_full_vs_before_fill": round(engine_growth),
     });
+    if let Some(f) = &pgbench64 {
+        ratios["single_c64_vs_pgbench_c64"] = json!(round(single[&64].rps / f.rps));
+    }
     table.push((format!("{name}: peak server RSS"), Figures::default(), format!("{rss:.1} MB")));
     json!({"figures": result, "ratios": ratios, "peak_rss_mb": round(rss), "memberships_at_end_of_load": total,
            "durability": if backend == Backend::Sqlite { "synchronous=FULL, WAL" } else { "PostgreSQL defaults (fsync on, synchronous_commit on)" }})

@@ -139,16 +139,15 @@ pub fn all_member_ids(conn: &mut Conn, group_id: GroupId) -> QueryResult<Vec<Use
     with_conn!(conn, |c| query.load(c))
 }
 
-/// Live members of a group: every membership (an index-only count on the
-/// primary key) less those of deleted users (few: each is probed on the
-/// primary key).
+/// Live members of a group, from its counter rows (not a count over its
+/// memberships).
 pub fn count_members(conn: &mut Conn, group_id: GroupId) -> QueryResult<i64> {
-    let all = memberships::table.filter(memberships::group_id.eq(group_id)).count();
-    let all: i64 = with_conn!(conn, |c| all.get_result(c))?;
-    let deleted_users = users::table.filter(users::deleted_at.is_not_null()).select(users::id);
-    let deleted = memberships::table.filter(memberships::group_id.eq(group_id)).filter(memberships::user_id.eq_any(deleted_users)).count();
-    let deleted: i64 = with_conn!(conn, |c| deleted.get_result(c))?;
-    Ok(all - deleted)
+    use super::schema::member_counts;
+    // Deleting a user deletes their memberships: each is of a live user.
+    let q = member_counts::table
+        .filter(member_counts::group_id.eq(group_id))
+        .select(diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(coalesce(sum(n), 0) AS BIGINT)"));
+    with_conn!(conn, |c| q.get_result(c))
 }
 
 /// Whether the live user belongs, in this account, to the built-in

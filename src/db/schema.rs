@@ -82,6 +82,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Kept by triggers on `memberships` (migration 000009); a group's
+    /// member count is the sum of its rows.
+    member_counts (group_id, slot) {
+        group_id -> Text,
+        slot -> SmallInt,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
     group_children (parent_id, child_id) {
         account_id -> Text,
         parent_id -> Text,

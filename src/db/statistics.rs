@@ -43,6 +43,8 @@ pub const PINNED: &[(&str, &str, &str)] = &[
     ("group_permissions", "sqlite_autoindex_group_permissions_1", "1000 2 1"),
     ("memberships", "sqlite_autoindex_memberships_1", "10000000 1000 1"),
     ("memberships", "memberships_user", "10000000 10"),
+    // A group's member counters: one slot on SQLite.
+    ("member_counts", "sqlite_autoindex_member_counts_1", "10000 1 1"),
     ("group_children", "sqlite_autoindex_group_children_1", "1000 2 1"),
     ("group_children", "group_children_account", "1000 100"),
     ("group_children", "group_children_child", "1000 1"),

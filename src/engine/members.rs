@@ -262,8 +262,16 @@ pub fn list_members_paged(
     let group = find_group(tx, principal.account, group)?;
     let excluded = super::hierarchy::resolve_ids(tx, principal.account, &query.excluded)?;
     let groups = super::hierarchy::member_groups(tx, principal.account, &group, query.inherited, &excluded)?;
+    // The direct members without a search: the group's counter, not a count.
+    let direct = match (&query.search, groups.as_slice()) {
+        (None, [only]) if *only == group.id => Some(*only),
+        _ => None,
+    };
     let filter = UserFilter { any: query.search.clone(), member_of: Some(groups), ..UserFilter::default() };
     let items = users::list(tx, principal.account, &filter, &query.sort, query.page)?;
-    let total = users::count(tx, principal.account, &filter)?;
+    let total = match direct {
+        Some(group) => memberships::count_members(tx, group)?,
+        None => users::count(tx, principal.account, &filter)?,
+    };
     Ok(super::users::UserPage { items, total })
 }

@@ -13,6 +13,7 @@ mod events;
 mod faults;
 mod feed_consumer;
 mod management_surface;
+mod member_counts;
 mod names;
 mod openapi;
 mod permissions;
