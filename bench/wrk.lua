@@ -4,7 +4,7 @@
 --       bulk (v1 PUT of 100 ids, 100 new memberships a request),
 --       create_user / create_group (v1 POST of a new user / group, a name
 --       no other request uses),
---       get / put (the URL given to wrk, unchanged, with that method).
+--       get / put / head (the URL given to wrk, unchanged, with that method).
 -- Request i of a run names a pair (group, user-window) no other request of
 -- any run uses, so every write creates new memberships.
 local threads = {}
@@ -33,6 +33,8 @@ function request()
     return wrk.format("GET")
   elseif mode == "put" then
     return wrk.format("PUT")
+  elseif mode == "head" then
+    return wrk.format("HEAD")
   end
   local i = counter
   counter = counter + stride

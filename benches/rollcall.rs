@@ -8,7 +8,8 @@
 //!
 //! Environment: ROLLCALL_BENCH_BACKENDS (default "sqlite,postgres"),
 //! ROLLCALL_BENCH_SECONDS (per load run), ROLLCALL_BENCH_ONLY=events (only the
-//! events on / off rows), ROLLCALL_BENCH_ROUNDS (of those), ROLLCALL_TEST_POSTGRES_URL.
+//! events on / off rows) or nesting (only the nesting rows),
+//! ROLLCALL_BENCH_ROUNDS (of the events rows), ROLLCALL_TEST_POSTGRES_URL.
 //! The PostgreSQL run also runs `pgbench` (one insert a transaction) for comparison.
 
 use std::collections::BTreeMap;
@@ -31,6 +32,10 @@ const SECRET: &str = "bench-secret-bench-secret-bench-secret";
 
 struct Scale {
     users: usize,
+    /// Wrong passwords in the sign-in burst.
+    burst: usize,
+    /// Groups of the nesting account (10 levels of a tenth each).
+    nested_groups: usize,
     groups: usize,
     memberships: usize,
     seconds: u64,
@@ -434,6 +439,143 @@ fn pgbench(db: &Database, connections: usize, seconds: u64) -> Option<Figures> {
     Some(Figures { rps: tps, p50_ms: latency, p99_ms: 0.0, errors: 0, requests: (tps * seconds as f64) as u64 })
 }
 
+/// A burst of `n` wrong passwords at the token endpoint, `concurrency` at a
+/// time, from a thread of its own: unknown usernames, so that no lockout
+/// cuts it short (each is checked against the decoy hash, at a wrong
+/// password's cost). Returns how many were refused as they should be
+/// (400 `invalid_grant`) and how long the burst took.
+fn wrong_password_burst(base: &str, n: usize, concurrency: usize) -> std::thread::JoinHandle<(usize, Duration)> {
+    let url = format!("{base}/authenticate/connect/token");
+    std::thread::spawn(move || {
+        runtime().block_on(async move {
+            let client = reqwest::Client::new();
+            let next = std::sync::Arc::new(AtomicUsize::new(0));
+            let started = Instant::now();
+            let workers = (0..concurrency).map(|_| {
+                let (client, url, next) = (client.clone(), url.clone(), next.clone());
+                tokio::spawn(async move {
+                    let mut refused = 0;
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n {
+                            return refused;
+                        }
+                        let body = format!("grant_type=password&username=nobody-{i}&password=wrong-{i}");
+                        let answer = client.post(&url).header("Content-Type", "application/x-www-form-urlencoded").body(body).send().await;
+                        if answer.is_ok_and(|a| a.status() == reqwest::StatusCode::BAD_REQUEST) {
+                            refused += 1;
+                        }
+                    }
+                })
+            });
+            let mut refused = 0;
+            for worker in workers.collect::<Vec<_>>() {
+                refused += worker.await.unwrap();
+            }
+            (refused, started.elapsed())
+        })
+    })
+}
+
+/// Nesting at scale, in an account of its own: `scale.nested_groups` groups
+/// in 10 levels, each group below the first level under 2 groups of the
+/// level above (every fifth under 3), about 2.2 edges a group. Loaded
+/// through the library's tables in one transaction (the API would take
+/// 200,000 calls; loading is not what is measured). A user is a member of
+/// one group of the last level, and a group of the first level above it
+/// grants `user_read`. Measured one request at a time: the membership
+/// `HEAD` of the top group through the levels, the user's inherited groups,
+/// and a call the user may make only through the nesting.
+fn nesting_at_scale(db: &Database, scale: &Scale, row: &mut dyn FnMut(&str, &Figures, String)) -> (f64, f64, f64) {
+    use diesel::prelude::*;
+    const LEVELS: usize = 10;
+    let width = (scale.nested_groups / LEVELS).max(2);
+    let parents_of = move |j: usize| {
+        let mut p = vec![(j * 7 + 1) % width, (j * 13 + 5) % width];
+        if j.is_multiple_of(5) {
+            p.push((j * 31 + 11) % width);
+        }
+        p.sort_unstable();
+        p.dedup();
+        p
+    };
+    let service = service(db.pool(SqliteSynchronous::Normal, 2));
+    let built = service.write_as_system(move |w| {
+        let account = accounts::ensure_account(w, "nesting")?;
+        let admin = accounts::ensure_admin(w, account.id, "nesting-admin", "nesting-admin@example.com")?;
+        let now = chrono::Utc::now().naive_utc();
+        let mut ids = Vec::with_capacity(LEVELS * width);
+        for i in 0..LEVELS * width {
+            let group = db::groups::NewGroup {
+                id: GroupId::new(),
+                account_id: account.id,
+                name: format!("level {} group {}", i / width, i % width),
+                name_key: format!("level {} group {}", i / width, i % width),
+                description: String::new(),
+                is_system: false,
+                created_at: now,
+                updated_at: now,
+            };
+            db::groups::insert(w, &group)?;
+            ids.push(group.id);
+        }
+        let mut edges = Vec::new();
+        for level in 1..LEVELS {
+            for j in 0..width {
+                for parent in parents_of(j) {
+                    edges.push((
+                        db::schema::group_children::account_id.eq(account.id),
+                        db::schema::group_children::parent_id.eq(ids[(level - 1) * width + parent]),
+                        db::schema::group_children::child_id.eq(ids[level * width + j]),
+                        db::schema::group_children::created_at.eq(now),
+                    ));
+                }
+            }
+        }
+        let edge_count = edges.len();
+        for chunk in edges.chunks(2000) {
+            let conn: &mut db::Conn = w;
+            rollcall::with_conn!(conn, |c| diesel::insert_into(db::schema::group_children::table).values(chunk).execute(c))?;
+        }
+        // The member, in the last level; the top of its first-parent chain
+        // grants `user_read`.
+        let leaf = (LEVELS - 1) * width;
+        let mut top = 0;
+        for _ in 1..LEVELS {
+            top = parents_of(top)[0];
+        }
+        let member = db::users::NewUser::new(UserId::new(), account.id, "nested@example.com".into(), None, None, None, now);
+        db::users::insert_many(w, std::slice::from_ref(&member))?;
+        db::memberships::add(w, account.id, ids[leaf], &[member.id], now)?;
+        db::groups::grant(w, account.id, ids[top], rollcall::domain::Permission::UserRead)?;
+        Ok((account.id, admin.id, member.id, ids[top], edge_count))
+    });
+    let (account, admin_id, member, top, edge_count) = runtime().block_on(built).unwrap();
+    drop(service);
+    analyze(db);
+    let keys = TokenKeys::from_secret(SECRET.as_bytes());
+    let admin_token = keys.issue(admin_id, account, 86_400).unwrap();
+    let member_token = keys.issue(member, account, 86_400).unwrap();
+    let account_text = account.to_string();
+    let dummy = out_dir().join("empty.txt");
+    let load = |token| Load { users_file: &dummy, groups_file: &dummy, token, account: &account_text, seconds: scale.seconds };
+    let server = Server::start(db);
+    let shape = format!("{} groups, {edge_count} edges, {LEVELS} levels", LEVELS * width);
+    let head = wrk(&load(&admin_token), &format!("{}/api/security/groups/{top}/users/{member}", server.base), "head", 0, 1);
+    row("nesting: HEAD member of the top group, through 10 levels, c=1", &head, shape);
+    let inherited = wrk(
+        &load(&admin_token),
+        &format!("{}/api/security/users/{member}/groups?includeInherited=true&pageSize=100", server.base),
+        "get",
+        0,
+        1,
+    );
+    row("nesting: a user's inherited groups (management, 100 a page), c=1", &inherited, String::new());
+    let through = wrk(&load(&member_token), &format!("{}/v1/users/{admin_id}", server.base), "get", 0, 1);
+    row("nesting: a call allowed only through 9 levels (user_read), c=1", &through, String::new());
+    (head.p50_ms, inherited.p50_ms, through.p50_ms)
+}
+
 /// What recording events costs: the same loads without events and with
 /// them, each run on its own copy of the database as it is now (a run on a
 /// database the previous runs grew is slower, whatever it measures), in
@@ -467,6 +609,18 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     let name = format!("{backend:?}").to_lowercase();
     eprintln!("[{name}] seeding {} users, {} groups", scale.users, scale.groups);
     let db = Database::create(backend);
+    let mut result = BTreeMap::new();
+    // ROLLCALL_BENCH_ONLY=nesting: only the nesting rows, on a database of
+    // their own (to compare builds).
+    if std::env::var("ROLLCALL_BENCH_ONLY").is_ok_and(|v| v == "nesting") {
+        let (head, groups, check) = nesting_at_scale(&db, scale, &mut |label, figures, note| {
+            result.insert(label.to_owned(), figures.json());
+            table.push((format!("{name}: {label}"), figures.clone(), note));
+        });
+        let ratios = json!({"nesting_head_p50_ms": round(head), "nesting_inherited_groups_p50_ms": round(groups),
+                            "nesting_permission_check_p50_ms": round(check)});
+        return json!({"figures": result, "ratios": ratios});
+    }
     let seeded = seed(&db, scale);
     analyze(&db);
     let dir = out_dir();
@@ -478,7 +632,6 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     std::fs::write(&groups_file, seeded.groups[..seeded.groups.len() - 1].join("\n")).unwrap();
     let token = TokenKeys::from_secret(SECRET.as_bytes()).issue(admin(&seeded).user, admin(&seeded).account, 86_400).unwrap();
     let load = Load { users_file: &users_file, groups_file: &groups_file, token: &token, account: &seeded.account, seconds: scale.seconds };
-    let mut result = BTreeMap::new();
     let mut row = |label: &str, figures: &Figures, note: String, result: &mut BTreeMap<String, Value>| {
         result.insert(label.to_owned(), figures.json());
         table.push((format!("{name}: {label}"), figures.clone(), note));
@@ -516,6 +669,26 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     let create_groups = wrk(&load, &single_url, "create_group", 0, 16);
     let groups_vs_add = create_groups.rps / single[&16].rps;
     row("create group c=16", &create_groups, format!("{groups_vs_add:.2}x single add c=16"), &mut result);
+    // Everyone else's latency while 1,000 wrong passwords arrive at once
+    // (Argon2 runs in a bounded pool: the other requests must not starve).
+    let alone = wrk(&load, &single_url, "single", 40_000_000, 4);
+    row("single add c=4, alone", &alone, String::new(), &mut result);
+    let burst = wrong_password_burst(&server.base, scale.burst, 64);
+    std::thread::sleep(Duration::from_millis(200));
+    let during = wrk(&load, &single_url, "single", 45_000_000, 4);
+    let (refused, took) = burst.join().unwrap();
+    let burst_p50 = during.p50_ms / alone.p50_ms;
+    let burst_p99 = during.p99_ms / alone.p99_ms;
+    row(
+        &format!("single add c=4, during {} wrong passwords", scale.burst),
+        &during,
+        format!(
+            "p50 {burst_p50:.2}x, p99 {burst_p99:.2}x alone; the burst: {refused} refused in {:.1} s ({:.0}/s)",
+            took.as_secs_f64(),
+            refused as f64 / took.as_secs_f64()
+        ),
+        &mut result,
+    );
     let pgbench64 = if backend == Backend::Postgres { pgbench(&db, 64, scale.seconds) } else { None };
     if let Some(f) = &pgbench64 {
         row("pgbench: INSERT ON CONFLICT c=64", f, "one insert a transaction; p50 column: mean latency".into(), &mut result);
@@ -615,6 +788,10 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     drop(in_process_service);
     drop(pool);
 
+    eprintln!("[{name}] nesting at scale");
+    let (nested_head, nested_groups, nested_check) =
+        nesting_at_scale(&db, scale, &mut |label, figures, note| row(label, figures, note, &mut result));
+
     // Listing a group with every user as a member.
     eprintln!("[{name}] filling the big group and {} memberships", scale.memberships);
     {
@@ -677,11 +854,16 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         "create_group_c16_vs_single_add_c16": round(groups_vs_add),
         "ceiling_16_threads_with_token_check_vs_without": round(check_cost),
         "unknown_username_p50_vs_wrong_password_p50": round(timing),
+        "single_c4_p50_during_wrong_password_burst_vs_alone": round(burst_p50),
+        "single_c4_p99_during_wrong_password_burst_vs_alone": round(burst_p99),
         "single_c64_vs_one_commit_per_request": round(single[&64].rps / ceiling1.rps),
         "bulk_p50_vs_ceiling_p50": round(bulk1.p50_ms / ceiling_bulk.p50_ms),
         "single_c64_events_on_vs_off": round(events_single),
         "bulk_c16_events_on_vs_off": round(events_bulk),
         "latency_p50_at_full_vs_empty": round(growth),
+        "nesting_head_p50_ms": round(nested_head),
+        "nesting_inherited_groups_p50_ms": round(nested_groups),
+        "nesting_permission_check_p50_ms": round(nested_check),
         "ceiling_p50_at_full_vs_before_fill": round(engine_growth),
     });
     if let Some(f) = &pgbench64 {
@@ -698,9 +880,9 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let seconds = std::env::var("ROLLCALL_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(if full { 5 } else { 1 });
     let scale = if full {
-        Scale { users: 100_000, groups: 1_000, memberships: 1_000_000, seconds }
+        Scale { users: 100_000, burst: 1_000, nested_groups: 100_000, groups: 1_000, memberships: 1_000_000, seconds }
     } else {
-        Scale { users: 2_000, groups: 20, memberships: 5_000, seconds }
+        Scale { users: 2_000, burst: 40, nested_groups: 200, groups: 20, memberships: 5_000, seconds }
     };
     let backends: Vec<Backend> = std::env::var("ROLLCALL_BENCH_BACKENDS")
         .unwrap_or_else(|_| "sqlite,postgres".into())

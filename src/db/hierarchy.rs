@@ -2,17 +2,121 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::Text;
 
 use super::schema::group_children;
 use super::{Conn, Write};
-use crate::domain::{AccountId, Change, GroupId};
+use crate::domain::{AccountId, Change, GroupId, UserId};
 use crate::with_conn;
 
-/// Every (parent, child) edge of the account.
-pub fn edges(conn: &mut Conn, account_id: AccountId) -> QueryResult<Vec<(GroupId, GroupId)>> {
+/// A group id as a row of a raw query.
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = Text)]
+    id: GroupId,
+}
+
+/// Runs one recursive query over the edges, written with `$n` placeholders
+/// and `LIST($n)` for "the ids of the JSON array bound as `$n`" (one value
+/// however long the list: SQLite caps the number of bound values), with
+/// `binds` (text, in order).
+fn walk(conn: &mut Conn, sql: &str, binds: &[String]) -> QueryResult<Vec<GroupId>> {
+    let sqlite = matches!(conn, Conn::Sqlite(_));
+    let mut text = String::with_capacity(sql.len() + 64);
+    let mut rest = sql;
+    while let Some(at) = rest.find("LIST($") {
+        text.push_str(&rest[..at]);
+        let after = &rest[at + "LIST($".len()..];
+        let end = after.find(')').expect("LIST($n) is closed");
+        let n = &after[..end];
+        if sqlite {
+            text.push_str(&format!("SELECT value FROM json_each(${n})"));
+        } else {
+            text.push_str(&format!("SELECT jsonb_array_elements_text(CAST(${n} AS jsonb))"));
+        }
+        rest = &after[end + 1..];
+    }
+    text.push_str(rest);
+    if sqlite {
+        // SQLite's numbered placeholders are `?n`.
+        text = text.replace('$', "?");
+    }
+    let rows: Vec<Id> = with_conn!(conn, |c| {
+        let mut q = diesel::sql_query(text.as_str()).into_boxed();
+        for b in binds {
+            q = q.bind::<Text, _>(b.as_str());
+        }
+        q.load(c)
+    })?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+fn json_list(ids: &[GroupId]) -> String {
+    serde_json::to_string(&ids.iter().map(|g| g.to_string()).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
+}
+
+/// Every group above any of `starts`, at any depth (the starts themselves
+/// only when one is above another), in one recursive query: a walk up the
+/// `child_id` index from the starts, however big the rest of the account's
+/// hierarchy is.
+pub fn ancestors(conn: &mut Conn, account_id: AccountId, starts: &[GroupId]) -> QueryResult<Vec<GroupId>> {
+    if starts.is_empty() {
+        return Ok(Vec::new());
+    }
+    walk(
+        conn,
+        "WITH RECURSIVE up(id) AS ( \
+             SELECT parent_id FROM group_children WHERE account_id = $1 AND child_id IN (LIST($2)) \
+             UNION \
+             SELECT g.parent_id FROM group_children g JOIN up ON g.child_id = up.id WHERE g.account_id = $1 \
+         ) SELECT id FROM up",
+        &[account_id.to_string(), json_list(starts)],
+    )
+}
+
+/// Every group below `group`, at any depth, not descending into `excluded`
+/// (a walk down the primary key from the group).
+pub fn descendants(conn: &mut Conn, account_id: AccountId, group: GroupId, excluded: &[GroupId]) -> QueryResult<Vec<GroupId>> {
+    walk(
+        conn,
+        "WITH RECURSIVE down(id) AS ( \
+             SELECT child_id FROM group_children \
+             WHERE parent_id = $2 AND account_id = $1 AND child_id NOT IN (LIST($3)) \
+             UNION \
+             SELECT g.child_id FROM group_children g JOIN down ON g.parent_id = down.id \
+             WHERE g.account_id = $1 AND g.child_id NOT IN (LIST($3)) \
+         ) SELECT id FROM down",
+        &[account_id.to_string(), group.to_string(), json_list(excluded)],
+    )
+}
+
+/// Whether a live user of the account holds `permission` (the empty name:
+/// only administrators) through a group above one of theirs: one recursive
+/// query up from the user's groups, stopping at the first group found that
+/// is System Administrators or is granted the permission.
+pub fn user_holds_through_nesting(conn: &mut Conn, account_id: AccountId, user: UserId, permission: &str) -> QueryResult<bool> {
+    let found = walk(
+        conn,
+        "WITH RECURSIVE up(id) AS ( \
+             SELECT m.group_id FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.user_id = $2 AND u.account_id = $1 AND u.deleted_at IS NULL \
+             UNION \
+             SELECT g.parent_id FROM group_children g JOIN up ON g.child_id = up.id WHERE g.account_id = $1 \
+         ) \
+         SELECT up.id AS id FROM up JOIN groups ON groups.id = up.id \
+         LEFT JOIN group_permissions p ON p.group_id = up.id AND p.permission = $3 \
+         WHERE groups.account_id = $1 AND (groups.is_system OR p.permission IS NOT NULL) LIMIT 1",
+        &[account_id.to_string(), user.to_string(), permission.to_owned()],
+    )?;
+    Ok(!found.is_empty())
+}
+
+/// The direct children of `group`.
+pub fn children(conn: &mut Conn, account_id: AccountId, group: GroupId) -> QueryResult<Vec<GroupId>> {
     let q = group_children::table
+        .filter(group_children::parent_id.eq(group))
         .filter(group_children::account_id.eq(account_id))
-        .select((group_children::parent_id, group_children::child_id));
+        .select(group_children::child_id);
     with_conn!(conn, |c| q.load(c))
 }
 

@@ -185,23 +185,3 @@ pub fn groups_of(conn: &mut Conn, user: UserId) -> QueryResult<Vec<GroupId>> {
     let q = memberships::table.filter(memberships::user_id.eq(user)).select(memberships::group_id);
     with_conn!(conn, |c| q.load(c))
 }
-
-/// Whether the user belongs directly to any of the groups.
-pub fn is_member_of_any(conn: &mut Conn, user: UserId, group_ids: &[GroupId]) -> QueryResult<bool> {
-    let q = memberships::table
-        .filter(memberships::user_id.eq(user))
-        .filter(memberships::group_id.eq_any(group_ids))
-        .select(memberships::group_id);
-    Ok(with_conn!(conn, |c| q.first::<GroupId>(c).optional())?.is_some())
-}
-
-/// Whether any of the groups is the system group or granted `permission`.
-pub fn granting(conn: &mut Conn, group_ids: &[GroupId], permission: &str) -> QueryResult<bool> {
-    let granted = group_permissions::table.on(group_permissions::group_id.eq(groups::id).and(group_permissions::permission.eq(permission)));
-    let q = groups::table
-        .left_join(granted)
-        .filter(groups::id.eq_any(group_ids))
-        .filter(groups::is_system.eq(true).or(group_permissions::permission.is_not_null()))
-        .select(groups::id);
-    Ok(with_conn!(conn, |c| q.first::<GroupId>(c).optional())?.is_some())
-}

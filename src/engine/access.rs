@@ -23,15 +23,8 @@ pub fn holds(tx: &mut Read, principal: &Principal, permission: Option<Permission
     if memberships::has_permission(tx, principal.account, principal.user, name)? {
         return Ok(true);
     }
-    if !hierarchy::any(tx, principal.account)? {
-        return Ok(false);
-    }
-    if users::get(tx, principal.account, principal.user, false)?.is_none() {
-        return Ok(false);
-    }
-    let direct = memberships::groups_of(tx, principal.user)?;
-    let above = super::hierarchy::Tree::load(tx, principal.account)?.ancestors(&direct);
-    Ok(!above.is_empty() && memberships::granting(tx, &above, name)?)
+    // Then through the groups above the user's (one recursive query).
+    Ok(hierarchy::user_holds_through_nesting(tx, principal.account, principal.user, name)?)
 }
 
 /// 403 unless the principal holds `permission` in their account.
@@ -97,8 +90,8 @@ pub fn grants_of_groups(tx: &mut Read, account: AccountId, direct: Vec<GroupId>)
         return Ok(Grants::default());
     }
     let mut all = direct;
-    if hierarchy::any(tx, account)? {
-        let above = super::hierarchy::Tree::load(tx, account)?.ancestors(&all);
+    {
+        let above = hierarchy::ancestors(tx, account, &all)?;
         all.extend(above);
         all.sort_unstable();
         all.dedup();
@@ -158,9 +151,8 @@ pub fn grants_through_each(tx: &mut Read, account: AccountId, of: &[&Group]) -> 
     let mut above: HashMap<GroupId, Vec<GroupId>> = HashMap::new();
     let mut system = of.iter().find(|g| g.is_system).map(|g| g.id);
     if hierarchy::any(tx, account)? {
-        let tree = super::hierarchy::Tree::load(tx, account)?;
         for g in of {
-            let ancestors = tree.ancestors(&[g.id]);
+            let ancestors = hierarchy::ancestors(tx, account, &[g.id])?;
             all.extend(ancestors.iter().copied());
             above.insert(g.id, ancestors);
         }

@@ -1,7 +1,8 @@
-//! Nested groups: the shape of an account's group tree, loaded once per use
-//! case (an account's edges are few next to its memberships).
+//! Nested groups: walks up and down an account's group hierarchy, each one
+//! recursive query that visits only the groups it returns (the hierarchy is
+//! never loaded whole).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::access::{require, require_admin, require_may_grant_through};
 use super::groups::find_group;
@@ -11,63 +12,11 @@ use crate::db::{groups, hierarchy, Read, Write};
 use crate::domain::{AccountId, GroupId, GroupIdentifier, Permission, Principal};
 use crate::error::{Error, ErrorKind};
 
-/// The parent → child edges of one account.
-#[derive(Debug, Default)]
-pub struct Tree {
-    children: HashMap<GroupId, Vec<GroupId>>,
-    parents: HashMap<GroupId, Vec<GroupId>>,
-}
-
-impl Tree {
-    pub fn load(tx: &mut Read, account: AccountId) -> Result<Tree, Error> {
-        let mut tree = Tree::default();
-        for (parent, child) in hierarchy::edges(tx, account)? {
-            tree.children.entry(parent).or_default().push(child);
-            tree.parents.entry(child).or_default().push(parent);
-        }
-        Ok(tree)
-    }
-
-    fn walk(next: &HashMap<GroupId, Vec<GroupId>>, starts: &[GroupId]) -> Vec<GroupId> {
-        let mut seen: HashSet<GroupId> = HashSet::new();
-        let mut order = Vec::new();
-        let mut stack: Vec<GroupId> = starts.to_vec();
-        while let Some(g) = stack.pop() {
-            for n in next.get(&g).into_iter().flatten() {
-                if seen.insert(*n) {
-                    order.push(*n);
-                    stack.push(*n);
-                }
-            }
-        }
-        order
-    }
-
-    /// Groups below `group`, at any depth (not the group itself).
-    pub fn descendants(&self, group: GroupId) -> Vec<GroupId> {
-        Self::walk(&self.children, &[group])
-    }
-
-    /// Groups above any of `groups`, at any depth.
-    pub fn ancestors(&self, groups: &[GroupId]) -> Vec<GroupId> {
-        Self::walk(&self.parents, groups)
-    }
-
-    /// Groups below `group`, not descending into `excluded`.
-    pub fn descendants_except(&self, group: GroupId, excluded: &HashSet<GroupId>) -> Vec<GroupId> {
-        let pruned: HashMap<GroupId, Vec<GroupId>> =
-            self.children.iter().map(|(p, cs)| (*p, cs.iter().filter(|c| !excluded.contains(*c)).copied().collect())).collect();
-        Self::walk(&pruned, &[group])
-    }
-
-    pub fn children_of(&self, group: GroupId) -> Vec<GroupId> {
-        self.children.get(&group).cloned().unwrap_or_default()
-    }
-
-    /// Whether putting `child` under `parent` would make a group contain itself.
-    pub fn would_cycle(&self, parent: GroupId, child: GroupId) -> bool {
-        parent == child || self.descendants(child).contains(&parent)
-    }
+/// Whether putting `child` under `parent` would make a group contain
+/// itself: `child` is `parent` or above it (a walk up from the parent,
+/// usually short, not down the child's subtree).
+fn would_cycle(above_parent: &HashSet<GroupId>, parent: GroupId, child: GroupId) -> bool {
+    parent == child || above_parent.contains(&child)
 }
 
 fn cycle(parent: &Group, child: &Group) -> Error {
@@ -99,8 +48,8 @@ pub fn add_children(w: &mut Write, principal: &Principal, parent: &GroupIdentifi
     if !unknown.is_empty() {
         return Err(unknown_groups(&unknown));
     }
-    let tree = Tree::load(w, principal.account)?;
-    if let Some(child) = found.iter().find(|c| tree.would_cycle(parent.id, c.id)) {
+    let above_parent: HashSet<GroupId> = hierarchy::ancestors(w, principal.account, &[parent.id])?.into_iter().collect();
+    if let Some(child) = found.iter().find(|c| would_cycle(&above_parent, parent.id, c.id)) {
         return Err(cycle(&parent, child));
     }
     let mut ids: Vec<GroupId> = found.into_iter().map(|g| g.id).collect();
@@ -148,8 +97,9 @@ pub fn member_groups(
     excluded: &HashSet<GroupId>,
 ) -> Result<Vec<GroupId>, Error> {
     let mut ids = vec![group.id];
-    if inherited && hierarchy::any(tx, account)? {
-        ids.extend(Tree::load(tx, account)?.descendants_except(group.id, excluded));
+    if inherited {
+        let excluded: Vec<GroupId> = excluded.iter().copied().collect();
+        ids.extend(hierarchy::descendants(tx, account, group.id, &excluded)?);
     }
     Ok(ids)
 }
@@ -167,8 +117,8 @@ pub fn resolve_ids(tx: &mut Read, account: AccountId, idents: &[GroupIdentifier]
 /// above those.
 pub fn groups_of_user(tx: &mut Read, account: AccountId, user: crate::domain::UserId, inherited: bool) -> Result<Vec<GroupId>, Error> {
     let mut ids = crate::db::memberships::groups_of(tx, user)?;
-    if inherited && hierarchy::any(tx, account)? {
-        let above = Tree::load(tx, account)?.ancestors(&ids);
+    if inherited {
+        let above = hierarchy::ancestors(tx, account, &ids)?;
         ids.extend(above);
         ids.sort_unstable();
         ids.dedup();
@@ -187,8 +137,11 @@ pub fn list_children(
 ) -> Result<Vec<super::groups::GroupView>, Error> {
     require(tx, principal, Permission::GroupRead)?;
     let group = find_group(tx, principal.account, group)?;
-    let tree = Tree::load(tx, principal.account)?;
-    let mut ids = if inherited { tree.descendants(group.id) } else { tree.children_of(group.id) };
+    let mut ids = if inherited {
+        hierarchy::descendants(tx, principal.account, group.id, &[])?
+    } else {
+        hierarchy::children(tx, principal.account, group.id)?
+    };
     if include_self {
         ids.push(group.id);
     }

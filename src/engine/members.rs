@@ -210,8 +210,13 @@ pub fn is_member(tx: &mut Read, principal: &Principal, group: &GroupIdentifier, 
     require(tx, principal, Permission::GroupRead)?;
     let group = find_group(tx, principal.account, group)?;
     let user = find_user(tx, principal.account, user, false)?;
-    let groups = super::hierarchy::member_groups(tx, principal.account, &group, true, &HashSet::new())?;
-    Ok(memberships::is_member_of_any(tx, user.id, &groups)?)
+    // Up from the user's groups (a few), not down the group's subtree
+    // (possibly the whole account).
+    let direct = memberships::groups_of(tx, user.id)?;
+    if direct.contains(&group.id) {
+        return Ok(true);
+    }
+    Ok(crate::db::hierarchy::ancestors(tx, principal.account, &direct)?.contains(&group.id))
 }
 
 pub struct MemberPage {
