@@ -138,11 +138,20 @@ pub fn count(conn: &mut Conn, account_id: AccountId, search: Option<&Search>) ->
 
 /// Groups of the account by id, in name order (ids of other accounts are skipped).
 pub fn by_ids(conn: &mut Conn, account_id: AccountId, ids: &[GroupId]) -> QueryResult<Vec<Group>> {
-    let q = groups::table
-        .filter(groups::account_id.eq(account_id))
-        .filter(groups::id.eq_any(ids))
-        .order((groups::name_key.asc(), groups::id.asc()));
-    with_conn!(conn, |c| q.select(Group::as_select()).load(c))
+    // By primary key only, a chunk at a time (SQLite caps bound values),
+    // the account checked here: with it in the WHERE clause SQLite's
+    // planner may walk the account's index (every group of the account)
+    // instead of probing the ids.
+    let mut found: Vec<Group> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(10_000) {
+        let q = groups::table.filter(groups::id.eq_any(chunk));
+        found.extend(with_conn!(conn, |c| q.select(Group::as_select()).load::<Group>(c))?);
+    }
+    found.retain(|g| g.account_id == account_id);
+    // In name order (the name key, as the column is written), then id.
+    found.sort_by_cached_key(|g| (crate::domain::normalize_key(&g.name), g.id));
+    found.dedup_by_key(|g| g.id);
+    Ok(found)
 }
 
 #[derive(Debug, AsChangeset)]

@@ -51,6 +51,21 @@ fn walk(conn: &mut Conn, sql: &str, binds: &[String]) -> QueryResult<Vec<GroupId
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
+/// The recursive step of a walk: for each row of the walk so far (`walk`,
+/// column `id`), the edges whose `matching` column is that id, giving their
+/// `out` column (as `g.<out>`). Edges only join groups of one account, so
+/// the step needs no account filter (the starting rows have it). On
+/// PostgreSQL a lateral subquery, so that each step probes the index for the
+/// rows of the walk: its planner otherwise hashes every edge of the table
+/// at every level (440 ms instead of 5 for 2,500 groups above a user).
+fn step(sqlite: bool, walk: &str, matching: &str, out: &str) -> String {
+    if sqlite {
+        format!("SELECT g.{out} FROM group_children g JOIN {walk} ON g.{matching} = {walk}.id")
+    } else {
+        format!("SELECT g.{out} FROM {walk} CROSS JOIN LATERAL (SELECT {out} FROM group_children WHERE {matching} = {walk}.id OFFSET 0) g")
+    }
+}
+
 fn json_list(ids: &[GroupId]) -> String {
     serde_json::to_string(&ids.iter().map(|g| g.to_string()).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
 }
@@ -63,31 +78,28 @@ pub fn ancestors(conn: &mut Conn, account_id: AccountId, starts: &[GroupId]) -> 
     if starts.is_empty() {
         return Ok(Vec::new());
     }
-    walk(
-        conn,
+    let sql = format!(
         "WITH RECURSIVE up(id) AS ( \
              SELECT parent_id FROM group_children WHERE account_id = $1 AND child_id IN (LIST($2)) \
-             UNION \
-             SELECT g.parent_id FROM group_children g JOIN up ON g.child_id = up.id WHERE g.account_id = $1 \
+             UNION {} \
          ) SELECT id FROM up",
-        &[account_id.to_string(), json_list(starts)],
-    )
+        step(matches!(conn, Conn::Sqlite(_)), "up", "child_id", "parent_id")
+    );
+    walk(conn, &sql, &[account_id.to_string(), json_list(starts)])
 }
 
 /// Every group below `group`, at any depth, not descending into `excluded`
 /// (a walk down the primary key from the group).
 pub fn descendants(conn: &mut Conn, account_id: AccountId, group: GroupId, excluded: &[GroupId]) -> QueryResult<Vec<GroupId>> {
-    walk(
-        conn,
+    let sql = format!(
         "WITH RECURSIVE down(id) AS ( \
              SELECT child_id FROM group_children \
              WHERE parent_id = $2 AND account_id = $1 AND child_id NOT IN (LIST($3)) \
-             UNION \
-             SELECT g.child_id FROM group_children g JOIN down ON g.parent_id = down.id \
-             WHERE g.account_id = $1 AND g.child_id NOT IN (LIST($3)) \
+             UNION {} WHERE g.child_id NOT IN (LIST($3)) \
          ) SELECT id FROM down",
-        &[account_id.to_string(), group.to_string(), json_list(excluded)],
-    )
+        step(matches!(conn, Conn::Sqlite(_)), "down", "parent_id", "child_id")
+    );
+    walk(conn, &sql, &[account_id.to_string(), group.to_string(), json_list(excluded)])
 }
 
 /// Whether a live user of the account holds `permission` (the empty name:
@@ -95,19 +107,18 @@ pub fn descendants(conn: &mut Conn, account_id: AccountId, group: GroupId, exclu
 /// query up from the user's groups, stopping at the first group found that
 /// is System Administrators or is granted the permission.
 pub fn user_holds_through_nesting(conn: &mut Conn, account_id: AccountId, user: UserId, permission: &str) -> QueryResult<bool> {
-    let found = walk(
-        conn,
+    let sql = format!(
         "WITH RECURSIVE up(id) AS ( \
              SELECT m.group_id FROM memberships m JOIN users u ON u.id = m.user_id \
              WHERE m.user_id = $2 AND u.account_id = $1 AND u.deleted_at IS NULL \
-             UNION \
-             SELECT g.parent_id FROM group_children g JOIN up ON g.child_id = up.id WHERE g.account_id = $1 \
+             UNION {} \
          ) \
          SELECT up.id AS id FROM up JOIN groups ON groups.id = up.id \
          LEFT JOIN group_permissions p ON p.group_id = up.id AND p.permission = $3 \
          WHERE groups.account_id = $1 AND (groups.is_system OR p.permission IS NOT NULL) LIMIT 1",
-        &[account_id.to_string(), user.to_string(), permission.to_owned()],
-    )?;
+        step(matches!(conn, Conn::Sqlite(_)), "up", "child_id", "parent_id")
+    );
+    let found = walk(conn, &sql, &[account_id.to_string(), user.to_string(), permission.to_owned()])?;
     Ok(!found.is_empty())
 }
 

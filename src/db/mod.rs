@@ -149,6 +149,19 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup 
     }
 }
 
+/// PostgreSQL connections run without JIT compilation: it pays off for long
+/// analytic queries, never for this service's short ones, and a cost
+/// estimate above `jit_above_cost` (a recursive walk of the hierarchy, say)
+/// otherwise spends milliseconds compiling a query that runs in less.
+#[derive(Debug)]
+struct PostgresSetup;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PostgresSetup {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute("SET jit = off").map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
 #[derive(Clone)]
 enum Pools {
     Sqlite(SqlitePool),
@@ -181,6 +194,7 @@ impl Pool {
             let pool = diesel::r2d2::Pool::builder()
                 .max_size(config.pool_size)
                 .connection_timeout(timeout)
+                .connection_customizer(Box::new(PostgresSetup))
                 .build(manager)
                 .map_err(|e| open_error(e.to_string()))?;
             Ok(Pool { pools: Pools::Postgres(pool), group_commit: None })
