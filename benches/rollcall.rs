@@ -8,7 +8,8 @@
 //!
 //! Environment: ROLLCALL_BENCH_BACKENDS (default "sqlite,postgres"),
 //! ROLLCALL_BENCH_SECONDS (per load run), ROLLCALL_BENCH_ONLY=events (only the
-//! events on / off rows) or nesting (only the nesting rows),
+//! events on / off rows), nesting (only the nesting rows) or pages (only
+//! the member pages, without the fill),
 //! ROLLCALL_BENCH_ROUNDS (of the events rows), ROLLCALL_TEST_POSTGRES_URL.
 //! The PostgreSQL run also runs `pgbench` (one insert a transaction) for comparison.
 
@@ -576,6 +577,40 @@ fn nesting_at_scale(db: &Database, scale: &Scale, row: &mut dyn FnMut(&str, &Fig
     (head.p50_ms, inherited.p50_ms, through.p50_ms)
 }
 
+/// Pages of 1,000 of the big group (every user a member): the v1 cursor
+/// (first, middle, last; c=4 and c=1) and the management `pageIndex`
+/// (first, middle, last; c=1).
+fn member_pages(server: &Server, seeded: &Seeded, big_group: &str, load: &Load, row: &mut dyn FnMut(&str, &Figures, String)) {
+    let mut sorted = seeded.users.clone();
+    sorted.sort();
+    let page = 1000.min(sorted.len());
+    let list = |cursor: Option<&String>| {
+        let mut url = format!("{}/v1/groups/{big_group}/users?limit={page}", server.base);
+        if let Some(c) = cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        url
+    };
+    let middle = sorted.len() / 2;
+    for (label, url) in [
+        ("list first page", list(None)),
+        ("list middle page", list(Some(&sorted[middle - 1]))),
+        ("list last page", list(sorted.len().checked_sub(page + 1).map(|i| &sorted[i]))),
+    ] {
+        let f = wrk(load, &url, "get", 0, 4);
+        row(&format!("{label} of {} (1000 a page) c=4", sorted.len()), &f, String::new());
+        let f = wrk(load, &url, "get", 0, 1);
+        row(&format!("{label} of {} (1000 a page) c=1", sorted.len()), &f, String::new());
+    }
+    // The management surface's offset pages (`pageIndex`), one at a time.
+    let pages = sorted.len().div_ceil(page);
+    for (label, index) in [("first", 0), ("middle", pages / 2), ("last", pages.saturating_sub(1))] {
+        let url = format!("{}/api/security/groups/{big_group}/users?pageSize={page}&pageIndex={index}", server.base);
+        let f = wrk(load, &url, "get", 0, 1);
+        row(&format!("management: list {label} page (pageIndex {index}) c=1"), &f, String::new());
+    }
+}
+
 /// What recording events costs: the same loads without events and with
 /// them, each run on its own copy of the database as it is now (a run on a
 /// database the previous runs grew is slower, whatever it measures), in
@@ -639,6 +674,14 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
 
     // ROLLCALL_BENCH_ONLY=events: only the events on / off rows (to
     // measure a change to what recording costs, in a few minutes).
+    // ROLLCALL_BENCH_ONLY=pages: only the member pages (without the fill).
+    if std::env::var("ROLLCALL_BENCH_ONLY").is_ok_and(|v| v == "pages") {
+        add_block(&service(db.pool(SqliteSynchronous::Normal, 2)), &seeded.account, &big_group, &seeded.users);
+        analyze(&db);
+        let server = Server::start(&db);
+        member_pages(&server, &seeded, &big_group, &load, &mut |label, figures, note| row(label, figures, note, &mut result));
+        return json!({"figures": result});
+    }
     let only_events = std::env::var("ROLLCALL_BENCH_ONLY").is_ok_and(|v| v == "events");
     let server = Server::start(&db);
     let single_url = format!("{}/", server.base);
@@ -802,34 +845,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     analyze(&db);
     let total = count_memberships(&db);
     let server = Server::start(&db);
-    let mut sorted = seeded.users.clone();
-    sorted.sort();
-    let page = 1000.min(sorted.len());
-    let list = |cursor: Option<&String>| {
-        let mut url = format!("{}/v1/groups/{big_group}/users?limit={page}", server.base);
-        if let Some(c) = cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        url
-    };
-    let middle = sorted.len() / 2;
-    for (label, url) in [
-        ("list first page", list(None)),
-        ("list middle page", list(Some(&sorted[middle - 1]))),
-        ("list last page", list(sorted.len().checked_sub(page + 1).map(|i| &sorted[i]))),
-    ] {
-        let f = wrk(&load, &url, "get", 0, 4);
-        row(&format!("{label} of {} (1000 a page) c=4", sorted.len()), &f, String::new(), &mut result);
-        let f = wrk(&load, &url, "get", 0, 1);
-        row(&format!("{label} of {} (1000 a page) c=1", sorted.len()), &f, String::new(), &mut result);
-    }
-    // The management surface's offset pages (`pageIndex`), one at a time.
-    let pages = sorted.len().div_ceil(page);
-    for (label, index) in [("first", 0), ("middle", pages / 2), ("last", pages.saturating_sub(1))] {
-        let url = format!("{}/api/security/groups/{big_group}/users?pageSize={page}&pageIndex={index}", server.base);
-        let f = wrk(&load, &url, "get", 0, 1);
-        row(&format!("management: list {label} page (pageIndex {index}) c=1"), &f, String::new(), &mut result);
-    }
+    member_pages(&server, &seeded, &big_group, &load, &mut |label, figures, note| row(label, figures, note, &mut result));
     let single_url = format!("{}/", server.base);
     let full = wrk(&load, &single_url, "single", 50_000_000, 1);
     let growth = full.p50_ms / empty.p50_ms;

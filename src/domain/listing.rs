@@ -85,6 +85,13 @@ impl<K: Copy> Sort<K> {
         Ok((key, descending))
     }
 
+    /// The same fields, every direction flipped: the exact reverse order
+    /// (ties end on the id, which flips too; on both backends NULLs that
+    /// come first ascending come last descending).
+    pub fn reversed(&self) -> Self {
+        Sort { key: self.key, descending: !self.descending, then: self.then.iter().map(|(k, d)| (*k, !*d)).collect() }
+    }
+
     /// Every field with its direction, the first one first.
     pub fn keys(&self) -> impl Iterator<Item = (K, bool)> + '_ {
         std::iter::once((self.key, self.descending)).chain(self.then.iter().copied())

@@ -273,10 +273,21 @@ pub fn list_members_paged(
         _ => None,
     };
     let filter = UserFilter { any: query.search.clone(), member_of: Some(groups), ..UserFilter::default() };
-    let items = users::list(tx, principal.account, &filter, &query.sort, query.page)?;
     let total = match direct {
         Some(group) => memberships::count_members(tx, group)?,
         None => users::count(tx, principal.account, &filter)?,
+    };
+    // An offset page costs its offset: a page in the back half of an exact
+    // total is read from the end, in the reverse order, and turned round.
+    let page = query.page;
+    let from_end = total - page.offset - page.limit;
+    let items = if direct.is_some() && page.offset > total / 2 && page.offset < total {
+        let back = Page { offset: from_end.max(0), limit: page.limit + from_end.min(0) };
+        let mut items = users::list(tx, principal.account, &filter, &query.sort.reversed(), back)?;
+        items.reverse();
+        items
+    } else {
+        users::list(tx, principal.account, &filter, &query.sort, page)?
     };
     Ok(super::users::UserPage { items, total })
 }

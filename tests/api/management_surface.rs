@@ -247,10 +247,52 @@ async fn cycles_are_refused_and_bulk_nesting_is_atomic(app: TestApp) {
     assert_eq!(names(&app.call(Method::GET, &format!("{M}/groups/Delta/groups"), None).await.body["items"]), ["Epsilon", "Gamma"]);
 }
 
+/// Offset pages of a group's members, in every order, put together give
+/// the whole list exactly: pages in the back half are read from the end
+/// (reversed, then turned round), including orders on a field some users
+/// leave empty, and after a member is deleted.
+async fn member_pages_in_any_order_add_up_to_the_whole_list(app: TestApp) {
+    let group = app.create_group("Paged").await;
+    let mut users = Vec::new();
+    for i in 0..7 {
+        // Every other user without a username (NULL in the username order).
+        let username = (i % 2 == 0).then(|| format!("p{}", 7 - i));
+        users.push(app.create_user(&format!("p{i}@example.com"), username.as_deref()).await);
+    }
+    let r = app.call(Method::POST, &format!("{M}/groups/{group}/users"), Some(json!(users))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let gone = app.call(Method::DELETE, &format!("/v1/users/{}", users[3]), None).await;
+    assert!(gone.status.is_success(), "{}", gone.text);
+    let ids = |page: &Response| -> Vec<String> {
+        page.body["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+    };
+    for order in ["email", "-email", "username", "-username", "createdAt,-email"] {
+        let whole = app.call(Method::GET, &format!("{M}/groups/{group}/users?pageSize=100&order={order}"), None).await;
+        assert_eq!(whole.status, StatusCode::OK, "{}", whole.text);
+        let whole_ids = ids(&whole);
+        assert_eq!(whole_ids.len(), 6, "{order}: {}", whole.text);
+        assert_eq!(whole.body["totalCount"].as_i64(), Some(6));
+        for size in 1..=4 {
+            let mut joined = Vec::new();
+            for index in 0..whole_ids.len().div_ceil(size) {
+                let page =
+                    app.call(Method::GET, &format!("{M}/groups/{group}/users?pageSize={size}&pageIndex={index}&order={order}"), None).await;
+                assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+                assert_eq!(page.body["totalCount"].as_i64(), Some(6), "{order} {size} {index}");
+                joined.extend(ids(&page));
+            }
+            assert_eq!(joined, whole_ids, "order {order}, pages of {size}");
+            let past = app.call(Method::GET, &format!("{M}/groups/{group}/users?pageSize={size}&pageIndex=9&order={order}"), None).await;
+            assert_eq!(ids(&past), Vec::<String>::new(), "{order}: a page past the end is empty");
+        }
+    }
+}
+
 backend_tests!(
     groups_are_created_paged_replaced_and_deleted,
     users_are_created_read_replaced_and_deleted,
     members_are_listed_removed_and_checked,
     membership_is_inherited_through_three_levels,
     cycles_are_refused_and_bulk_nesting_is_atomic,
+    member_pages_in_any_order_add_up_to_the_whole_list,
 );
