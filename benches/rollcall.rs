@@ -8,8 +8,9 @@
 //!
 //! Environment: ROLLCALL_BENCH_BACKENDS (default "sqlite,postgres"),
 //! ROLLCALL_BENCH_SECONDS (per load run), ROLLCALL_BENCH_ONLY=events (only the
-//! events on / off rows), nesting (only the nesting rows) or pages (only
-//! the member pages, without the fill),
+//! events on / off rows), nesting (only the nesting rows), pages (only
+//! the member pages, without the fill) or signin (only the wrong-password
+//! burst, and peak RSS after it),
 //! ROLLCALL_BENCH_ROUNDS (of the events rows), ROLLCALL_TEST_POSTGRES_URL.
 //! The PostgreSQL run also runs `pgbench` (one insert a transaction) for comparison.
 
@@ -611,6 +612,37 @@ fn member_pages(server: &Server, seeded: &Seeded, big_group: &str, load: &Load, 
     }
 }
 
+/// Everyone else's latency while 1,000 wrong passwords arrive at once
+/// (Argon2 runs on a bounded set of threads: the other requests must not
+/// starve): single adds at c=4 alone, then during the burst. Returns the
+/// p50 and p99 ratios during / alone.
+fn wrong_password_rows(
+    load: &Load,
+    server: &Server,
+    single_url: &str,
+    scale: &Scale,
+    row: &mut dyn FnMut(&str, &Figures, String),
+) -> (f64, f64) {
+    let alone = wrk(load, single_url, "single", 40_000_000, 4);
+    row("single add c=4, alone", &alone, String::new());
+    let burst = wrong_password_burst(&server.base, scale.burst, 64);
+    std::thread::sleep(Duration::from_millis(200));
+    let during = wrk(load, single_url, "single", 45_000_000, 4);
+    let (refused, took) = burst.join().unwrap();
+    let burst_p50 = during.p50_ms / alone.p50_ms;
+    let burst_p99 = during.p99_ms / alone.p99_ms;
+    row(
+        &format!("single add c=4, during {} wrong passwords", scale.burst),
+        &during,
+        format!(
+            "p50 {burst_p50:.2}x, p99 {burst_p99:.2}x alone; the burst: {refused} refused in {:.1} s ({:.0}/s)",
+            took.as_secs_f64(),
+            refused as f64 / took.as_secs_f64()
+        ),
+    );
+    (burst_p50, burst_p99)
+}
+
 /// What recording events costs: the same loads without events and with
 /// them, each run on its own copy of the database as it is now (a run on a
 /// database the previous runs grew is slower, whatever it measures), in
@@ -686,6 +718,17 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     let server = Server::start(&db);
     let single_url = format!("{}/", server.base);
     // Offsets keep every run's memberships new.
+    // ROLLCALL_BENCH_ONLY=signin: only the wrong-password burst, and the
+    // server's peak RSS after it.
+    if std::env::var("ROLLCALL_BENCH_ONLY").is_ok_and(|v| v == "signin") {
+        let (p50, p99) =
+            wrong_password_rows(&load, &server, &single_url, scale, &mut |label, figures, note| row(label, figures, note, &mut result));
+        let rss = server.peak_rss_mb();
+        table.push((format!("{name}: peak server RSS"), Figures::default(), format!("{rss:.1} MB")));
+        return json!({"figures": result, "peak_rss_mb": round(rss), "ratios": {
+            "single_c4_p50_during_wrong_password_burst_vs_alone": round(p50),
+            "single_c4_p99_during_wrong_password_burst_vs_alone": round(p99)}});
+    }
     if only_events {
         drop(server);
         let (events_single, events_bulk) = events_on_off(&load, &db, &mut |label, figures, note| row(label, figures, note, &mut result));
@@ -712,26 +755,8 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     let create_groups = wrk(&load, &single_url, "create_group", 0, 16);
     let groups_vs_add = create_groups.rps / single[&16].rps;
     row("create group c=16", &create_groups, format!("{groups_vs_add:.2}x single add c=16"), &mut result);
-    // Everyone else's latency while 1,000 wrong passwords arrive at once
-    // (Argon2 runs in a bounded pool: the other requests must not starve).
-    let alone = wrk(&load, &single_url, "single", 40_000_000, 4);
-    row("single add c=4, alone", &alone, String::new(), &mut result);
-    let burst = wrong_password_burst(&server.base, scale.burst, 64);
-    std::thread::sleep(Duration::from_millis(200));
-    let during = wrk(&load, &single_url, "single", 45_000_000, 4);
-    let (refused, took) = burst.join().unwrap();
-    let burst_p50 = during.p50_ms / alone.p50_ms;
-    let burst_p99 = during.p99_ms / alone.p99_ms;
-    row(
-        &format!("single add c=4, during {} wrong passwords", scale.burst),
-        &during,
-        format!(
-            "p50 {burst_p50:.2}x, p99 {burst_p99:.2}x alone; the burst: {refused} refused in {:.1} s ({:.0}/s)",
-            took.as_secs_f64(),
-            refused as f64 / took.as_secs_f64()
-        ),
-        &mut result,
-    );
+    let (burst_p50, burst_p99) =
+        wrong_password_rows(&load, &server, &single_url, scale, &mut |label, figures, note| row(label, figures, note, &mut result));
     let pgbench64 = if backend == Backend::Postgres { pgbench(&db, 64, scale.seconds) } else { None };
     if let Some(f) = &pgbench64 {
         row("pgbench: INSERT ON CONFLICT c=64", f, "one insert a transaction; p50 column: mean latency".into(), &mut result);

@@ -21,7 +21,6 @@ use base64::Engine as _;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -98,15 +97,39 @@ impl std::fmt::Debug for Password {
     }
 }
 
-/// Argon2id hashing and checking, at most one per core at a time.
+/// Argon2id hashing and checking on threads of its own, one per core, at a
+/// lower OS priority than the rest of the server: a flood of sign-ins (a
+/// burst of wrong passwords, say) queues for those threads and takes only
+/// the CPU that other requests leave, instead of taking every core from
+/// them. Each hash needs 19 MiB; with a fixed set of threads, the memory
+/// the allocator keeps for them is bounded too (blocking-pool threads come
+/// and go by the hundred).
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// How much lower than the server's threads hashing threads run (`nice`).
+const HASHING_NICENESS: i32 = 10;
 
 impl Default for Hasher {
     fn default() -> Self {
         Self::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (Linux: per thread).
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on the calling thread's own id has no memory
+    // effects; a failure leaves the priority as it was.
+    unsafe {
+        let tid = libc::gettid();
+        if libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, HASHING_NICENESS) != 0 {
+            tracing::debug!("could not lower the hashing thread's priority");
+        }
     }
 }
 
@@ -148,13 +171,38 @@ fn verify_now(password: &str, stored: Option<&str>) -> bool {
 }
 
 impl Hasher {
-    pub fn new(concurrency: usize) -> Self {
-        Self { permits: Arc::new(Semaphore::new(concurrency.max(1))) }
+    /// `threads` hashing threads; they end when the last clone is dropped.
+    pub fn new(threads: usize) -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..threads.max(1) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new().name(format!("rollcall-hash-{n}")).spawn(move || {
+                lower_this_threads_priority();
+                loop {
+                    // The lock is held only to take the next job.
+                    let next = queue.lock().map(|q| q.recv());
+                    match next {
+                        // A job that panics loses only its own answer.
+                        Ok(Ok(job)) => drop(std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))),
+                        _ => return,
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!("cannot start a password hashing thread: {e}");
+            }
+        }
+        Self { jobs }
     }
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-        let _permit = self.permits.acquire().await.map_err(Error::internal)?;
-        tokio::task::spawn_blocking(f).await.map_err(Error::internal)
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(f());
+        });
+        self.jobs.send(job).map_err(|_| Error::internal("the password hashing threads have stopped"))?;
+        answer.await.map_err(|_| Error::internal("a password hashing job was lost"))
     }
 
     /// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) to store.
@@ -195,6 +243,38 @@ mod tests {
         assert!(!verify_now("correct horse batterx", Some(&phc)));
         assert!(!verify_now("correct horse battery", None));
         assert!(!verify_now("anything", Some("not a phc string")));
+    }
+
+    #[test]
+    fn the_hashing_threads_answer_every_job_and_run_at_a_lower_priority() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let hasher = Hasher::new(2);
+            let right = Password::parse("password", "the right password").unwrap();
+            let wrong = Password::parse("password", "the wrong password").unwrap();
+            let phc = hasher.hash(&right).await.unwrap();
+            // More jobs than threads: they queue and every one is answered.
+            let checks: Vec<_> = (0..6)
+                .map(|i| {
+                    let (hasher, phc) = (hasher.clone(), phc.clone());
+                    let candidate = if i % 2 == 0 { right.clone() } else { wrong.clone() };
+                    async move { hasher.verify(&candidate, Some(phc)).await.unwrap() }
+                })
+                .collect();
+            let answers = futures_util::future::join_all(checks).await;
+            assert_eq!(answers, [true, false, true, false, true, false]);
+            #[cfg(target_os = "linux")]
+            {
+                let niceness = hasher
+                    .run(|| unsafe {
+                        // SAFETY: reads the calling thread's own priority.
+                        libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t)
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(niceness, HASHING_NICENESS);
+            }
+        });
     }
 
     #[test]
