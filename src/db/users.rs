@@ -220,8 +220,36 @@ pub struct UserFilter {
     pub include_deleted: bool,
     /// Only members of any of these groups (ids).
     pub member_of: Option<Vec<GroupId>>,
+    /// Find the members by walking the users in the page's order and
+    /// probing each one's membership (a page of a group that holds much of
+    /// the account), instead of reading every member and sorting them (a
+    /// small group): see [`walk_in_order_pays`].
+    pub members_in_order: bool,
     /// Leave suspended users out.
     pub exclude_suspended: bool,
+}
+
+/// Whether a page `rows_to_skip_and_take` deep of a group with `members`
+/// members is cheaper found by walking the account's users in the page's
+/// order (about `rows × users / members` steps) than by reading every
+/// member and sorting them (`members`). PostgreSQL's planner weighs that
+/// itself from its statistics, so the walk is only offered; SQLite's would
+/// walk the whole account for a group of ten, so the choice is made here,
+/// against an upper bound of the account's users (the table's last rowid,
+/// every account's users: a cheap read that errs toward sorting).
+pub fn walk_in_order_pays(conn: &mut Conn, members: i64, rows_to_skip_and_take: i64) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    match conn {
+        Conn::Postgres(_) => Ok(true),
+        Conn::Sqlite(c) => {
+            let users: Last = diesel::sql_query("SELECT coalesce(max(rowid), 0) AS n FROM users").get_result(&mut **c)?;
+            Ok((rows_to_skip_and_take.max(1) as i128) * (users.n as i128) < (members as i128) * (members as i128))
+        }
+    }
 }
 
 /// The filtered users of an account as a boxed query of the connection's backend.
@@ -230,10 +258,7 @@ macro_rules! filtered {
         let f: &UserFilter = $filter;
         let mut q = users::table.filter(users::account_id.eq($account_id)).into_boxed();
         if let Some(groups) = &f.member_of {
-            if groups.len() <= 16 {
-                // A membership probe per user: a page in an index order of
-                // users (email, say) walks that index and stops at the
-                // page, instead of sorting every member first.
+            if f.members_in_order {
                 let member =
                     memberships::table.filter(memberships::group_id.eq_any(groups.clone())).filter(memberships::user_id.eq(users::id));
                 q = q.filter(diesel::dsl::exists(member));

@@ -272,7 +272,7 @@ pub fn list_members_paged(
         (None, [only]) if *only == group.id => Some(*only),
         _ => None,
     };
-    let filter = UserFilter { any: query.search.clone(), member_of: Some(groups), ..UserFilter::default() };
+    let mut filter = UserFilter { any: query.search.clone(), member_of: Some(groups), ..UserFilter::default() };
     let total = match direct {
         Some(group) => memberships::count_members(tx, group)?,
         None => users::count(tx, principal.account, &filter)?,
@@ -281,7 +281,10 @@ pub fn list_members_paged(
     // total is read from the end, in the reverse order, and turned round.
     let page = query.page;
     let from_end = total - page.offset - page.limit;
-    let items = if direct.is_some() && page.offset > total / 2 && page.offset < total {
+    let backwards = direct.is_some() && page.offset > total / 2 && page.offset < total;
+    let depth = if backwards { from_end.max(0) } else { page.offset } + page.limit;
+    filter.members_in_order = direct.is_some() && users::walk_in_order_pays(tx, total, depth)?;
+    let items = if backwards {
         let back = Page { offset: from_end.max(0), limit: page.limit + from_end.min(0) };
         let mut items = users::list(tx, principal.account, &filter, &query.sort.reversed(), back)?;
         items.reverse();
