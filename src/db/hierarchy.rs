@@ -1,13 +1,70 @@
 //! Nested groups: the parent → child edges of an account.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
-use super::schema::group_children;
+use super::graph::{self, Graph, Lookup};
+use super::schema::{group_children, group_permissions, groups, hierarchy_versions, memberships, users};
 use super::{Conn, Write};
-use crate::domain::{AccountId, Change, GroupId, UserId};
+use crate::domain::{AccountId, Change, GroupId, Permission, UserId};
+use crate::error::Error;
 use crate::with_conn;
+
+/// The account's hierarchy version (none: it never nested a group).
+fn version_of(conn: &mut Conn, account_id: AccountId) -> QueryResult<Option<String>> {
+    let q = hierarchy_versions::table.find(account_id).select(hierarchy_versions::version);
+    with_conn!(conn, |c| q.first::<String>(c).optional())
+}
+
+/// The account's whole hierarchy, as of `version`.
+fn load(conn: &mut Conn, account_id: AccountId, version: String) -> Result<Graph, Error> {
+    let edges_q = group_children::table
+        .filter(group_children::account_id.eq(account_id))
+        .select((group_children::parent_id, group_children::child_id));
+    let edges: Vec<(GroupId, GroupId)> = with_conn!(conn, |c| edges_q.load(c))?;
+    let grants_q = group_permissions::table
+        .filter(group_permissions::group_id.eq_any(groups::table.filter(groups::account_id.eq(account_id)).select(groups::id)))
+        .select((group_permissions::group_id, group_permissions::permission));
+    let stored: Vec<(GroupId, String)> = with_conn!(conn, |c| grants_q.load(c))?;
+    let grants = stored.into_iter().map(|(g, p)| Ok((g, Permission::from_stored(&p)?))).collect::<Result<Vec<_>, Error>>()?;
+    let system = super::groups::find_system(conn, account_id)?.map(|g| g.id);
+    Ok(Graph::build(version, &edges, &grants, system))
+}
+
+/// The account's hierarchy in memory when a current copy is at hand or can
+/// be loaded now (see [`graph`]); `None`: walk the database instead. One
+/// primary-key read when the copy is current.
+fn in_memory(conn: &mut Conn, account_id: AccountId) -> Result<Option<Arc<Graph>>, Error> {
+    let Some(version) = version_of(conn, account_id)? else {
+        return Ok(Some(Arc::new(Graph::build(String::new(), &[], &[], None))));
+    };
+    match graph::current(account_id, &version) {
+        Lookup::Current(g) => Ok(Some(g)),
+        Lookup::Walk => Ok(None),
+        Lookup::Load => {
+            let began = Instant::now();
+            // Still at the version once loaded (versions never come back):
+            // no change committed in between.
+            let loaded = load(conn, account_id, version.clone())
+                .and_then(|g| Ok((version_of(conn, account_id)?.as_deref() == Some(version.as_str())).then_some(g)));
+            match loaded {
+                Ok(Some(g)) => Ok(Some(graph::store(account_id, g, began.elapsed()))),
+                Ok(None) => {
+                    graph::abandon(account_id);
+                    Ok(None)
+                }
+                Err(e) => {
+                    graph::abandon(account_id);
+                    Err(e)
+                }
+            }
+        }
+    }
+}
 
 /// A group id as a row of a raw query.
 #[derive(QueryableByName)]
@@ -71,10 +128,21 @@ fn json_list(ids: &[GroupId]) -> String {
 }
 
 /// Every group above any of `starts`, at any depth (the starts themselves
-/// only when one is above another), in one recursive query: a walk up the
-/// `child_id` index from the starts, however big the rest of the account's
-/// hierarchy is.
-pub fn ancestors(conn: &mut Conn, account_id: AccountId, starts: &[GroupId]) -> QueryResult<Vec<GroupId>> {
+/// only when one is above another): in memory, or one recursive query, a
+/// walk up the `child_id` index from the starts, however big the rest of the
+/// account's hierarchy is.
+pub fn ancestors(conn: &mut Conn, account_id: AccountId, starts: &[GroupId]) -> Result<Vec<GroupId>, Error> {
+    if starts.is_empty() {
+        return Ok(Vec::new());
+    }
+    match in_memory(conn, account_id)? {
+        Some(g) => Ok(g.ancestors(starts)),
+        None => Ok(ancestors_in_database(conn, account_id, starts)?),
+    }
+}
+
+/// [`ancestors`] as one recursive query.
+pub fn ancestors_in_database(conn: &mut Conn, account_id: AccountId, starts: &[GroupId]) -> QueryResult<Vec<GroupId>> {
     if starts.is_empty() {
         return Ok(Vec::new());
     }
@@ -89,8 +157,16 @@ pub fn ancestors(conn: &mut Conn, account_id: AccountId, starts: &[GroupId]) -> 
 }
 
 /// Every group below `group`, at any depth, not descending into `excluded`
-/// (a walk down the primary key from the group).
-pub fn descendants(conn: &mut Conn, account_id: AccountId, group: GroupId, excluded: &[GroupId]) -> QueryResult<Vec<GroupId>> {
+/// (in memory, or a walk down the primary key from the group).
+pub fn descendants(conn: &mut Conn, account_id: AccountId, group: GroupId, excluded: &[GroupId]) -> Result<Vec<GroupId>, Error> {
+    match in_memory(conn, account_id)? {
+        Some(g) => Ok(g.descendants(group, excluded)),
+        None => Ok(descendants_in_database(conn, account_id, group, excluded)?),
+    }
+}
+
+/// [`descendants`] as one recursive query.
+pub fn descendants_in_database(conn: &mut Conn, account_id: AccountId, group: GroupId, excluded: &[GroupId]) -> QueryResult<Vec<GroupId>> {
     let sql = format!(
         "WITH RECURSIVE down(id) AS ( \
              SELECT child_id FROM group_children \
@@ -102,14 +178,46 @@ pub fn descendants(conn: &mut Conn, account_id: AccountId, group: GroupId, exclu
     walk(conn, &sql, &[account_id.to_string(), group.to_string(), json_list(excluded)])
 }
 
-/// Whether a live user of the account holds `permission` (the empty name:
-/// only administrators) through a group above one of theirs: one recursive
-/// query up from the user's groups, stopping at the first group found that
-/// is System Administrators or is granted the permission.
-pub fn user_holds_through_nesting(conn: &mut Conn, account_id: AccountId, user: UserId, permission: &str) -> QueryResult<bool> {
+/// Whether a live user of the account holds `permission` (none: only
+/// administrators) through a group above one of theirs (their own groups are
+/// [`super::memberships::has_permission`]'s): a walk up from the user's
+/// groups, stopping at the first group found that is System Administrators
+/// or is granted the permission (in memory, or one recursive query).
+pub fn user_holds_through_nesting(
+    conn: &mut Conn,
+    account_id: AccountId,
+    user: UserId,
+    permission: Option<Permission>,
+) -> Result<bool, Error> {
+    if let Some(g) = in_memory(conn, account_id)? {
+        if g.edges() == 0 {
+            return Ok(false);
+        }
+        let q = memberships::table
+            .inner_join(users::table)
+            .filter(memberships::user_id.eq(user))
+            .filter(users::account_id.eq(account_id))
+            .filter(users::deleted_at.is_null())
+            .select(memberships::group_id);
+        let mine: Vec<GroupId> = with_conn!(conn, |c| q.load(c))?;
+        return Ok(g.grants_above(&mine, permission));
+    }
+    Ok(user_holds_through_nesting_in_database(conn, account_id, user, permission)?)
+}
+
+/// [`user_holds_through_nesting`] as one recursive query.
+pub fn user_holds_through_nesting_in_database(
+    conn: &mut Conn,
+    account_id: AccountId,
+    user: UserId,
+    permission: Option<Permission>,
+) -> QueryResult<bool> {
+    // No group is granted the empty permission: only the system group counts.
+    let permission = permission.map_or("", |p| p.as_str());
     let sql = format!(
         "WITH RECURSIVE up(id) AS ( \
-             SELECT m.group_id FROM memberships m JOIN users u ON u.id = m.user_id \
+             SELECT e.parent_id FROM memberships m JOIN users u ON u.id = m.user_id \
+             JOIN group_children e ON e.child_id = m.group_id \
              WHERE m.user_id = $2 AND u.account_id = $1 AND u.deleted_at IS NULL \
              UNION {} \
          ) \
@@ -132,7 +240,10 @@ pub fn children(conn: &mut Conn, account_id: AccountId, group: GroupId) -> Query
 }
 
 /// Whether the account nests any group at all (the common case is no).
-pub fn any(conn: &mut Conn, account_id: AccountId) -> QueryResult<bool> {
+pub fn any(conn: &mut Conn, account_id: AccountId) -> Result<bool, Error> {
+    if let Some(g) = in_memory(conn, account_id)? {
+        return Ok(g.edges() > 0);
+    }
     let q = group_children::table.filter(group_children::account_id.eq(account_id)).select(group_children::parent_id);
     Ok(with_conn!(conn, |c| q.first::<GroupId>(c).optional())?.is_some())
 }

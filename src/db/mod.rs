@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod graph;
 pub mod group_commit;
 pub mod groups;
 pub mod hierarchy;

@@ -92,6 +92,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// A random version of each account's hierarchy (edges and grants),
+    /// changed by triggers with every change of either.
+    hierarchy_versions (account_id) {
+        account_id -> Text,
+        version -> Text,
+    }
+}
+
+diesel::table! {
     group_children (parent_id, child_id) {
         account_id -> Text,
         parent_id -> Text,
@@ -229,6 +238,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_permissions,
     memberships,
     group_children,
+    hierarchy_versions,
     settings,
     api_keys,
     sessions,

@@ -48,6 +48,7 @@ pub const PINNED: &[(&str, &str, &str)] = &[
     ("group_children", "sqlite_autoindex_group_children_1", "1000 2 1"),
     ("group_children", "group_children_account", "1000 100"),
     ("group_children", "group_children_child", "1000 1"),
+    ("hierarchy_versions", "sqlite_autoindex_hierarchy_versions_1", "100 1"),
     ("settings", "sqlite_autoindex_settings_1", "10 1"),
     ("api_keys", "sqlite_autoindex_api_keys_1", "100000 1"),
     ("api_keys", "api_keys_account_user", "100000 1000 10"),

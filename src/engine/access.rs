@@ -23,8 +23,8 @@ pub fn holds(tx: &mut Read, principal: &Principal, permission: Option<Permission
     if memberships::has_permission(tx, principal.account, principal.user, name)? {
         return Ok(true);
     }
-    // Then through the groups above the user's (one recursive query).
-    Ok(hierarchy::user_holds_through_nesting(tx, principal.account, principal.user, name)?)
+    // Then through the groups above the user's.
+    hierarchy::user_holds_through_nesting(tx, principal.account, principal.user, permission)
 }
 
 /// 403 unless the principal holds `permission` in their account.

@@ -12,6 +12,7 @@ mod errors;
 mod events;
 mod faults;
 mod feed_consumer;
+mod hierarchy_copies;
 mod management_surface;
 mod member_counts;
 mod names;

@@ -1,0 +1,269 @@
+//! An account's hierarchy in memory: its nesting edges and what the nested
+//! groups grant, walked in microseconds instead of one index probe per group
+//! reached (2,500 groups above a user cost 5–7 ms as a recursive query).
+//!
+//! A copy is current while the account's row of `hierarchy_versions` holds
+//! the version it was loaded at: triggers give that row a new random version
+//! in the transaction of every change to the account's edges or grants, so
+//! one primary-key read tells whether the copy may be used, on every
+//! instance at once. A version never comes back (a rolled-back change's
+//! version is simply never committed), so a copy loaded inside a
+//! transaction that later rolls back is never used again.
+//!
+//! Copies are bounded ([`MAX_EDGES`] edges in all, the least recently used
+//! dropped first), and an account whose hierarchy changes faster than it
+//! loads is not reloaded after every change: until its copy is current
+//! again, callers walk the database ([`super::hierarchy`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::domain::{AccountId, GroupId, Permission};
+
+/// Edges kept in memory over every account (about 24 bytes an edge).
+pub const MAX_EDGES: usize = 2_000_000;
+
+/// One account's hierarchy at one version, as adjacency arrays over the
+/// sorted ids of the groups that have an edge.
+pub struct Graph {
+    version: String,
+    ids: Vec<GroupId>,
+    /// The parents of node `i` are `up[up_at[i]..up_at[i + 1]]`.
+    up_at: Vec<u32>,
+    up: Vec<u32>,
+    down_at: Vec<u32>,
+    down: Vec<u32>,
+    /// What each node grants, a bit per [`Permission::ALL`] entry.
+    grants: Vec<u16>,
+    system: Option<u32>,
+}
+
+fn bit(permission: Permission) -> u16 {
+    let at = Permission::ALL.iter().position(|p| *p == permission).unwrap_or(0);
+    1 << at
+}
+
+/// Adjacency arrays of `pairs` (from, to) over `n` nodes.
+fn adjacency(n: usize, pairs: impl Iterator<Item = (u32, u32)> + Clone) -> (Vec<u32>, Vec<u32>) {
+    let mut at = vec![0u32; n + 1];
+    for (from, _) in pairs.clone() {
+        at[from as usize + 1] += 1;
+    }
+    for i in 0..n {
+        at[i + 1] += at[i];
+    }
+    let mut fill = at.clone();
+    let mut to = vec![0u32; at[n] as usize];
+    for (from, target) in pairs {
+        to[fill[from as usize] as usize] = target;
+        fill[from as usize] += 1;
+    }
+    (at, to)
+}
+
+impl Graph {
+    /// The graph of `edges` (parent, child) with the `grants` of its groups
+    /// and the account's System Administrators group.
+    pub fn build(version: String, edges: &[(GroupId, GroupId)], grants: &[(GroupId, Permission)], system: Option<GroupId>) -> Graph {
+        let mut ids: Vec<GroupId> = edges.iter().flat_map(|(p, c)| [*p, *c]).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let index = |id: &GroupId| ids.binary_search(id).map(|i| i as u32);
+        let pairs: Vec<(u32, u32)> = edges.iter().filter_map(|(p, c)| Some((index(p).ok()?, index(c).ok()?))).collect();
+        let (up_at, up) = adjacency(ids.len(), pairs.iter().map(|(p, c)| (*c, *p)));
+        let (down_at, down) = adjacency(ids.len(), pairs.iter().copied());
+        let mut bits = vec![0u16; ids.len()];
+        for (group, permission) in grants {
+            if let Ok(i) = index(group) {
+                bits[i as usize] |= bit(*permission);
+            }
+        }
+        let system = system.and_then(|s| index(&s).ok());
+        Graph { version, ids, up_at, up, down_at, down, grants: bits, system }
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn edges(&self) -> usize {
+        self.up.len()
+    }
+
+    fn index(&self, id: &GroupId) -> Option<u32> {
+        self.ids.binary_search(id).ok().map(|i| i as u32)
+    }
+
+    fn parents(&self, i: u32) -> &[u32] {
+        &self.up[self.up_at[i as usize] as usize..self.up_at[i as usize + 1] as usize]
+    }
+
+    fn children(&self, i: u32) -> &[u32] {
+        &self.down[self.down_at[i as usize] as usize..self.down_at[i as usize + 1] as usize]
+    }
+
+    /// Visits every node reachable in one step or more from `starts` by
+    /// `next`, not entering `blocked` ones, until `stop` says so; returns
+    /// the nodes visited, in the order reached.
+    fn walk<'g>(
+        &'g self,
+        starts: impl Iterator<Item = u32>,
+        next: impl Fn(&'g Self, u32) -> &'g [u32],
+        blocked: &[u32],
+        mut stop: impl FnMut(u32) -> bool,
+    ) -> Vec<u32> {
+        let mut seen = vec![false; self.ids.len()];
+        for b in blocked {
+            seen[*b as usize] = true;
+        }
+        let mut reached = Vec::new();
+        let mut frontier: Vec<u32> = starts.collect();
+        while let Some(node) = frontier.pop() {
+            for &n in next(self, node) {
+                if !seen[n as usize] {
+                    seen[n as usize] = true;
+                    reached.push(n);
+                    if stop(n) {
+                        return reached;
+                    }
+                    frontier.push(n);
+                }
+            }
+        }
+        reached
+    }
+
+    fn ids_of(&self, nodes: Vec<u32>) -> Vec<GroupId> {
+        nodes.into_iter().map(|i| self.ids[i as usize]).collect()
+    }
+
+    /// Every group above any of `starts` (the starts themselves only when
+    /// one is above another).
+    pub fn ancestors(&self, starts: &[GroupId]) -> Vec<GroupId> {
+        let starts = starts.iter().filter_map(|s| self.index(s));
+        self.ids_of(self.walk(starts, Self::parents, &[], |_| false))
+    }
+
+    /// Every group below `group`, not descending into `excluded`.
+    pub fn descendants(&self, group: GroupId, excluded: &[GroupId]) -> Vec<GroupId> {
+        let blocked: Vec<u32> = excluded.iter().filter_map(|e| self.index(e)).collect();
+        self.ids_of(self.walk(self.index(&group).into_iter(), Self::children, &blocked, |_| false))
+    }
+
+    /// Whether a group above one of `starts` is System Administrators or,
+    /// with `Some(permission)`, grants it.
+    pub fn grants_above(&self, starts: &[GroupId], permission: Option<Permission>) -> bool {
+        let wanted = permission.map_or(0, bit);
+        let granting = |n: u32| Some(n) == self.system || self.grants[n as usize] & wanted != 0;
+        let starts = starts.iter().filter_map(|s| self.index(s));
+        self.walk(starts, Self::parents, &[], granting).last().is_some_and(|n| granting(*n))
+    }
+}
+
+struct Entry {
+    graph: Option<Arc<Graph>>,
+    loading: bool,
+    /// When the last load began and how long it took.
+    last_load: Option<(Instant, Duration)>,
+    used: Instant,
+}
+
+static COPIES: LazyLock<Mutex<HashMap<AccountId, Entry>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// What [`current`] found.
+pub enum Lookup {
+    Current(Arc<Graph>),
+    /// No current copy: the caller may load one (and must then [`store`] or
+    /// [`abandon`] it).
+    Load,
+    /// No current copy, and another caller is loading one or one was loaded
+    /// too recently: walk the database.
+    Walk,
+}
+
+/// The account's copy at `version`, or what to do without one.
+pub fn current(account: AccountId, version: &str) -> Lookup {
+    let mut copies = COPIES.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = copies.entry(account).or_insert_with(|| Entry { graph: None, loading: false, last_load: None, used: Instant::now() });
+    entry.used = Instant::now();
+    match &entry.graph {
+        Some(g) if g.version == version => return Lookup::Current(g.clone()),
+        _ => {}
+    }
+    if entry.loading {
+        return Lookup::Walk;
+    }
+    // Loading takes at most a tenth of the time of an account whose
+    // hierarchy keeps changing.
+    if let Some((began, took)) = entry.last_load {
+        if began.elapsed() < took * 10 {
+            return Lookup::Walk;
+        }
+    }
+    entry.loading = true;
+    entry.last_load = Some((Instant::now(), Duration::ZERO));
+    Lookup::Load
+}
+
+/// Keeps a loaded copy (unless it is larger than the whole budget), and
+/// drops the least recently used others while over [`MAX_EDGES`].
+pub fn store(account: AccountId, graph: Graph, took: Duration) -> Arc<Graph> {
+    let graph = Arc::new(graph);
+    let mut copies = COPIES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(entry) = copies.get_mut(&account) {
+        entry.loading = false;
+        entry.last_load = entry.last_load.map(|(began, _)| (began, took));
+        entry.graph = (graph.edges() <= MAX_EDGES).then(|| graph.clone());
+    }
+    let mut total: usize = copies.values().filter_map(|e| e.graph.as_ref()).map(|g| g.edges()).sum();
+    while total > MAX_EDGES {
+        let Some((oldest, _)) = copies.iter().filter(|(_, e)| e.graph.is_some()).min_by_key(|(_, e)| e.used) else { break };
+        let oldest = *oldest;
+        if let Some(g) = copies.get_mut(&oldest).and_then(|e| e.graph.take()) {
+            total -= g.edges();
+        }
+    }
+    graph
+}
+
+/// A load that failed: another caller may try.
+pub fn abandon(account: AccountId) {
+    let mut copies = COPIES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(entry) = copies.get_mut(&account) {
+        entry.loading = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: usize) -> Vec<GroupId> {
+        let mut v: Vec<GroupId> = (0..n).map(|_| GroupId::new()).collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn walks_up_and_down_skipping_excluded_subtrees() {
+        let g = ids(6);
+        // 0 > 1 > 2 > 3, 0 > 4 > 3, 5 alone above 4.
+        let edges = [(g[0], g[1]), (g[1], g[2]), (g[2], g[3]), (g[0], g[4]), (g[4], g[3]), (g[5], g[4])];
+        let graph = Graph::build("v".into(), &edges, &[(g[5], Permission::UserRead)], Some(g[0]));
+        let mut up = graph.ancestors(&[g[3]]);
+        up.sort_unstable();
+        assert_eq!(up, vec![g[0], g[1], g[2], g[4], g[5]]);
+        assert!(graph.ancestors(&[g[0]]).is_empty());
+        let mut down = graph.descendants(g[0], &[g[1]]);
+        down.sort_unstable();
+        assert_eq!(down, vec![g[3], g[4]]);
+        assert!(graph.grants_above(&[g[3]], Some(Permission::UserRead)));
+        assert!(graph.grants_above(&[g[2]], None), "System Administrators is above");
+        assert!(graph.grants_above(&[g[2]], Some(Permission::AuditRead)), "administrators hold everything");
+        let no_system = Graph::build("v".into(), &edges, &[(g[5], Permission::UserRead)], None);
+        assert!(!no_system.grants_above(&[g[2]], Some(Permission::UserRead)), "5 is not above 2");
+        assert!(no_system.grants_above(&[g[4]], Some(Permission::UserRead)));
+        assert!(!no_system.grants_above(&[g[5]], Some(Permission::UserRead)), "a start's own grants are not above it");
+    }
+}
