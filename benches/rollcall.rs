@@ -9,8 +9,9 @@
 //! Environment: ROLLCALL_BENCH_BACKENDS (default "sqlite,postgres"),
 //! ROLLCALL_BENCH_SECONDS (per load run), ROLLCALL_BENCH_ONLY=events (only the
 //! events on / off rows), nesting (only the nesting rows), pages (only
-//! the member pages, without the fill) or signin (only the wrong-password
-//! burst, and peak RSS after it),
+//! the member pages, without the fill), signin (only the wrong-password
+//! burst, and peak RSS after it) or scale (1,000,000 users, 10,000 groups,
+//! 10,000,000 memberships filled over HTTP; ROLLCALL_BENCH_SCALE=users,groups),
 //! ROLLCALL_BENCH_ROUNDS (of the events rows), ROLLCALL_TEST_POSTGRES_URL.
 //! The PostgreSQL run also runs `pgbench` (one insert a transaction) for comparison.
 
@@ -672,6 +673,145 @@ fn events_on_off(load: &Load, db: &Database, row: &mut dyn FnMut(&str, &Figures,
     (events_single, events_bulk)
 }
 
+/// Bytes the database takes on disk (SQLite: the file and its write-ahead
+/// log; PostgreSQL: `pg_database_size`).
+fn database_bytes(db: &Database) -> u64 {
+    match &db.pg_name {
+        None => {
+            let file = db.url.strip_prefix("sqlite://").unwrap().to_owned();
+            [file.clone(), format!("{file}-wal")].iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum()
+        }
+        Some(name) => {
+            #[derive(diesel::QueryableByName)]
+            struct Size {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                bytes: i64,
+            }
+            let mut admin = PgConnection::establish(&postgres_admin_url()).unwrap();
+            let size: Size = diesel::sql_query(format!("SELECT pg_database_size('{name}') AS bytes")).get_result(&mut admin).unwrap();
+            size.bytes as u64
+        }
+    }
+}
+
+/// Puts the members of every group in over HTTP: group `k` gets the
+/// `per_group` users from `k * per_group` on (round the user list), so that
+/// every user is in about the same number of groups, by v1 bulk adds of 100
+/// at `concurrency`. Returns the memberships/s.
+fn fill_over_http(base: &str, token: &str, seeded: &Seeded, per_group: usize, concurrency: usize) -> f64 {
+    let blocks = per_group.div_ceil(100);
+    let total = seeded.groups.len() * blocks;
+    let users = std::sync::Arc::new(seeded.users.clone());
+    let groups = std::sync::Arc::new(seeded.groups.clone());
+    let next = std::sync::Arc::new(AtomicUsize::new(0));
+    let began = Instant::now();
+    let client = reqwest::Client::new();
+    runtime().block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..concurrency {
+            let (users, groups, next, client) = (users.clone(), groups.clone(), next.clone(), client.clone());
+            let (base, token, account) = (base.to_owned(), token.to_owned(), seeded.account.clone());
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        break;
+                    }
+                    let (k, block) = (i / blocks, i % blocks);
+                    let first = k * per_group + block * 100;
+                    let ids: Vec<&str> =
+                        (first..first + 100.min(per_group - block * 100)).map(|j| users[j % users.len()].as_str()).collect();
+                    let r = client
+                        .put(format!("{base}/v1/groups/{}/users", groups[k]))
+                        .bearer_auth(&token)
+                        .header("X-Account-ID", &account)
+                        .header("Content-Type", "application/json")
+                        .body(serde_json::to_string(&ids).unwrap())
+                        .send()
+                        .await
+                        .expect("bulk add sent");
+                    assert!(r.status().is_success(), "bulk add: {}", r.status());
+                    if i % 10_000 == 0 {
+                        eprintln!("  fill: {i} of {total} requests");
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    (seeded.groups.len() * per_group) as f64 / began.elapsed().as_secs_f64()
+}
+
+/// ROLLCALL_BENCH_ONLY=scale: one account of `scale.users` users and
+/// `scale.groups` groups, filled to 1,000 members a group (10 groups a user
+/// at the full scale: 10,000,000 memberships). Single add, member page and
+/// `HEAD` are measured with the users and groups in place before the fill
+/// (only the probe group has its members) and again after it, on one
+/// server whose peak RSS is read at the end.
+fn at_scale(db: &Database, scale: &Scale, row: &mut dyn FnMut(&str, &Figures, String)) -> Value {
+    const PER_GROUP: usize = 1_000;
+    let began = Instant::now();
+    let seeded = seed(db, scale);
+    analyze(db);
+    eprintln!("  seeded {} users, {} groups through the library in {:.0} s", scale.users, scale.groups, began.elapsed().as_secs_f64());
+    let dir = out_dir();
+    let users_file = dir.join("scale-users.txt");
+    let groups_file = dir.join("scale-groups.txt");
+    // Single adds go to the groups after the probe group.
+    std::fs::write(&users_file, seeded.users.join("\n")).unwrap();
+    std::fs::write(&groups_file, seeded.groups[1..].join("\n")).unwrap();
+    let token = TokenKeys::from_secret(SECRET.as_bytes()).issue(admin(&seeded).user, admin(&seeded).account, 86_400).unwrap();
+    let load = Load { users_file: &users_file, groups_file: &groups_file, token: &token, account: &seeded.account, seconds: scale.seconds };
+    let probe = seeded.groups[0].clone();
+    let member = seeded.users[PER_GROUP / 2].clone();
+    add_block(&service(db.pool(SqliteSynchronous::Normal, 2)), &seeded.account, &probe, &seeded.users[..PER_GROUP]);
+    let server = Server::start(db);
+    let bytes_before = database_bytes(db);
+    let measure = |when: &str, offset: usize, row: &mut dyn FnMut(&str, &Figures, String)| -> (f64, f64, f64) {
+        let single = wrk(&load, &format!("{}/", server.base), "single", offset, 16);
+        row(&format!("scale: single add c=16 ({when})"), &single, String::new());
+        let page = wrk(&load, &format!("{}/v1/groups/{probe}/users?limit=1000", server.base), "get", 0, 1);
+        row(&format!("scale: page of 1,000 members c=1 ({when})"), &page, String::new());
+        let head = wrk(&load, &format!("{}/api/security/groups/{probe}/users/{member}", server.base), "head", 0, 1);
+        row(&format!("scale: HEAD member c=1 ({when})"), &head, String::new());
+        (single.p50_ms, page.p50_ms, head.p50_ms)
+    };
+    let before = measure("users and groups only", 0, row);
+    eprintln!("  filling {} memberships over HTTP", scale.groups * PER_GROUP);
+    let fill_rate = fill_over_http(&server.base, &token, &seeded, PER_GROUP, 16);
+    let memberships = count_memberships(db);
+    row(
+        "scale: fill by v1 bulk adds of 100, c=16",
+        &Figures::default(),
+        format!("{fill_rate:.0} memberships/s; {memberships} memberships"),
+    );
+    analyze(db);
+    let after = measure(&format!("{memberships} memberships"), 5_000_000, row);
+    let rss = server.peak_rss_mb();
+    let bytes_after = database_bytes(db);
+    let per_membership = (bytes_after.saturating_sub(bytes_before)) as f64 / (memberships as f64 - PER_GROUP as f64).max(1.0);
+    row("scale: peak server RSS", &Figures::default(), format!("{rss:.1} MB"));
+    row(
+        "scale: bytes on disk per membership",
+        &Figures::default(),
+        format!("{per_membership:.0} bytes (database {:.0} MB)", bytes_after as f64 / 1e6),
+    );
+    json!({
+        "memberships": memberships,
+        "fill_memberships_per_s": round(fill_rate),
+        "peak_rss_mb": round(rss),
+        "bytes_per_membership": round(per_membership),
+        "database_mb": round(bytes_after as f64 / 1e6),
+        "ratios": {
+            "single_add_p50_full_vs_empty": round(after.0 / before.0),
+            "page_p50_full_vs_empty": round(after.1 / before.1),
+            "head_p50_full_vs_empty": round(after.2 / before.2),
+        }
+    })
+}
+
 fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures, String)>) -> Value {
     let name = format!("{backend:?}").to_lowercase();
     eprintln!("[{name}] seeding {} users, {} groups", scale.users, scale.groups);
@@ -687,6 +827,14 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         let ratios = json!({"nesting_head_p50_ms": round(head), "nesting_inherited_groups_p50_ms": round(groups),
                             "nesting_permission_check_p50_ms": round(check)});
         return json!({"figures": result, "ratios": ratios});
+    }
+    // ROLLCALL_BENCH_ONLY=scale: the 10,000,000-membership rows.
+    if std::env::var("ROLLCALL_BENCH_ONLY").is_ok_and(|v| v == "scale") {
+        let figures = at_scale(&db, scale, &mut |label, figures, note| {
+            result.insert(label.to_owned(), figures.json());
+            table.push((format!("{name}: {label}"), figures.clone(), note));
+        });
+        return json!({"figures": result, "scale": figures, "ratios": figures["ratios"]});
     }
     let seeded = seed(&db, scale);
     analyze(&db);
@@ -920,11 +1068,20 @@ fn main() {
     // then the data set is tiny and the build is debug (a smoke run for CI).
     let full = std::env::args().any(|a| a == "--bench");
     let seconds = std::env::var("ROLLCALL_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(if full { 5 } else { 1 });
-    let scale = if full {
+    let mut scale = if full {
         Scale { users: 100_000, burst: 1_000, nested_groups: 100_000, groups: 1_000, memberships: 1_000_000, seconds }
     } else {
         Scale { users: 2_000, burst: 40, nested_groups: 200, groups: 20, memberships: 5_000, seconds }
     };
+    // The scale rows: 1,000,000 users and 10,000 groups of 1,000 members
+    // (ROLLCALL_BENCH_SCALE=users,groups to change it).
+    if std::env::var("ROLLCALL_BENCH_ONLY").is_ok_and(|v| v == "scale") {
+        let given = std::env::var("ROLLCALL_BENCH_SCALE").unwrap_or_else(|_| "1000000,10000".into());
+        let mut parts = given.split(',').map(|p| p.trim().parse::<usize>().expect("ROLLCALL_BENCH_SCALE=users,groups"));
+        scale.users = parts.next().unwrap();
+        scale.groups = parts.next().unwrap();
+        scale.memberships = scale.groups * 1_000;
+    }
     let backends: Vec<Backend> = std::env::var("ROLLCALL_BENCH_BACKENDS")
         .unwrap_or_else(|_| "sqlite,postgres".into())
         .split(',')

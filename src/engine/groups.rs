@@ -124,6 +124,22 @@ pub fn views_by_ids(tx: &mut Read, account: AccountId, ids: &[GroupId]) -> Resul
     with_permissions(tx, found)
 }
 
+/// Picks a page out of a listing's groups (in name order): the total it
+/// counts and the page's groups.
+pub type Select = Box<dyn FnOnce(Vec<Group>) -> (i64, Vec<Group>) + Send>;
+
+/// Every group, as one page.
+pub fn select_all() -> Select {
+    Box::new(|groups| (groups.len() as i64, groups))
+}
+
+/// [`views_by_ids`] of the page `select` picks: the permissions of the
+/// page's groups only (a user's inherited groups may be thousands).
+pub fn page_by_ids(tx: &mut Read, account: AccountId, ids: &[GroupId], select: Select) -> Result<(i64, Vec<GroupView>), Error> {
+    let (total, page) = select(groups::by_ids(tx, account, ids)?);
+    Ok((total, with_permissions(tx, page)?))
+}
+
 /// What an update changes; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct GroupPatch {

@@ -127,14 +127,16 @@ pub fn groups_of_user(tx: &mut Read, account: AccountId, user: crate::domain::Us
 }
 
 /// The groups below `group` (direct children, or with `inherited` all
-/// descendants), with `include_self` the group too, as views in name order.
+/// descendants), with `include_self` the group too: the page `select` picks
+/// of them in name order, as views.
 pub fn list_children(
     tx: &mut Read,
     principal: &Principal,
     group: &GroupIdentifier,
     inherited: bool,
     include_self: bool,
-) -> Result<Vec<super::groups::GroupView>, Error> {
+    select: super::groups::Select,
+) -> Result<(i64, Vec<super::groups::GroupView>), Error> {
     require(tx, principal, Permission::GroupRead)?;
     let group = find_group(tx, principal.account, group)?;
     let mut ids = if inherited {
@@ -145,5 +147,5 @@ pub fn list_children(
     if include_self {
         ids.push(group.id);
     }
-    super::groups::views_by_ids(tx, principal.account, &ids)
+    super::groups::page_by_ids(tx, principal.account, &ids, select)
 }

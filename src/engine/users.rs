@@ -188,11 +188,18 @@ pub fn delete(w: &mut Write, principal: &Principal, ident: &UserIdentifier) -> R
 }
 
 /// The groups of a user (directly, or with `inherited` also through child
-/// groups), as views in name order. A user may list their own.
-pub fn groups_of(tx: &mut Read, principal: &Principal, ident: &UserIdentifier, inherited: bool) -> Result<Vec<GroupView>, Error> {
+/// groups), the page `select` picks of them in name order, as views. A user
+/// may list their own.
+pub fn groups_of(
+    tx: &mut Read,
+    principal: &Principal,
+    ident: &UserIdentifier,
+    inherited: bool,
+    select: super::groups::Select,
+) -> Result<(i64, Vec<GroupView>), Error> {
     let user = get(tx, principal, ident, false)?;
     let ids = super::hierarchy::groups_of_user(tx, principal.account, user.id, inherited)?;
-    super::groups::views_by_ids(tx, principal.account, &ids)
+    super::groups::page_by_ids(tx, principal.account, &ids, select)
 }
 
 /// Whether the user belongs to any of the groups, directly or through a child group.

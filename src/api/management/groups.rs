@@ -371,6 +371,6 @@ pub async fn list_child_groups(
     let group = GroupIdentifier::parse(&path.into_inner())?;
     let (inherited, include_self) = (query.include_inherited.unwrap_or(false), query.include_self.unwrap_or(false));
     let listing = query.parse()?;
-    let groups = service.list_child_groups(&caller, group, inherited, include_self).await?;
-    Ok(HttpResponse::Ok().json(listing.page(groups)))
+    let (total, page) = service.list_child_groups(&caller, group, inherited, include_self, listing.selection()).await?;
+    Ok(HttpResponse::Ok().json(listing.page(total, page)))
 }

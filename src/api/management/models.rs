@@ -1,9 +1,10 @@
 //! The management surface's bodies (camelCase) and paging.
 
 use crate::api::timestamp;
+use crate::db::groups::Group;
 use crate::db::users::User;
 use crate::domain::{normalize_key, GroupIdentifier, GroupSort, Page, Permission, Search, Sort, UserSort};
-use crate::engine::groups::GroupView;
+use crate::engine::groups::{GroupView, Select};
 use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -451,36 +452,45 @@ pub struct GroupListing {
 }
 
 impl GroupListing {
-    /// The page of `groups` asked for: searched, without the excluded ones, sorted.
-    pub fn page(self, groups: Vec<GroupView>) -> GroupPagedList {
-        let excluded = |key: &str, v: &GroupView| {
-            self.excluded.iter().any(|e| match e {
-                GroupIdentifier::Id(id) => *id == v.group.id,
-                GroupIdentifier::Name(name) => name == key,
-            })
-        };
-        let mut groups: Vec<(String, GroupView)> = groups
-            .into_iter()
-            .map(|v| (normalize_key(&v.group.name), v))
-            .filter(|(key, v)| self.search.as_ref().is_none_or(|q| key.contains(q.as_str())) && !excluded(key, v))
-            .collect();
-        groups.sort_by(|(ka, a), (kb, b)| {
-            let mut order = std::cmp::Ordering::Equal;
-            for (key, descending) in self.sort.keys() {
-                let by = match key {
-                    GroupSort::Name => ka.cmp(kb),
-                    GroupSort::CreatedAt => a.group.created_at.cmp(&b.group.created_at),
-                    GroupSort::UpdatedAt => a.group.updated_at.cmp(&b.group.updated_at),
-                };
-                order = order.then(if descending { by.reverse() } else { by });
-            }
-            let ids = a.group.id.cmp(&b.group.id);
-            order.then(if self.sort.descending { ids.reverse() } else { ids })
-        });
-        let total = groups.len() as i64;
+    /// What picks the page asked for out of the groups (searched, without
+    /// the excluded ones, sorted) and counts the total, before their
+    /// permissions are read.
+    pub fn selection(&self) -> Select {
+        let (search, excluded, sort) = (self.search.clone(), self.excluded.clone(), self.sort.clone());
         let (offset, limit) = (self.paging.page.offset as usize, self.paging.page.limit as usize);
-        let items = groups.into_iter().skip(offset).take(limit).map(|(_, v)| ManagementGroup::from(v)).collect();
-        GroupPagedList::new(&self.paging, total, items)
+        Box::new(move |groups: Vec<Group>| {
+            let left_out = |key: &str, g: &Group| {
+                excluded.iter().any(|e| match e {
+                    GroupIdentifier::Id(id) => *id == g.id,
+                    GroupIdentifier::Name(name) => name == key,
+                })
+            };
+            let mut groups: Vec<(String, Group)> = groups
+                .into_iter()
+                .map(|g| (normalize_key(&g.name), g))
+                .filter(|(key, g)| search.as_ref().is_none_or(|q| key.contains(q.as_str())) && !left_out(key, g))
+                .collect();
+            groups.sort_by(|(ka, a), (kb, b)| {
+                let mut order = std::cmp::Ordering::Equal;
+                for (key, descending) in sort.keys() {
+                    let by = match key {
+                        GroupSort::Name => ka.cmp(kb),
+                        GroupSort::CreatedAt => a.created_at.cmp(&b.created_at),
+                        GroupSort::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+                    };
+                    order = order.then(if descending { by.reverse() } else { by });
+                }
+                let ids = a.id.cmp(&b.id);
+                order.then(if sort.descending { ids.reverse() } else { ids })
+            });
+            let total = groups.len() as i64;
+            (total, groups.into_iter().skip(offset).take(limit).map(|(_, g)| g).collect())
+        })
+    }
+
+    /// The page of [`Self::selection`]'s groups, with their permissions.
+    pub fn page(self, total: i64, page: Vec<GroupView>) -> GroupPagedList {
+        GroupPagedList::new(&self.paging, total, page.into_iter().map(ManagementGroup::from).collect())
     }
 }
 

@@ -445,8 +445,8 @@ pub async fn list_user_groups(
     let user = user_identifier(&caller, &path.into_inner())?;
     let inherited = query.include_inherited.unwrap_or(false);
     let listing = query.parse()?;
-    let groups = service.groups_of_user(&caller, user, inherited).await?;
-    Ok(HttpResponse::Ok().json(listing.page(groups)))
+    let (total, page) = service.groups_of_user(&caller, user, inherited, listing.selection()).await?;
+    Ok(HttpResponse::Ok().json(listing.page(total, page)))
 }
 
 /// Is the user in any of the groups?
