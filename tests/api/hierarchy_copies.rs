@@ -25,6 +25,10 @@ fn on(app: &TestApp, base: &str, method: Method, path: &str) -> reqwest::Request
     builder
 }
 
+/// A change (what, method, path, body) and the state expected after it
+/// (user_read, `HEAD` of Top, the inherited groups' names).
+type Step<'a> = (&'a str, Method, String, Option<serde_json::Value>, (StatusCode, StatusCode, &'a str));
+
 async fn every_change_to_a_hierarchy_bites_at_once_on_every_instance(app: TestApp) {
     let other = app.start_another_instance();
     let member = app.create_user("member@example.com", Some("member")).await;
@@ -49,7 +53,7 @@ async fn every_change_to_a_hierarchy_bites_at_once_on_every_instance(app: TestAp
     assert_eq!(state().await, (forbidden, not_member, "Leaf".to_owned()));
     // Each change is made on the other instance, right after this one has
     // used (and so kept) the hierarchy as it was.
-    let steps: Vec<(&str, Method, String, Option<serde_json::Value>, (StatusCode, StatusCode, &str))> = vec![
+    let steps: Vec<Step> = vec![
         ("nest Mid in Top", Method::PUT, format!("{M}/groups/Top/groups/Mid"), None, (forbidden, not_member, "Leaf")),
         ("nest Leaf in Mid", Method::PUT, format!("{M}/groups/Mid/groups/Leaf"), None, (forbidden, member_of, "Leaf,Mid,Top")),
         (
