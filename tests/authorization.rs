@@ -19,8 +19,8 @@ use rollcall::domain::{
     Email, GroupDescription, GroupId, GroupIdentifier, GroupName, IdList, Page, Permission, PersonName, Principal, Sort, UserId,
     UserIdentifier,
 };
-use rollcall::engine::groups::select_all;
 use rollcall::engine::groups::GroupPatch;
+use rollcall::engine::groups::Selection;
 use rollcall::engine::members::MemberQuery;
 use rollcall::engine::users::{UserDraft, UserPatch};
 use rollcall::error::{Error, ErrorKind};
@@ -99,7 +99,7 @@ fn use_cases() -> Vec<(&'static str, Option<Option<Permission>>, Call)> {
                 other => other,
             }),
         ),
-        ("list children", Some(Some(GroupRead)), call!(|s, p, f, _n| s.list_child_groups(&p, g(f), true, true, select_all()).await)),
+        ("list children", Some(Some(GroupRead)), call!(|s, p, f, _n| s.list_child_groups(&p, g(f), true, true, Selection::all()).await)),
         (
             "create a group",
             Some(Some(GroupCreate)),
@@ -171,8 +171,8 @@ fn use_cases() -> Vec<(&'static str, Option<Option<Permission>>, Call)> {
                 s.delete_user(&p, UserIdentifier::Id(made.id)).await
             }),
         ),
-        ("a user's groups", Some(Some(UserRead)), call!(|s, p, f, _n| s.groups_of_user(&p, u(f), true, select_all()).await)),
-        ("one's own groups", None, call!(|s, p, _f, _n| s.groups_of_user(&p, UserIdentifier::Id(p.user), true, select_all()).await)),
+        ("a user's groups", Some(Some(UserRead)), call!(|s, p, f, _n| s.groups_of_user(&p, u(f), true, Selection::all()).await)),
+        ("one's own groups", None, call!(|s, p, _f, _n| s.groups_of_user(&p, UserIdentifier::Id(p.user), true, Selection::all()).await)),
         ("a user in groups", Some(Some(UserRead)), call!(|s, p, f, _n| s.user_in_any_group(&p, u(f), vec![g(f)]).await)),
     ]
 }

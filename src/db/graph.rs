@@ -1,5 +1,6 @@
-//! An account's hierarchy in memory: its nesting edges and what the nested
-//! groups grant, walked in microseconds instead of one index probe per group
+//! An account's hierarchy in memory: its nesting edges, what the nested
+//! groups grant and their name keys (a listing in name order picks its page
+//! from them), walked in microseconds instead of one index probe per group
 //! reached (2,500 groups above a user cost 5–7 ms as a recursive query).
 //!
 //! A copy is current while the account's row of `hierarchy_versions` holds
@@ -36,6 +37,8 @@ pub struct Graph {
     down: Vec<u32>,
     /// What each node grants, a bit per [`Permission::ALL`] entry.
     grants: Vec<u16>,
+    /// Each node's name key.
+    keys: Vec<Box<str>>,
     system: Option<u32>,
 }
 
@@ -63,9 +66,15 @@ fn adjacency(n: usize, pairs: impl Iterator<Item = (u32, u32)> + Clone) -> (Vec<
 }
 
 impl Graph {
-    /// The graph of `edges` (parent, child) with the `grants` of its groups
-    /// and the account's System Administrators group.
-    pub fn build(version: String, edges: &[(GroupId, GroupId)], grants: &[(GroupId, Permission)], system: Option<GroupId>) -> Graph {
+    /// The graph of `edges` (parent, child) with the `grants` and name `keys`
+    /// of its groups and the account's System Administrators group.
+    pub fn build(
+        version: String,
+        edges: &[(GroupId, GroupId)],
+        grants: &[(GroupId, Permission)],
+        keys: &[(GroupId, String)],
+        system: Option<GroupId>,
+    ) -> Graph {
         let mut ids: Vec<GroupId> = edges.iter().flat_map(|(p, c)| [*p, *c]).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -79,8 +88,14 @@ impl Graph {
                 bits[i as usize] |= bit(*permission);
             }
         }
+        let mut names: Vec<Box<str>> = vec![Box::from(""); ids.len()];
+        for (group, key) in keys {
+            if let Ok(i) = index(group) {
+                names[i as usize] = key.as_str().into();
+            }
+        }
         let system = system.and_then(|s| index(&s).ok());
-        Graph { version, ids, up_at, up, down_at, down, grants: bits, system }
+        Graph { version, ids, up_at, up, down_at, down, grants: bits, keys: names, system }
     }
 
     pub fn version(&self) -> &str {
@@ -93,6 +108,11 @@ impl Graph {
 
     fn index(&self, id: &GroupId) -> Option<u32> {
         self.ids.binary_search(id).ok().map(|i| i as u32)
+    }
+
+    /// The group's name key, if it is nested.
+    pub fn key(&self, id: &GroupId) -> Option<&str> {
+        self.index(id).map(|i| &*self.keys[i as usize])
     }
 
     fn parents(&self, i: u32) -> &[u32] {
@@ -250,7 +270,10 @@ mod tests {
         let g = ids(6);
         // 0 > 1 > 2 > 3, 0 > 4 > 3, 5 alone above 4.
         let edges = [(g[0], g[1]), (g[1], g[2]), (g[2], g[3]), (g[0], g[4]), (g[4], g[3]), (g[5], g[4])];
-        let graph = Graph::build("v".into(), &edges, &[(g[5], Permission::UserRead)], Some(g[0]));
+        let keys: Vec<(GroupId, String)> = g.iter().enumerate().map(|(i, id)| (*id, format!("g{i}"))).collect();
+        let graph = Graph::build("v".into(), &edges, &[(g[5], Permission::UserRead)], &keys, Some(g[0]));
+        assert_eq!(graph.key(&g[4]), Some("g4"));
+        assert_eq!(graph.key(&GroupId::new()), None);
         let mut up = graph.ancestors(&[g[3]]);
         up.sort_unstable();
         assert_eq!(up, vec![g[0], g[1], g[2], g[4], g[5]]);
@@ -261,7 +284,7 @@ mod tests {
         assert!(graph.grants_above(&[g[3]], Some(Permission::UserRead)));
         assert!(graph.grants_above(&[g[2]], None), "System Administrators is above");
         assert!(graph.grants_above(&[g[2]], Some(Permission::AuditRead)), "administrators hold everything");
-        let no_system = Graph::build("v".into(), &edges, &[(g[5], Permission::UserRead)], None);
+        let no_system = Graph::build("v".into(), &edges, &[(g[5], Permission::UserRead)], &keys, None);
         assert!(!no_system.grants_above(&[g[2]], Some(Permission::UserRead)), "5 is not above 2");
         assert!(no_system.grants_above(&[g[4]], Some(Permission::UserRead)));
         assert!(!no_system.grants_above(&[g[5]], Some(Permission::UserRead)), "a start's own grants are not above it");

@@ -32,7 +32,15 @@ fn load(conn: &mut Conn, account_id: AccountId, version: String) -> Result<Graph
     let stored: Vec<(GroupId, String)> = with_conn!(conn, |c| grants_q.load(c))?;
     let grants = stored.into_iter().map(|(g, p)| Ok((g, Permission::from_stored(&p)?))).collect::<Result<Vec<_>, Error>>()?;
     let system = super::groups::find_system(conn, account_id)?.map(|g| g.id);
-    Ok(Graph::build(version, &edges, &grants, system))
+    let nested = groups::table
+        .filter(groups::account_id.eq(account_id))
+        .filter(
+            diesel::dsl::exists(group_children::table.filter(group_children::parent_id.eq(groups::id)))
+                .or(diesel::dsl::exists(group_children::table.filter(group_children::child_id.eq(groups::id)))),
+        )
+        .select((groups::id, groups::name_key));
+    let keys: Vec<(GroupId, String)> = with_conn!(conn, |c| nested.load(c))?;
+    Ok(Graph::build(version, &edges, &grants, &keys, system))
 }
 
 /// The account's hierarchy in memory when a current copy is at hand or can
@@ -40,7 +48,7 @@ fn load(conn: &mut Conn, account_id: AccountId, version: String) -> Result<Graph
 /// primary-key read when the copy is current.
 fn in_memory(conn: &mut Conn, account_id: AccountId) -> Result<Option<Arc<Graph>>, Error> {
     let Some(version) = version_of(conn, account_id)? else {
-        return Ok(Some(Arc::new(Graph::build(String::new(), &[], &[], None))));
+        return Ok(Some(Arc::new(Graph::build(String::new(), &[], &[], &[], None))));
     };
     match graph::current(account_id, &version) {
         Lookup::Current(g) => Ok(Some(g)),
@@ -228,6 +236,30 @@ pub fn user_holds_through_nesting_in_database(
     );
     let found = walk(conn, &sql, &[account_id.to_string(), user.to_string(), permission.to_owned()])?;
     Ok(!found.is_empty())
+}
+
+/// `starts` and every group above them, each with its name key, when the
+/// account's hierarchy is in memory (it holds the keys of its groups; the
+/// others are read): `None` otherwise.
+pub fn with_groups_above(conn: &mut Conn, account_id: AccountId, starts: &[GroupId]) -> Result<Option<Vec<(String, GroupId)>>, Error> {
+    let Some(g) = in_memory(conn, account_id)? else { return Ok(None) };
+    let mut keyed = Vec::new();
+    let mut unknown = Vec::new();
+    let mut ids: Vec<GroupId> = starts.iter().copied().chain(g.ancestors(starts)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        match g.key(&id) {
+            Some(key) => keyed.push((key.to_owned(), id)),
+            None => unknown.push(id),
+        }
+    }
+    for chunk in unknown.chunks(10_000) {
+        let q = groups::table.filter(groups::id.eq_any(chunk)).select((groups::id, groups::account_id, groups::name_key));
+        let rows: Vec<(GroupId, AccountId, String)> = with_conn!(conn, |c| q.load(c))?;
+        keyed.extend(rows.into_iter().filter(|(_, a, _)| *a == account_id).map(|(id, _, key)| (key, id)));
+    }
+    Ok(Some(keyed))
 }
 
 /// The direct children of `group`.

@@ -7,7 +7,7 @@ use super::now;
 use crate::db::groups::{self, Group, NewGroup};
 use crate::db::{Read, Write};
 use crate::domain::{
-    AccountId, GroupDescription, GroupId, GroupIdentifier, GroupName, GroupSort, Page, Permission, Principal, Search, Sort,
+    normalize_key, AccountId, GroupDescription, GroupId, GroupIdentifier, GroupName, GroupSort, Page, Permission, Principal, Search, Sort,
 };
 use crate::error::{Error, ErrorKind};
 
@@ -124,20 +124,100 @@ pub fn views_by_ids(tx: &mut Read, account: AccountId, ids: &[GroupId]) -> Resul
     with_permissions(tx, found)
 }
 
-/// Picks a page out of a listing's groups (in name order): the total it
-/// counts and the page's groups.
-pub type Select = Box<dyn FnOnce(Vec<Group>) -> (i64, Vec<Group>) + Send>;
-
-/// Every group, as one page.
-pub fn select_all() -> Select {
-    Box::new(|groups| (groups.len() as i64, groups))
+/// Which page of a group listing to show: the groups whose name key holds
+/// `search`, without the `excluded` ones, in `sort` order (ties by id).
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub search: Option<String>,
+    pub excluded: Vec<GroupIdentifier>,
+    pub sort: Sort<GroupSort>,
+    pub offset: usize,
+    /// None: every group from the offset on.
+    pub limit: Option<usize>,
 }
 
-/// [`views_by_ids`] of the page `select` picks: the permissions of the
+impl Selection {
+    /// Every group, in name order.
+    pub fn all() -> Self {
+        Selection {
+            search: None,
+            excluded: Vec::new(),
+            sort: Sort { key: GroupSort::Name, descending: false, then: Vec::new() },
+            offset: 0,
+            limit: None,
+        }
+    }
+
+    fn keeps(&self, key: &str, id: GroupId) -> bool {
+        self.search.as_ref().is_none_or(|q| key.contains(q.as_str()))
+            && !self.excluded.iter().any(|e| match e {
+                GroupIdentifier::Id(e) => *e == id,
+                GroupIdentifier::Name(name) => name == key,
+            })
+    }
+
+    /// Whether the order needs nothing but the name key and the id.
+    pub fn by_name_only(&self) -> bool {
+        self.sort.keys().all(|(k, _)| k == GroupSort::Name)
+    }
+
+    fn order(&self, (ka, a): (&str, &Group), (kb, b): (&str, &Group)) -> std::cmp::Ordering {
+        let mut order = std::cmp::Ordering::Equal;
+        for (key, descending) in self.sort.keys() {
+            let by = match key {
+                GroupSort::Name => ka.cmp(kb),
+                GroupSort::CreatedAt => a.created_at.cmp(&b.created_at),
+                GroupSort::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+            };
+            order = order.then(if descending { by.reverse() } else { by });
+        }
+        let ids = a.id.cmp(&b.id);
+        order.then(if self.sort.descending { ids.reverse() } else { ids })
+    }
+
+    fn page<T>(&self, all: Vec<T>) -> (i64, Vec<T>) {
+        let total = all.len() as i64;
+        (total, all.into_iter().skip(self.offset).take(self.limit.unwrap_or(usize::MAX)).collect())
+    }
+
+    /// The total of the groups kept and the page of them.
+    pub fn apply(&self, groups: Vec<Group>) -> (i64, Vec<Group>) {
+        let mut keyed: Vec<(String, Group)> =
+            groups.into_iter().map(|g| (normalize_key(&g.name), g)).filter(|(key, g)| self.keeps(key, g.id)).collect();
+        keyed.sort_by(|(ka, a), (kb, b)| self.order((ka, a), (kb, b)));
+        let (total, page) = self.page(keyed);
+        (total, page.into_iter().map(|(_, g)| g).collect())
+    }
+
+    /// [`Self::apply`] on the name keys and ids alone, for an order
+    /// [`Self::by_name_only`]: the total and the page's ids, in order.
+    pub fn apply_to_keys(&self, keyed: Vec<(&str, GroupId)>) -> (i64, Vec<GroupId>) {
+        let mut keyed: Vec<(&str, GroupId)> = keyed.into_iter().filter(|(key, id)| self.keeps(key, *id)).collect();
+        keyed.sort_by(|(ka, a), (kb, b)| {
+            let mut order = std::cmp::Ordering::Equal;
+            for (_, descending) in self.sort.keys() {
+                let by = ka.cmp(kb);
+                order = order.then(if descending { by.reverse() } else { by });
+            }
+            order.then(if self.sort.descending { b.cmp(a) } else { a.cmp(b) })
+        });
+        let (total, page) = self.page(keyed);
+        (total, page.into_iter().map(|(_, id)| id).collect())
+    }
+}
+
+/// [`views_by_ids`] of the page `selection` picks: the permissions of the
 /// page's groups only (a user's inherited groups may be thousands).
-pub fn page_by_ids(tx: &mut Read, account: AccountId, ids: &[GroupId], select: Select) -> Result<(i64, Vec<GroupView>), Error> {
-    let (total, page) = select(groups::by_ids(tx, account, ids)?);
+pub fn page_by_ids(tx: &mut Read, account: AccountId, ids: &[GroupId], selection: &Selection) -> Result<(i64, Vec<GroupView>), Error> {
+    let (total, page) = selection.apply(groups::by_ids(tx, account, ids)?);
     Ok((total, with_permissions(tx, page)?))
+}
+
+/// The views of the groups `ids` names, in that order.
+pub fn views_in_order(tx: &mut Read, account: AccountId, ids: &[GroupId]) -> Result<Vec<GroupView>, Error> {
+    let mut found: HashMap<GroupId, Group> = groups::by_ids(tx, account, ids)?.into_iter().map(|g| (g.id, g)).collect();
+    let ordered = ids.iter().filter_map(|id| found.remove(id)).collect();
+    with_permissions(tx, ordered)
 }
 
 /// What an update changes; `None` leaves a field as it is.

@@ -127,15 +127,15 @@ pub fn groups_of_user(tx: &mut Read, account: AccountId, user: crate::domain::Us
 }
 
 /// The groups below `group` (direct children, or with `inherited` all
-/// descendants), with `include_self` the group too: the page `select` picks
-/// of them in name order, as views.
+/// descendants), with `include_self` the group too: the page `selection`
+/// picks of them, as views.
 pub fn list_children(
     tx: &mut Read,
     principal: &Principal,
     group: &GroupIdentifier,
     inherited: bool,
     include_self: bool,
-    select: super::groups::Select,
+    selection: &super::groups::Selection,
 ) -> Result<(i64, Vec<super::groups::GroupView>), Error> {
     require(tx, principal, Permission::GroupRead)?;
     let group = find_group(tx, principal.account, group)?;
@@ -147,5 +147,5 @@ pub fn list_children(
     if include_self {
         ids.push(group.id);
     }
-    super::groups::page_by_ids(tx, principal.account, &ids, select)
+    super::groups::page_by_ids(tx, principal.account, &ids, selection)
 }

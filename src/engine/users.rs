@@ -188,18 +188,28 @@ pub fn delete(w: &mut Write, principal: &Principal, ident: &UserIdentifier) -> R
 }
 
 /// The groups of a user (directly, or with `inherited` also through child
-/// groups), the page `select` picks of them in name order, as views. A user
-/// may list their own.
+/// groups), the page `selection` picks of them, as views. A user may list
+/// their own.
 pub fn groups_of(
     tx: &mut Read,
     principal: &Principal,
     ident: &UserIdentifier,
     inherited: bool,
-    select: super::groups::Select,
+    selection: &super::groups::Selection,
 ) -> Result<(i64, Vec<GroupView>), Error> {
     let user = get(tx, principal, ident, false)?;
+    if inherited && selection.by_name_only() {
+        // In name order, the page is picked from the name keys the
+        // hierarchy in memory holds: only the page's groups are read (a
+        // user's inherited groups may be thousands).
+        let direct = crate::db::memberships::groups_of(tx, user.id)?;
+        if let Some(keyed) = crate::db::hierarchy::with_groups_above(tx, principal.account, &direct)? {
+            let (total, ids) = selection.apply_to_keys(keyed.iter().map(|(key, id)| (key.as_str(), *id)).collect());
+            return Ok((total, super::groups::views_in_order(tx, principal.account, &ids)?));
+        }
+    }
     let ids = super::hierarchy::groups_of_user(tx, principal.account, user.id, inherited)?;
-    super::groups::page_by_ids(tx, principal.account, &ids, select)
+    super::groups::page_by_ids(tx, principal.account, &ids, selection)
 }
 
 /// Whether the user belongs to any of the groups, directly or through a child group.

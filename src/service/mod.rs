@@ -32,7 +32,7 @@ use crate::domain::{
 };
 use crate::engine::api_keys::NewApiKey;
 use crate::engine::api_keys::{KeyDraft, KeyPurpose};
-use crate::engine::groups::{GroupPage, GroupPatch, GroupView, Select};
+use crate::engine::groups::{GroupPage, GroupPatch, GroupView, Selection};
 use crate::engine::members::{MemberPage, MemberQuery};
 use crate::engine::sign_in::{self, Grant, SignInPolicy};
 use crate::engine::user_status::{self, UserAction};
@@ -482,10 +482,10 @@ impl Service {
         group: GroupIdentifier,
         inherited: bool,
         include_self: bool,
-        select: Select,
+        selection: Selection,
     ) -> Result<(i64, Vec<GroupView>), Error> {
         let p = *p;
-        self.read(move |r| hierarchy::list_children(r, &p, &group, inherited, include_self, select)).await
+        self.read(move |r| hierarchy::list_children(r, &p, &group, inherited, include_self, &selection)).await
     }
 
     // Groups.
@@ -567,16 +567,16 @@ impl Service {
         self.write(Some(p), move |w| users::delete(w, &p, &user)).await
     }
 
-    /// The page `select` picks of a user's groups (and the total it counts).
+    /// The page `selection` picks of a user's groups (and the total it counts).
     pub async fn groups_of_user(
         &self,
         p: &Principal,
         user: UserIdentifier,
         inherited: bool,
-        select: Select,
+        selection: Selection,
     ) -> Result<(i64, Vec<GroupView>), Error> {
         let p = *p;
-        self.read(move |r| users::groups_of(r, &p, &user, inherited, select)).await
+        self.read(move |r| users::groups_of(r, &p, &user, inherited, &selection)).await
     }
 
     pub async fn user_in_any_group(&self, p: &Principal, user: UserIdentifier, groups: Vec<GroupIdentifier>) -> Result<bool, Error> {

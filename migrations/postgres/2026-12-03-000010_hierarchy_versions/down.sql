@@ -1,3 +1,5 @@
+DROP TRIGGER hierarchy_group_renamed ON groups;
+DROP FUNCTION hierarchy_group_renamed();
 DROP TRIGGER hierarchy_grants_removed ON group_permissions;
 DROP TRIGGER hierarchy_grants_added ON group_permissions;
 DROP TRIGGER hierarchy_edges_updated_new ON group_children;

@@ -1,3 +1,4 @@
+DROP TRIGGER hierarchy_group_renamed;
 DROP TRIGGER hierarchy_grant_removed;
 DROP TRIGGER hierarchy_grant_added;
 DROP TRIGGER hierarchy_edge_changed;

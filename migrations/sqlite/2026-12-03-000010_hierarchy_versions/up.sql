@@ -1,5 +1,5 @@
--- A version of each account's hierarchy (its nesting edges and what its
--- groups grant), changed by triggers in the transaction of every change so
+-- A version of each account's hierarchy (its nesting edges, what its groups
+-- grant and their names), changed by triggers in the transaction of every change so
 -- that no write path can miss it. A server keeps an account's hierarchy in
 -- memory and reads this one row to know whether its copy is current, on
 -- every instance. A version is random, never a counter: a rolled-back change
@@ -36,5 +36,12 @@ END;
 CREATE TRIGGER hierarchy_grant_removed AFTER DELETE ON group_permissions BEGIN
     INSERT INTO hierarchy_versions (account_id, version)
         SELECT account_id, lower(hex(randomblob(16))) FROM groups WHERE id = OLD.group_id
+        ON CONFLICT (account_id) DO UPDATE SET version = excluded.version;
+END;
+-- Listings in name order are picked from the names the copy holds. Any
+-- rename changes the version: a group renamed while another transaction
+-- nests it must not leave its old name in a copy.
+CREATE TRIGGER hierarchy_group_renamed AFTER UPDATE OF name_key ON groups WHEN NEW.name_key IS NOT OLD.name_key BEGIN
+    INSERT INTO hierarchy_versions (account_id, version) VALUES (NEW.account_id, lower(hex(randomblob(16))))
         ON CONFLICT (account_id) DO UPDATE SET version = excluded.version;
 END;

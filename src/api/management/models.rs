@@ -1,10 +1,9 @@
 //! The management surface's bodies (camelCase) and paging.
 
 use crate::api::timestamp;
-use crate::db::groups::Group;
 use crate::db::users::User;
 use crate::domain::{normalize_key, GroupIdentifier, GroupSort, Page, Permission, Search, Sort, UserSort};
-use crate::engine::groups::{GroupView, Select};
+use crate::engine::groups::{GroupView, Selection};
 use crate::error::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -452,40 +451,16 @@ pub struct GroupListing {
 }
 
 impl GroupListing {
-    /// What picks the page asked for out of the groups (searched, without
-    /// the excluded ones, sorted) and counts the total, before their
-    /// permissions are read.
-    pub fn selection(&self) -> Select {
-        let (search, excluded, sort) = (self.search.clone(), self.excluded.clone(), self.sort.clone());
-        let (offset, limit) = (self.paging.page.offset as usize, self.paging.page.limit as usize);
-        Box::new(move |groups: Vec<Group>| {
-            let left_out = |key: &str, g: &Group| {
-                excluded.iter().any(|e| match e {
-                    GroupIdentifier::Id(id) => *id == g.id,
-                    GroupIdentifier::Name(name) => name == key,
-                })
-            };
-            let mut groups: Vec<(String, Group)> = groups
-                .into_iter()
-                .map(|g| (normalize_key(&g.name), g))
-                .filter(|(key, g)| search.as_ref().is_none_or(|q| key.contains(q.as_str())) && !left_out(key, g))
-                .collect();
-            groups.sort_by(|(ka, a), (kb, b)| {
-                let mut order = std::cmp::Ordering::Equal;
-                for (key, descending) in sort.keys() {
-                    let by = match key {
-                        GroupSort::Name => ka.cmp(kb),
-                        GroupSort::CreatedAt => a.created_at.cmp(&b.created_at),
-                        GroupSort::UpdatedAt => a.updated_at.cmp(&b.updated_at),
-                    };
-                    order = order.then(if descending { by.reverse() } else { by });
-                }
-                let ids = a.id.cmp(&b.id);
-                order.then(if sort.descending { ids.reverse() } else { ids })
-            });
-            let total = groups.len() as i64;
-            (total, groups.into_iter().skip(offset).take(limit).map(|(_, g)| g).collect())
-        })
+    /// The page asked for (searched, without the excluded ones, sorted),
+    /// picked before the groups' permissions are read.
+    pub fn selection(&self) -> Selection {
+        Selection {
+            search: self.search.clone(),
+            excluded: self.excluded.clone(),
+            sort: self.sort.clone(),
+            offset: self.paging.page.offset as usize,
+            limit: Some(self.paging.page.limit as usize),
+        }
     }
 
     /// The page of [`Self::selection`]'s groups, with their permissions.

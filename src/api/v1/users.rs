@@ -285,6 +285,6 @@ pub async fn delete_user(service: web::Data<Service>, caller: Caller, path: web:
 #[get("/users/{id}/groups")]
 pub async fn list_user_groups(service: web::Data<Service>, caller: Caller, path: web::Path<String>) -> Result<HttpResponse, Error> {
     let user = UserIdentifier::Id(parse_id(&path.into_inner(), "id")?);
-    let (_, groups) = service.groups_of_user(&caller, user, false, crate::engine::groups::select_all()).await?;
+    let (_, groups) = service.groups_of_user(&caller, user, false, crate::engine::groups::Selection::all()).await?;
     Ok(HttpResponse::Ok().json(groups.into_iter().map(GroupResponse::from).collect::<Vec<_>>()))
 }
