@@ -210,12 +210,12 @@ pub fn is_member(tx: &mut Read, principal: &Principal, group: &GroupIdentifier, 
     require(tx, principal, Permission::GroupRead)?;
     let group = find_group(tx, principal.account, group)?;
     let user = find_user(tx, principal.account, user, false)?;
-    // Up from the user's groups (a few), not down the group's subtree
-    // (possibly the whole account).
-    let direct = memberships::groups_of(tx, user.id)?;
-    if direct.contains(&group.id) {
+    // One probe for a direct member; otherwise up from the user's groups
+    // (a few), not down the group's subtree (possibly the whole account).
+    if memberships::is_direct_member(tx, group.id, user.id)? {
         return Ok(true);
     }
+    let direct = memberships::groups_of(tx, user.id)?;
     Ok(crate::db::hierarchy::ancestors(tx, principal.account, &direct)?.contains(&group.id))
 }
 
