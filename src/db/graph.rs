@@ -11,7 +11,7 @@
 //! version is simply never committed), so a copy loaded inside a
 //! transaction that later rolls back is never used again.
 //!
-//! Copies are bounded ([`MAX_EDGES`] edges in all, the least recently used
+//! Copies are bounded ([`MAX_BYTES`] in all, the least recently used
 //! dropped first), and an account whose hierarchy changes faster than it
 //! loads is not reloaded after every change: until its copy is current
 //! again, callers walk the database ([`super::hierarchy`]).
@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 
 use crate::domain::{AccountId, GroupId, Permission};
 
-/// Edges kept in memory over every account (about 24 bytes an edge).
-pub const MAX_EDGES: usize = 2_000_000;
+/// Bytes of copies kept in memory over every account ([`Graph::bytes`]: 8
+/// bytes an edge, and about 50 a group with an edge plus its name's length).
+pub const MAX_BYTES: usize = 32 << 20;
 
 /// One account's hierarchy at one version, as adjacency arrays over the
 /// sorted ids of the groups that have an edge.
@@ -40,6 +41,7 @@ pub struct Graph {
     /// Each node's name key.
     keys: Vec<Box<str>>,
     system: Option<u32>,
+    bytes: usize,
 }
 
 fn bit(permission: Permission) -> u16 {
@@ -78,6 +80,8 @@ impl Graph {
         let mut ids: Vec<GroupId> = edges.iter().flat_map(|(p, c)| [*p, *c]).collect();
         ids.sort_unstable();
         ids.dedup();
+        // Every group came twice or more (one entry per edge end).
+        ids.shrink_to_fit();
         let index = |id: &GroupId| ids.binary_search(id).map(|i| i as u32);
         let pairs: Vec<(u32, u32)> = edges.iter().filter_map(|(p, c)| Some((index(p).ok()?, index(c).ok()?))).collect();
         let (up_at, up) = adjacency(ids.len(), pairs.iter().map(|(p, c)| (*c, *p)));
@@ -95,7 +99,25 @@ impl Graph {
             }
         }
         let system = system.and_then(|s| index(&s).ok());
-        Graph { version, ids, up_at, up, down_at, down, grants: bits, keys: names, system }
+        let mut graph = Graph { version, ids, up_at, up, down_at, down, grants: bits, keys: names, system, bytes: 0 };
+        graph.bytes = graph.measure();
+        graph
+    }
+
+    /// The memory the copy takes (its own and on the heap).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    fn measure(&self) -> usize {
+        use std::mem::size_of;
+        let arrays = self.up_at.capacity() + self.up.capacity() + self.down_at.capacity() + self.down.capacity();
+        size_of::<Graph>()
+            + self.version.capacity()
+            + self.ids.capacity() * size_of::<GroupId>()
+            + arrays * size_of::<u32>()
+            + self.grants.capacity() * size_of::<u16>()
+            + self.keys.iter().map(|k| size_of::<Box<str>>() + k.len()).sum::<usize>()
     }
 
     pub fn version(&self) -> &str {
@@ -189,7 +211,29 @@ struct Entry {
     used: Instant,
 }
 
-static COPIES: LazyLock<Mutex<HashMap<AccountId, Entry>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+impl Entry {
+    /// Loaded too recently to load again: loading takes at most a tenth of
+    /// the time of an account whose hierarchy keeps changing.
+    fn throttled(&self) -> bool {
+        self.last_load.is_some_and(|(began, took)| began.elapsed() < took * 10)
+    }
+}
+
+/// Entries are pruned when there are this many (or twice as many as the last
+/// pruning kept): an entry without a copy is kept only while it is loading or
+/// throttled.
+const PRUNE_AT: usize = 1024;
+
+struct Copies {
+    entries: HashMap<AccountId, Entry>,
+    prune_at: usize,
+}
+
+static COPIES: LazyLock<Mutex<Copies>> = LazyLock::new(|| Mutex::new(Copies { entries: HashMap::new(), prune_at: PRUNE_AT }));
+
+fn copies() -> std::sync::MutexGuard<'static, Copies> {
+    COPIES.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// What [`current`] found.
 pub enum Lookup {
@@ -204,22 +248,20 @@ pub enum Lookup {
 
 /// The account's copy at `version`, or what to do without one.
 pub fn current(account: AccountId, version: &str) -> Lookup {
-    let mut copies = COPIES.lock().unwrap_or_else(|e| e.into_inner());
-    let entry = copies.entry(account).or_insert_with(|| Entry { graph: None, loading: false, last_load: None, used: Instant::now() });
+    let mut copies = copies();
+    if copies.entries.len() >= copies.prune_at && !copies.entries.contains_key(&account) {
+        copies.entries.retain(|_, e| e.graph.is_some() || e.loading || e.throttled());
+        copies.prune_at = (copies.entries.len() * 2).max(PRUNE_AT);
+    }
+    let entry =
+        copies.entries.entry(account).or_insert_with(|| Entry { graph: None, loading: false, last_load: None, used: Instant::now() });
     entry.used = Instant::now();
     match &entry.graph {
         Some(g) if g.version == version => return Lookup::Current(g.clone()),
         _ => {}
     }
-    if entry.loading {
+    if entry.loading || entry.throttled() {
         return Lookup::Walk;
-    }
-    // Loading takes at most a tenth of the time of an account whose
-    // hierarchy keeps changing.
-    if let Some((began, took)) = entry.last_load {
-        if began.elapsed() < took * 10 {
-            return Lookup::Walk;
-        }
     }
     entry.loading = true;
     entry.last_load = Some((Instant::now(), Duration::ZERO));
@@ -227,32 +269,42 @@ pub fn current(account: AccountId, version: &str) -> Lookup {
 }
 
 /// Keeps a loaded copy (unless it is larger than the whole budget), and
-/// drops the least recently used others while over [`MAX_EDGES`].
+/// drops the least recently used others while over [`MAX_BYTES`].
 pub fn store(account: AccountId, graph: Graph, took: Duration) -> Arc<Graph> {
+    store_within(account, graph, took, MAX_BYTES)
+}
+
+fn store_within(account: AccountId, graph: Graph, took: Duration, budget: usize) -> Arc<Graph> {
     let graph = Arc::new(graph);
-    let mut copies = COPIES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(entry) = copies.get_mut(&account) {
-        entry.loading = false;
-        entry.last_load = entry.last_load.map(|(began, _)| (began, took));
-        entry.graph = (graph.edges() <= MAX_EDGES).then(|| graph.clone());
+    let mut copies = copies();
+    let entries = &mut copies.entries;
+    if let Some(entry) = loaded(entries, account, took) {
+        entry.graph = (graph.bytes() <= budget).then(|| graph.clone());
     }
-    let mut total: usize = copies.values().filter_map(|e| e.graph.as_ref()).map(|g| g.edges()).sum();
-    while total > MAX_EDGES {
-        let Some((oldest, _)) = copies.iter().filter(|(_, e)| e.graph.is_some()).min_by_key(|(_, e)| e.used) else { break };
+    let mut total: usize = entries.values().filter_map(|e| e.graph.as_ref()).map(|g| g.bytes()).sum();
+    while total > budget {
+        let Some((oldest, _)) = entries.iter().filter(|(_, e)| e.graph.is_some()).min_by_key(|(_, e)| e.used) else { break };
         let oldest = *oldest;
-        if let Some(g) = copies.get_mut(&oldest).and_then(|e| e.graph.take()) {
-            total -= g.edges();
+        if let Some(g) = entries.get_mut(&oldest).and_then(|e| e.graph.take()) {
+            total -= g.bytes();
         }
     }
     graph
 }
 
-/// A load that failed: another caller may try.
-pub fn abandon(account: AccountId) {
-    let mut copies = COPIES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(entry) = copies.get_mut(&account) {
-        entry.loading = false;
-    }
+/// A load that failed or was overtaken by a change, after `took`: another
+/// caller may try once the throttle allows (a load thrown away costs as much
+/// as one kept).
+pub fn abandon(account: AccountId, took: Duration) {
+    loaded(&mut copies().entries, account, took);
+}
+
+/// Ends the account's load, recording its cost.
+fn loaded(entries: &mut HashMap<AccountId, Entry>, account: AccountId, took: Duration) -> Option<&mut Entry> {
+    let entry = entries.get_mut(&account)?;
+    entry.loading = false;
+    entry.last_load = entry.last_load.map(|(began, _)| (began, took));
+    Some(entry)
 }
 
 #[cfg(test)]
@@ -288,5 +340,69 @@ mod tests {
         assert!(!no_system.grants_above(&[g[2]], Some(Permission::UserRead)), "5 is not above 2");
         assert!(no_system.grants_above(&[g[4]], Some(Permission::UserRead)));
         assert!(!no_system.grants_above(&[g[5]], Some(Permission::UserRead)), "a start's own grants are not above it");
+    }
+
+    fn entries() -> usize {
+        copies().entries.len()
+    }
+
+    #[test]
+    fn a_load_thrown_away_still_throttles_the_next() {
+        let account = AccountId::new();
+        assert!(matches!(current(account, "v1"), Lookup::Load));
+        assert!(matches!(current(account, "v1"), Lookup::Walk), "one load at a time");
+        abandon(account, Duration::from_secs(60));
+        assert!(matches!(current(account, "v2"), Lookup::Walk), "a load of 60 s thrown away: no reload for 10 minutes");
+        let other = AccountId::new();
+        assert!(matches!(current(other, "v1"), Lookup::Load));
+        abandon(other, Duration::ZERO);
+        assert!(matches!(current(other, "v2"), Lookup::Load), "a free load may be repeated");
+        abandon(other, Duration::ZERO);
+    }
+
+    /// A chain of `n` groups named `g0`, `g1`, …
+    fn chain(n: usize) -> Graph {
+        let g = ids(n);
+        let edges: Vec<(GroupId, GroupId)> = g.windows(2).map(|w| (w[0], w[1])).collect();
+        let keys: Vec<(GroupId, String)> = g.iter().enumerate().map(|(i, id)| (*id, format!("g{i}"))).collect();
+        Graph::build("v".into(), &edges, &[], &keys, None)
+    }
+
+    fn kept(account: AccountId) -> bool {
+        copies().entries.get(&account).is_some_and(|e| e.graph.is_some())
+    }
+
+    #[test]
+    fn copies_stay_within_their_budget_dropping_the_least_recently_used() {
+        let one = chain(1000);
+        // 999 edges at 8 bytes, 1,000 groups at 16 + 8 + 2 + 16 + 4 bytes.
+        assert!((50_000..60_000).contains(&one.bytes()), "{} bytes", one.bytes());
+        let budget = one.bytes() * 5 / 2;
+        let accounts: Vec<AccountId> = (0..3).map(|_| AccountId::new()).collect();
+        for (i, account) in accounts.iter().enumerate() {
+            assert!(matches!(current(*account, "v"), Lookup::Load));
+            store_within(*account, chain(1000), Duration::ZERO, budget);
+            if i == 1 {
+                // The first is used again: the second is now the oldest.
+                assert!(matches!(current(accounts[0], "v"), Lookup::Current(_)));
+            }
+        }
+        assert_eq!(accounts.iter().map(|a| kept(*a)).collect::<Vec<_>>(), [true, false, true]);
+        let large = AccountId::new();
+        assert!(matches!(current(large, "v"), Lookup::Load));
+        store_within(large, chain(3000), Duration::ZERO, budget);
+        assert!(!kept(large), "a copy larger than the whole budget is not kept");
+        assert!(kept(accounts[0]) && kept(accounts[2]));
+    }
+
+    #[test]
+    fn accounts_without_a_copy_are_forgotten() {
+        for _ in 0..20 * PRUNE_AT {
+            let account = AccountId::new();
+            assert!(matches!(current(account, "v"), Lookup::Load));
+            abandon(account, Duration::ZERO);
+        }
+        // Other tests of this binary add a few entries of their own.
+        assert!(entries() <= 2 * PRUNE_AT + 16, "{} entries kept", entries());
     }
 }

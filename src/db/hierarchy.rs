@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use super::graph::{self, Graph, Lookup};
-use super::schema::{group_children, group_permissions, groups, hierarchy_versions, memberships, users};
+use super::schema::{group_children, groups, hierarchy_versions, memberships, users};
 use super::{Conn, Write};
 use crate::domain::{AccountId, Change, GroupId, Permission, UserId};
 use crate::error::Error;
@@ -26,11 +26,7 @@ fn load(conn: &mut Conn, account_id: AccountId, version: String) -> Result<Graph
         .filter(group_children::account_id.eq(account_id))
         .select((group_children::parent_id, group_children::child_id));
     let edges: Vec<(GroupId, GroupId)> = with_conn!(conn, |c| edges_q.load(c))?;
-    let grants_q = group_permissions::table
-        .filter(group_permissions::group_id.eq_any(groups::table.filter(groups::account_id.eq(account_id)).select(groups::id)))
-        .select((group_permissions::group_id, group_permissions::permission));
-    let stored: Vec<(GroupId, String)> = with_conn!(conn, |c| grants_q.load(c))?;
-    let grants = stored.into_iter().map(|(g, p)| Ok((g, Permission::from_stored(&p)?))).collect::<Result<Vec<_>, Error>>()?;
+    let grants = super::groups::permissions_in(conn, account_id)?;
     let system = super::groups::find_system(conn, account_id)?.map(|g| g.id);
     // Every group's key, kept for the nested ones: one walk of the account's
     // index (a probe of the edges for each group took 4 times as long).
@@ -43,7 +39,13 @@ fn load(conn: &mut Conn, account_id: AccountId, version: String) -> Result<Graph
 /// be loaded now (see [`graph`]); `None`: walk the database instead. One
 /// primary-key read when the copy is current.
 fn in_memory(conn: &mut Conn, account_id: AccountId) -> Result<Option<Arc<Graph>>, Error> {
-    let Some(version) = version_of(conn, account_id)? else {
+    let version = version_of(conn, account_id)?;
+    at_version(conn, account_id, version)
+}
+
+/// [`in_memory`] with the account's version already read.
+fn at_version(conn: &mut Conn, account_id: AccountId, version: Option<String>) -> Result<Option<Arc<Graph>>, Error> {
+    let Some(version) = version else {
         return Ok(Some(Arc::new(Graph::build(String::new(), &[], &[], &[], None))));
     };
     match graph::current(account_id, &version) {
@@ -58,15 +60,42 @@ fn in_memory(conn: &mut Conn, account_id: AccountId) -> Result<Option<Arc<Graph>
             match loaded {
                 Ok(Some(g)) => Ok(Some(graph::store(account_id, g, began.elapsed()))),
                 Ok(None) => {
-                    graph::abandon(account_id);
+                    graph::abandon(account_id, began.elapsed());
                     Ok(None)
                 }
                 Err(e) => {
-                    graph::abandon(account_id);
+                    graph::abandon(account_id, began.elapsed());
                     Err(e)
                 }
             }
         }
+    }
+}
+
+/// Whether the user is a member of the group, directly or through nesting.
+/// One statement answers a direct member and reads the account's version
+/// with it; otherwise the walk goes up from the user's groups (a few), not
+/// down the group's subtree (possibly the whole account).
+pub fn is_member(conn: &mut Conn, account_id: AccountId, group: GroupId, user: UserId) -> Result<bool, Error> {
+    let q = diesel::select((
+        diesel::dsl::exists(memberships::table.find((group, user))),
+        hierarchy_versions::table.find(account_id).select(hierarchy_versions::version).single_value(),
+    ));
+    let (direct, version): (bool, Option<String>) = with_conn!(conn, |c| q.get_result(c))?;
+    if direct {
+        return Ok(true);
+    }
+    if version.is_none() {
+        // The account never nested a group.
+        return Ok(false);
+    }
+    let mine = super::memberships::groups_of(conn, user)?;
+    if mine.is_empty() {
+        return Ok(false);
+    }
+    match at_version(conn, account_id, version)? {
+        Some(g) => Ok(g.ancestors(&mine).contains(&group)),
+        None => Ok(ancestors_in_database(conn, account_id, &mine)?.contains(&group)),
     }
 }
 
