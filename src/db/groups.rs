@@ -215,7 +215,18 @@ pub fn permissions_of(conn: &mut Conn, group_ids: &[GroupId]) -> Result<Vec<(Gro
         .filter(group_permissions::group_id.eq_any(group_ids))
         .order((group_permissions::group_id.asc(), group_permissions::permission.asc()))
         .select((group_permissions::group_id, group_permissions::permission));
-    let rows: Vec<(GroupId, String)> = with_conn!(conn, |c| q.load(c))?;
+    parsed(with_conn!(conn, |c| q.load(c))?)
+}
+
+/// What every group of the account grants.
+pub fn permissions_in(conn: &mut Conn, account_id: AccountId) -> Result<Vec<(GroupId, Permission)>, crate::error::Error> {
+    let q = group_permissions::table
+        .filter(group_permissions::group_id.eq_any(groups::table.filter(groups::account_id.eq(account_id)).select(groups::id)))
+        .select((group_permissions::group_id, group_permissions::permission));
+    parsed(with_conn!(conn, |c| q.load(c))?)
+}
+
+fn parsed(rows: Vec<(GroupId, String)>) -> Result<Vec<(GroupId, Permission)>, crate::error::Error> {
     rows.into_iter().map(|(g, p)| Ok((g, Permission::from_stored(&p)?))).collect()
 }
 

@@ -185,9 +185,3 @@ pub fn groups_of(conn: &mut Conn, user: UserId) -> QueryResult<Vec<GroupId>> {
     let q = memberships::table.filter(memberships::user_id.eq(user)).select(memberships::group_id);
     with_conn!(conn, |c| q.load(c))
 }
-
-/// Whether the user is a direct member of the group (one primary-key probe).
-pub fn is_direct_member(conn: &mut Conn, group: GroupId, user: UserId) -> QueryResult<bool> {
-    let q = memberships::table.find((group, user)).select(memberships::user_id);
-    Ok(with_conn!(conn, |c| q.first::<UserId>(c).optional())?.is_some())
-}

@@ -161,17 +161,20 @@ impl Selection {
         self.sort.keys().all(|(k, _)| k == GroupSort::Name)
     }
 
-    fn order(&self, (ka, a): (&str, &Group), (kb, b): (&str, &Group)) -> std::cmp::Ordering {
+    /// The order of two groups given their name keys and ids; `by` compares
+    /// them on any other key of the sort.
+    fn compare(
+        &self,
+        (ka, a): (&str, GroupId),
+        (kb, b): (&str, GroupId),
+        by: impl Fn(GroupSort) -> std::cmp::Ordering,
+    ) -> std::cmp::Ordering {
         let mut order = std::cmp::Ordering::Equal;
         for (key, descending) in self.sort.keys() {
-            let by = match key {
-                GroupSort::Name => ka.cmp(kb),
-                GroupSort::CreatedAt => a.created_at.cmp(&b.created_at),
-                GroupSort::UpdatedAt => a.updated_at.cmp(&b.updated_at),
-            };
-            order = order.then(if descending { by.reverse() } else { by });
+            let o = if key == GroupSort::Name { ka.cmp(kb) } else { by(key) };
+            order = order.then(if descending { o.reverse() } else { o });
         }
-        let ids = a.id.cmp(&b.id);
+        let ids = a.cmp(&b);
         order.then(if self.sort.descending { ids.reverse() } else { ids })
     }
 
@@ -184,7 +187,13 @@ impl Selection {
     pub fn apply(&self, groups: Vec<Group>) -> (i64, Vec<Group>) {
         let mut keyed: Vec<(String, Group)> =
             groups.into_iter().map(|g| (normalize_key(&g.name), g)).filter(|(key, g)| self.keeps(key, g.id)).collect();
-        keyed.sort_by(|(ka, a), (kb, b)| self.order((ka, a), (kb, b)));
+        keyed.sort_by(|(ka, a), (kb, b)| {
+            self.compare((ka, a.id), (kb, b.id), |key| match key {
+                GroupSort::Name => std::cmp::Ordering::Equal,
+                GroupSort::CreatedAt => a.created_at.cmp(&b.created_at),
+                GroupSort::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+            })
+        });
         let (total, page) = self.page(keyed);
         (total, page.into_iter().map(|(_, g)| g).collect())
     }
@@ -192,15 +201,9 @@ impl Selection {
     /// [`Self::apply`] on the name keys and ids alone, for an order
     /// [`Self::by_name_only`]: the total and the page's ids, in order.
     pub fn apply_to_keys(&self, keyed: Vec<(&str, GroupId)>) -> (i64, Vec<GroupId>) {
+        debug_assert!(self.by_name_only());
         let mut keyed: Vec<(&str, GroupId)> = keyed.into_iter().filter(|(key, id)| self.keeps(key, *id)).collect();
-        keyed.sort_by(|(ka, a), (kb, b)| {
-            let mut order = std::cmp::Ordering::Equal;
-            for (_, descending) in self.sort.keys() {
-                let by = ka.cmp(kb);
-                order = order.then(if descending { by.reverse() } else { by });
-            }
-            order.then(if self.sort.descending { b.cmp(a) } else { a.cmp(b) })
-        });
+        keyed.sort_by(|a, b| self.compare(*a, *b, |_| std::cmp::Ordering::Equal));
         let (total, page) = self.page(keyed);
         (total, page.into_iter().map(|(_, id)| id).collect())
     }

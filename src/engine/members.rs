@@ -210,13 +210,7 @@ pub fn is_member(tx: &mut Read, principal: &Principal, group: &GroupIdentifier, 
     require(tx, principal, Permission::GroupRead)?;
     let group = find_group(tx, principal.account, group)?;
     let user = find_user(tx, principal.account, user, false)?;
-    // One probe for a direct member; otherwise up from the user's groups
-    // (a few), not down the group's subtree (possibly the whole account).
-    if memberships::is_direct_member(tx, group.id, user.id)? {
-        return Ok(true);
-    }
-    let direct = memberships::groups_of(tx, user.id)?;
-    Ok(crate::db::hierarchy::ancestors(tx, principal.account, &direct)?.contains(&group.id))
+    crate::db::hierarchy::is_member(tx, principal.account, group.id, user.id)
 }
 
 pub struct MemberPage {
