@@ -10,7 +10,8 @@
 //! ROLLCALL_BENCH_SECONDS (per load run), ROLLCALL_BENCH_ONLY=events (only the
 //! events on / off rows), nesting (only the nesting rows), pages (only
 //! the member pages, without the fill), signin (only the wrong-password
-//! burst, and peak RSS after it) or scale (1,000,000 users, 10,000 groups,
+//! burst, and peak RSS after it), single (single adds at c=64 on one and
+//! two instances, and pgbench) or scale (1,000,000 users, 10,000 groups,
 //! 10,000,000 memberships filled over HTTP; ROLLCALL_BENCH_SCALE=users,groups),
 //! ROLLCALL_BENCH_ROUNDS (of the events rows), ROLLCALL_TEST_POSTGRES_URL.
 //! The PostgreSQL run also runs `pgbench` (one insert a transaction) for comparison.
@@ -440,6 +441,43 @@ fn pgbench(db: &Database, connections: usize, seconds: u64) -> Option<Figures> {
     diesel::sql_query("DROP TABLE pgbench_pairs").execute(&mut conn).unwrap();
     // pgbench reports the mean latency, not percentiles: shown as p50.
     Some(Figures { rps: tps, p50_ms: latency, p99_ms: 0.0, errors: 0, requests: (tps * seconds as f64) as u64 })
+}
+
+/// Single adds at c=64: on `server` alone, then split over it and a second
+/// instance on the same database (two wrk at c=32 at once; the rate is their
+/// sum, the latencies the worse of the two), then `pgbench` at c=64 on
+/// PostgreSQL. Returns (one instance, two instances, pgbench).
+fn single_adds_c64(
+    load: &Load,
+    db: &Database,
+    server: &Server,
+    offset: usize,
+    row: &mut dyn FnMut(&str, &Figures, String),
+) -> (Figures, Figures, Option<Figures>) {
+    let one = wrk(load, &format!("{}/", server.base), "single", offset, 64);
+    row("single add c=64, one instance", &one, String::new());
+    let second = Server::start(db);
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| wrk(load, &format!("{}/", server.base), "single", offset + 5_000_000, 32));
+        let b = s.spawn(|| wrk(load, &format!("{}/", second.base), "single", offset + 10_000_000, 32));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let two = Figures {
+        rps: a.rps + b.rps,
+        p50_ms: a.p50_ms.max(b.p50_ms),
+        p99_ms: a.p99_ms.max(b.p99_ms),
+        errors: a.errors + b.errors,
+        requests: a.requests + b.requests,
+    };
+    row("single add c=64, two instances (c=32 each)", &two, format!("{:.0} + {:.0} req/s", a.rps, b.rps));
+    drop(second);
+    let pgbench64 = if db.pg_name.is_some() { pgbench(db, 64, load.seconds) } else { None };
+    if let Some(f) = &pgbench64 {
+        let note =
+            format!("one insert a transaction; p50 column: mean latency; Rollcall {:.2}x / {:.2}x", one.rps / f.rps, two.rps / f.rps);
+        row("pgbench: INSERT ON CONFLICT c=64", f, note);
+    }
+    (one, two, pgbench64)
 }
 
 /// A burst of `n` wrong passwords at the token endpoint, `concurrency` at a
@@ -877,6 +915,19 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
             "single_c4_p50_during_wrong_password_burst_vs_alone": round(p50),
             "single_c4_p99_during_wrong_password_burst_vs_alone": round(p99)}});
     }
+    // ROLLCALL_BENCH_ONLY=single: only single adds at c=64 on one and two
+    // instances, and pgbench.
+    if std::env::var("ROLLCALL_BENCH_ONLY").is_ok_and(|v| v == "single") {
+        let (one, two, pgbench64) =
+            single_adds_c64(&load, &db, &server, 60_000_000, &mut |label, figures, note| row(label, figures, note, &mut result));
+        let ratios = match &pgbench64 {
+            Some(p) => {
+                json!({"single_c64_vs_pgbench_c64": round(one.rps / p.rps), "single_c64_two_instances_vs_pgbench_c64": round(two.rps / p.rps)})
+            }
+            None => json!({"single_c64_two_instances_vs_one": round(two.rps / one.rps)}),
+        };
+        return json!({"figures": result, "ratios": ratios});
+    }
     if only_events {
         drop(server);
         let (events_single, events_bulk) = events_on_off(&load, &db, &mut |label, figures, note| row(label, figures, note, &mut result));
@@ -905,10 +956,8 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     row("create group c=16", &create_groups, format!("{groups_vs_add:.2}x single add c=16"), &mut result);
     let (burst_p50, burst_p99) =
         wrong_password_rows(&load, &server, &single_url, scale, &mut |label, figures, note| row(label, figures, note, &mut result));
-    let pgbench64 = if backend == Backend::Postgres { pgbench(&db, 64, scale.seconds) } else { None };
-    if let Some(f) = &pgbench64 {
-        row("pgbench: INSERT ON CONFLICT c=64", f, "one insert a transaction; p50 column: mean latency".into(), &mut result);
-    }
+    let (_, two_instances, pgbench64) =
+        single_adds_c64(&load, &db, &server, 50_000_000, &mut |label, figures, note| row(label, figures, note, &mut result));
 
     drop(server);
     let (events_single, events_bulk) = events_on_off(&load, &db, &mut |label, figures, note| row(label, figures, note, &mut result));
@@ -1055,8 +1104,10 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         "nesting_permission_check_p50_ms": round(nested_check),
         "ceiling_p50_at_full_vs_before_fill": round(engine_growth),
     });
+    ratios["single_c64_two_instances_vs_one"] = json!(round(two_instances.rps / single[&64].rps));
     if let Some(f) = &pgbench64 {
         ratios["single_c64_vs_pgbench_c64"] = json!(round(single[&64].rps / f.rps));
+        ratios["single_c64_two_instances_vs_pgbench_c64"] = json!(round(two_instances.rps / f.rps));
     }
     table.push((format!("{name}: peak server RSS"), Figures::default(), format!("{rss:.1} MB")));
     json!({"figures": result, "ratios": ratios, "peak_rss_mb": round(rss), "memberships_at_end_of_load": total,
