@@ -239,7 +239,9 @@ impl From<diesel::result::Error> for Error {
             E::DatabaseError(_, info) if info.message().contains("invalid byte sequence for encoding") => {
                 Error::validation("A text value contains a NUL character").developer(info.message().to_owned())
             }
-            E::DatabaseError(K::ClosedConnection, _) => Error::unavailable(e),
+            // The connection is gone (a restarted or failed-over server):
+            // the pool replaces it ([`crate::db::Conn::discard_if_dead`]).
+            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => Error::unavailable(e),
             E::DatabaseError(K::SerializationFailure, _) => Error::unavailable(e).transient(),
             E::DatabaseError(K::Unknown, info) if is_transient(info.message()) => Error::unavailable(e).transient(),
             _ => Error::internal(e),

@@ -106,6 +106,21 @@ impl Conn {
         }
     }
 
+    /// After a failure that may have been the connection's (a terminated
+    /// backend, a restarted server): asks the database whether it still
+    /// answers, and when it does not, marks the connection broken so that the
+    /// pool closes it instead of handing it out again. Diesel's own check
+    /// looks only at the transaction state, and the pool no longer pings a
+    /// PostgreSQL connection before each use. A file connection cannot be
+    /// cut off: SQLite's are left alone.
+    pub fn discard_if_dead(&mut self) {
+        if let Conn::Postgres(c) = self {
+            if c.batch_execute("SELECT 1").is_err() {
+                AnsiTransactionManager::transaction_manager_status_mut(&mut **c).set_in_error();
+            }
+        }
+    }
+
     fn in_transaction(&mut self) -> bool {
         let status = match self {
             Conn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(&mut **c),
@@ -195,6 +210,10 @@ impl Pool {
             let pool = diesel::r2d2::Pool::builder()
                 .max_size(config.pool_size)
                 .connection_timeout(timeout)
+                // No `SELECT 1` before each use (it was one statement in three
+                // of a single add): a connection is checked after a failure
+                // instead ([`Conn::discard_if_dead`]).
+                .test_on_check_out(false)
                 .connection_customizer(Box::new(PostgresSetup))
                 .build(manager)
                 .map_err(|e| open_error(e.to_string()))?;
@@ -302,7 +321,11 @@ impl Pool {
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             let mut conn = pool.get()?;
-            f(&mut conn)
+            let outcome = f(&mut conn);
+            if matches!(&outcome, Err(e) if e.is_server_fault()) {
+                conn.discard_if_dead();
+            }
+            outcome
         })
         .await
         .map_err(|e| Error::internal(format!("a database task failed: {e}")))?

@@ -182,7 +182,14 @@ fn cut_off(db_name: &str, cut: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_gives_quick_503s_and_the_same_process_recovers() {
-    let Some(app) = TestApp::spawn_with(Backend::Postgres, |c| c.connect_timeout_secs = 2).await else { return };
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, |c| {
+        c.connect_timeout_secs = 2;
+        c.pool_size = POOL_SIZE;
+    })
+    .await
+    else {
+        return;
+    };
     let user = app.create_user("bob@example.com", Some("bob")).await;
     let group = app.create_group("Resilient").await;
     let db_name = app.db_url.rsplit('/').next().unwrap().to_owned();
@@ -216,4 +223,25 @@ async fn postgres_outage_gives_quick_503s_and_the_same_process_recovers() {
     }
     assert_eq!(app.send(app.client.get(app.url("/readyz"))).await.status.as_u16(), 200);
     assert_eq!(app.membership_rows(&group), vec![user]);
+
+    // A restart between two requests (no request sees the outage): the pool
+    // does not ping before each use, so each connection the restart killed
+    // fails once, is found dead and closed — at most one 503 per pooled
+    // connection, and never a dead connection handed out for good.
+    cut_off(&db_name, true);
+    cut_off(&db_name, false);
+    let mut unavailable = 0;
+    let mut added = 0;
+    for _ in 0..3 * POOL_SIZE {
+        let r = app.send(app.request(Method::PUT, &single)).await;
+        match r.status.as_u16() {
+            204 => added += 1,
+            503 => unavailable += 1,
+            _ => panic!("only 204 or 503 after a restart: {} {}", r.status, r.text),
+        }
+    }
+    assert!(unavailable <= POOL_SIZE, "{unavailable} 503s from {POOL_SIZE} dead connections");
+    assert!(added >= 2 * POOL_SIZE, "the pool serves again: {added} of {} added", 3 * POOL_SIZE);
 }
+
+const POOL_SIZE: u32 = 4;

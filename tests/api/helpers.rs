@@ -304,7 +304,11 @@ impl TestApp {
     /// Whether the test's own pool can reach the database at all.
     pub fn membership_rows_unchecked(&self) -> Option<()> {
         let mut conn = self.pool.get().ok()?;
-        rollcall::db::ping(&mut conn).ok()
+        let answered = rollcall::db::ping(&mut conn);
+        if answered.is_err() {
+            conn.discard_if_dead();
+        }
+        answered.ok()
     }
 
     pub fn grant(&self, group_id: &str, permission: &str) {
