@@ -286,6 +286,9 @@ impl Server {
             assert!(Instant::now() < deadline, "server did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
+        if events {
+            feed_caught_up(db);
+        }
         Server { child, base }
     }
 
@@ -297,6 +300,34 @@ impl Server {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|kb| kb.parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+/// On PostgreSQL, waits until the server's sequencer has numbered every
+/// event written so far (the seeding writes one for each of its users), so
+/// that a measurement sees the steady state, not the sequencer catching up
+/// on a backlog beside it. SQLite numbers events as it writes them.
+fn feed_caught_up(db: &Database) {
+    use diesel::sql_types::BigInt;
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    if db.pg_name.is_none() {
+        return;
+    }
+    let mut conn = PgConnection::establish(&db.url).expect("the benchmark's database");
+    let waiting = |conn: &mut PgConnection| {
+        diesel::sql_query("SELECT count(*) AS n FROM events WHERE pos IS NULL").get_result::<Waiting>(conn).expect("count").n
+    };
+    let (first, started) = (waiting(&mut conn), Instant::now());
+    while waiting(&mut conn) > 0 {
+        assert!(started.elapsed() < Duration::from_secs(900), "the sequencer did not catch up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if first > 0 {
+        eprintln!("[postgres] the sequencer numbered a backlog of {first} event rows in {:.1} s", started.elapsed().as_secs_f64());
     }
 }
 
