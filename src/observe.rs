@@ -15,6 +15,11 @@ pub fn add_batch(adds: usize) {
     metrics::histogram!("rollcall_single_add_batch_size").record(adds as f64);
 }
 
+/// How many token checks one read carried.
+pub fn check_batch(checks: usize) {
+    metrics::histogram!("rollcall_token_check_batch_size").record(checks as f64);
+}
+
 /// A write transaction rerun after a transient conflict.
 pub fn write_retried() {
     metrics::counter!("rollcall_write_retries_total").increment(1);

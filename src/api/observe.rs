@@ -29,7 +29,8 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full("rollcall_http_request_duration_seconds".into()), SECONDS)
                 .and_then(|b| b.set_buckets_for_metric(Matcher::Full("rollcall_group_commit_batch_size".into()), JOBS))
-                .and_then(|b| b.set_buckets_for_metric(Matcher::Full("rollcall_single_add_batch_size".into()), JOBS));
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full("rollcall_single_add_batch_size".into()), JOBS))
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full("rollcall_token_check_batch_size".into()), JOBS));
             match builder.and_then(PrometheusBuilder::install_recorder) {
                 Ok(handle) => Some(handle),
                 Err(e) => {

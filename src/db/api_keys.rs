@@ -47,6 +47,12 @@ pub fn get(conn: &mut Conn, id: ApiKeyId) -> QueryResult<Option<ApiKey>> {
     with_conn!(conn, |c| query.select(ApiKey::as_select()).first(c).optional())
 }
 
+/// Keys by id, in no order.
+pub fn get_many(conn: &mut Conn, ids: &[ApiKeyId]) -> QueryResult<Vec<ApiKey>> {
+    let query = api_keys::table.filter(api_keys::id.eq_any(ids.to_vec()));
+    with_conn!(conn, |c| query.select(ApiKey::as_select()).load(c))
+}
+
 /// The keys of an account (of one user when given), newest first.
 pub fn list(conn: &mut Conn, account: AccountId, user: Option<UserId>) -> QueryResult<Vec<ApiKey>> {
     let order = (api_keys::created_at.desc(), api_keys::id.asc());

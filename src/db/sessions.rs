@@ -32,6 +32,12 @@ pub fn get(conn: &mut Conn, id: SessionId) -> QueryResult<Option<Session>> {
     with_conn!(conn, |c| query.select(Session::as_select()).first(c).optional())
 }
 
+/// Sessions by id, in no order.
+pub fn get_many(conn: &mut Conn, ids: &[SessionId]) -> QueryResult<Vec<Session>> {
+    let query = sessions::table.filter(sessions::id.eq_any(ids.to_vec()));
+    with_conn!(conn, |c| query.select(Session::as_select()).load(c))
+}
+
 /// Replaces the refresh token if `old_hash` is still the current one (two
 /// uses of one token: only the first wins); whether it did.
 pub fn rotate(

@@ -443,6 +443,13 @@ pub fn sign_in_state(conn: &mut Conn, account_id: AccountId, id: UserId) -> Quer
     Ok(state.filter(|s| s.account_id == account_id))
 }
 
+/// The sign-in states of users by id, deleted users included, in no order
+/// (at most a batch's worth: SQLite binds each id).
+pub fn sign_in_states(conn: &mut Conn, ids: &[UserId]) -> QueryResult<Vec<SignInState>> {
+    let query = users::table.filter(users::id.eq_any(ids.to_vec()));
+    with_conn!(conn, |c| query.select(SignInState::as_select()).load(c))
+}
+
 /// A live user's sign-in state by the key of their username.
 pub fn sign_in_state_by_username(conn: &mut Conn, account_id: AccountId, username_key: &str) -> QueryResult<Option<SignInState>> {
     let query = users::table

@@ -7,6 +7,8 @@
 //! transaction, in the service; this module decides what their outcome
 //! means and records it.
 
+use std::collections::HashMap;
+
 use chrono::{Duration, NaiveDateTime};
 
 use crate::credentials::{self, hash_secret, secret_matches, REFRESH_PREFIX};
@@ -54,29 +56,54 @@ fn revoked(why: &str) -> Error {
 /// allow it: the check every request makes, so a revocation bites at once on
 /// every instance.
 pub fn check_credential(tx: &mut Read, credential: &Credential, now: NaiveDateTime) -> Result<Principal, Error> {
-    let p = credential.principal;
-    let Some(user) = users::sign_in_state(tx, p.account, p.user)? else {
-        return Err(revoked("The token's user does not exist"));
+    let mut verdicts = check_credentials(tx, std::slice::from_ref(credential), now)?;
+    verdicts.pop().unwrap_or_else(|| Err(Error::internal("a credential check gave no verdict")))
+}
+
+/// [`check_credential`] for many credentials at once (the tokens of
+/// concurrent requests), in three queries whatever their number: a verdict
+/// each, in order.
+pub fn check_credentials(tx: &mut Read, credentials: &[Credential], now: NaiveDateTime) -> Result<Vec<Result<Principal, Error>>, Error> {
+    fn distinct<T: Copy + Ord>(items: impl Iterator<Item = T>) -> Vec<T> {
+        let mut items: Vec<T> = items.collect();
+        items.sort_unstable();
+        items.dedup();
+        items
+    }
+    let users = distinct(credentials.iter().map(|c| c.principal.user));
+    let keys = distinct(credentials.iter().filter_map(|c| c.key));
+    let sessions = distinct(credentials.iter().filter_map(|c| c.session));
+    let users: HashMap<_, _> = users::sign_in_states(tx, &users)?.into_iter().map(|u| (u.id, u)).collect();
+    let keys: HashMap<_, _> =
+        if keys.is_empty() { HashMap::new() } else { api_keys::get_many(tx, &keys)?.into_iter().map(|k| (k.id, k)).collect() };
+    let sessions: HashMap<_, _> =
+        if sessions.is_empty() { HashMap::new() } else { sessions::get_many(tx, &sessions)?.into_iter().map(|s| (s.id, s)).collect() };
+    let verdict = |credential: &Credential| {
+        let p = credential.principal;
+        let Some(user) = users.get(&p.user).filter(|u| u.account_id == p.account) else {
+            return Err(revoked("The token's user does not exist"));
+        };
+        if !user.may_act(now) {
+            return Err(revoked("The token's user is deleted, suspended or locked"));
+        }
+        if i64::from(user.auth_epoch) != credential.epoch {
+            return Err(revoked("The token was revoked"));
+        }
+        if let Some(key) = credential.key {
+            match keys.get(&key) {
+                Some(k) if k.user_id == p.user && k.account_id == p.account && k.is_usable(now) => {}
+                _ => return Err(revoked("The token's API key was revoked or has expired")),
+            }
+        }
+        if let Some(session) = credential.session {
+            match sessions.get(&session) {
+                Some(s) if s.user_id == p.user && s.revoked_at.is_none() => {}
+                _ => return Err(revoked("The token's sign-in was ended")),
+            }
+        }
+        Ok(p)
     };
-    if !user.may_act(now) {
-        return Err(revoked("The token's user is deleted, suspended or locked"));
-    }
-    if i64::from(user.auth_epoch) != credential.epoch {
-        return Err(revoked("The token was revoked"));
-    }
-    if let Some(key) = credential.key {
-        match api_keys::get(tx, key)? {
-            Some(k) if k.user_id == p.user && k.account_id == p.account && k.is_usable(now) => {}
-            _ => return Err(revoked("The token's API key was revoked or has expired")),
-        }
-    }
-    if let Some(session) = credential.session {
-        match sessions::get(tx, session)? {
-            Some(s) if s.user_id == p.user && s.revoked_at.is_none() => {}
-            _ => return Err(revoked("The token's sign-in was ended")),
-        }
-    }
-    Ok(p)
+    Ok(credentials.iter().map(verdict).collect())
 }
 
 /// The credential of an API key sent as it is as a bearer token: only a

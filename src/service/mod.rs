@@ -54,6 +54,8 @@ pub struct Service {
     signals: crate::feed::Signals,
     /// Single adds, coalesced ([`batch`]); started at the first.
     adds: Arc<std::sync::OnceLock<Option<batch::Adds>>>,
+    /// Token checks, coalesced ([`batch`]); started at the first.
+    checks: Arc<std::sync::OnceLock<Option<batch::Checks>>>,
 }
 
 /// An issued access token, as the token endpoints answer it.
@@ -77,6 +79,7 @@ impl Service {
             feed: Arc::new(FeedConfig::default()),
             signals: crate::feed::Signals::default(),
             adds: Arc::default(),
+            checks: Arc::default(),
         }
     }
 
@@ -150,6 +153,19 @@ impl Service {
     /// instance).
     pub async fn authenticate(&self, token: &str) -> Result<Credential, Error> {
         let credential = self.keys.verify(token)?;
+        let checks = self.checks.get_or_init(|| match batch::Checks::start(self.pool.clone()) {
+            Ok(checks) => Some(checks),
+            Err(e) => {
+                tracing::warn!("token checks run one read each: {e}");
+                None
+            }
+        });
+        if let Some(checks) = checks {
+            if let Some(verdict) = checks.check(credential).await {
+                verdict?;
+                return Ok(credential);
+            }
+        }
         self.read(move |r| sign_in::check_credential(r, &credential, now())).await?;
         Ok(credential)
     }

@@ -311,6 +311,58 @@ async fn revocation_bites_on_the_next_request_on_every_instance(app: TestApp) {
     }
 }
 
+/// Concurrent requests have their tokens checked together (one read for
+/// many, [`rollcall::service`]'s token-check batches), and each still gets
+/// the verdict of its own token: good keys, a revoked key of the same user,
+/// an ended sign-in, a suspended user's key, mixed in every batch.
+async fn concurrent_tokens_are_checked_together_and_each_gets_its_own_verdict(app: TestApp) {
+    let tyler = app.user_with_password("tyler", "tyler's long password").await;
+    let sam = app.user_with_password("sam", "sam's long password").await;
+    let key_token = |key: String, secret: String| {
+        let app = &app;
+        async move {
+            let form = [("grant_type", "client_credentials"), ("client_id", key.as_str()), ("client_secret", secret.as_str())];
+            access_token(&app.token_grant("", &form).await)
+        }
+    };
+    let (key, secret) = app.api_key(Some(&tyler)).await;
+    let good = key_token(key, secret).await;
+    let (revoked_id, secret) = app.api_key(Some(&tyler)).await;
+    let revoked_key = key_token(revoked_id.clone(), secret).await;
+    let session = access_token(&app.password_grant("", "tyler", "tyler's long password").await);
+    let r = app.password_grant("", "tyler", "tyler's long password").await;
+    let ended_session = access_token(&r);
+    let refresh = r.body["refresh_token"].as_str().unwrap().to_owned();
+    let (key, secret) = app.api_key(Some(&sam)).await;
+    let suspended = key_token(key, secret).await;
+
+    let r = app.call(Method::DELETE, &format!("/v1/api-keys/{revoked_id}"), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = app.call(Method::POST, &format!("{M}/users/{sam}/actions"), Some(json!({"type": "suspend"}))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    // Using the refresh token twice ends the sign-in it belongs to.
+    for expected in [StatusCode::OK, StatusCode::BAD_REQUEST] {
+        let r = app.token_grant("", &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+        assert_eq!(r.status, expected, "{}", r.text);
+    }
+
+    let tokens = [
+        (good.as_str(), StatusCode::OK),
+        (revoked_key.as_str(), StatusCode::UNAUTHORIZED),
+        (session.as_str(), StatusCode::OK),
+        (ended_session.as_str(), StatusCode::UNAUTHORIZED),
+        (suspended.as_str(), StatusCode::UNAUTHORIZED),
+        ("not a token", StatusCode::UNAUTHORIZED),
+    ];
+    let me = |token: &str| app.client.get(app.url(&format!("{M}/users/{tyler}"))).bearer_auth(token.to_owned());
+    for _ in 0..3 {
+        let answers = futures_util::future::join_all(tokens.iter().cycle().take(60).map(|(token, _)| app.send(me(token)))).await;
+        for (r, (token, expected)) in answers.iter().zip(tokens.iter().cycle()) {
+            assert_eq!(r.status, *expected, "token {} of the batch: {}", tokens.iter().position(|t| t.0 == *token).unwrap(), r.text);
+        }
+    }
+}
+
 /// `/v1/auth/token` takes a key's id and secret and the account in
 /// `X-Account-ID`; a key of another account reads like a wrong secret.
 async fn v1_auth_token_exchanges_a_key_for_a_token(app: TestApp) {
@@ -470,4 +522,5 @@ backend_tests!(
     passwords_change_with_the_existing_one_or_by_an_administrator,
     the_last_administrator_cannot_be_suspended,
     guessing_the_existing_password_meets_the_same_lockout,
+    concurrent_tokens_are_checked_together_and_each_gets_its_own_verdict,
 );
