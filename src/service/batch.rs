@@ -101,6 +101,17 @@ impl<J: Send + 'static, R: Send + 'static> Batches<J, R> {
     }
 }
 
+/// The queue in `cell`, started by `start` at the first call; `None` (and
+/// `without` logged once) when its thread cannot start: the callers then do
+/// the work alone.
+pub fn started<'a, T>(
+    cell: &'a std::sync::OnceLock<Option<T>>,
+    without: &str,
+    start: impl FnOnce() -> std::io::Result<T>,
+) -> Option<&'a T> {
+    cell.get_or_init(|| start().map_err(|e| tracing::warn!("{without}: {e}")).ok()).as_ref()
+}
+
 /// The queue of single adds.
 #[derive(Clone)]
 pub struct Adds(Batches<(OneAdd, WriteContext), Result<(), Error>>);

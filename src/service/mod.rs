@@ -153,13 +153,7 @@ impl Service {
     /// instance).
     pub async fn authenticate(&self, token: &str) -> Result<Credential, Error> {
         let credential = self.keys.verify(token)?;
-        let checks = self.checks.get_or_init(|| match batch::Checks::start(self.pool.clone()) {
-            Ok(checks) => Some(checks),
-            Err(e) => {
-                tracing::warn!("token checks run one read each: {e}");
-                None
-            }
-        });
+        let checks = batch::started(&self.checks, "token checks run one read each", || batch::Checks::start(self.pool.clone()));
         if let Some(checks) = checks {
             if let Some(verdict) = checks.check(credential).await {
                 verdict?;
@@ -426,12 +420,8 @@ impl Service {
     /// share one transaction ([`batch`]).
     pub async fn add_user_to_group(&self, p: &Principal, group: GroupIdentifier, user: UserIdentifier) -> Result<(), Error> {
         let p = *p;
-        let adds = self.adds.get_or_init(|| match batch::Adds::start(self.pool.clone(), self.observers.clone()) {
-            Ok(adds) => Some(adds),
-            Err(e) => {
-                tracing::warn!("single adds run one transaction each: {e}");
-                None
-            }
+        let adds = batch::started(&self.adds, "single adds run one transaction each", || {
+            batch::Adds::start(self.pool.clone(), self.observers.clone())
         });
         if let Some(adds) = adds {
             let context = WriteContext { actor: Some(p), request_id: crate::observe::current_request_id() };

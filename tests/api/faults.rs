@@ -236,7 +236,11 @@ async fn postgres_outage_gives_quick_503s_and_the_same_process_recovers() {
         let r = app.send(app.request(Method::PUT, &single)).await;
         match r.status.as_u16() {
             204 => added += 1,
-            503 => unavailable += 1,
+            503 => {
+                assert_management_error(&r, 503, "SERVICE_UNAVAILABLE");
+                assert!(!r.text.contains("terminat") && !r.text.contains("postgres"), "no internals: {}", r.text);
+                unavailable += 1;
+            }
             _ => panic!("only 204 or 503 after a restart: {} {}", r.status, r.text),
         }
     }
