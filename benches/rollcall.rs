@@ -485,8 +485,9 @@ fn single_adds_c64(
     offset: usize,
     row: &mut dyn FnMut(&str, &Figures, String),
 ) -> (Figures, Figures, Option<Figures>) {
+    let before = batch_sums(&server.base);
     let one = wrk(load, &format!("{}/", server.base), "single", offset, 64);
-    row("single add c=64, one instance", &one, String::new());
+    row("single add c=64, one instance", &one, batch_means(&before, &batch_sums(&server.base)));
     let second = Server::start(db);
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(|| wrk(load, &format!("{}/", server.base), "single", offset + 5_000_000, 32));
@@ -509,6 +510,42 @@ fn single_adds_c64(
         row("pgbench: INSERT ON CONFLICT c=64", f, note);
     }
     (one, two, pgbench64)
+}
+
+/// The sum and count of each batch-size histogram the server reports
+/// (`/metrics`), by name.
+fn batch_sums(base: &str) -> BTreeMap<String, (f64, f64)> {
+    let text = runtime().block_on(async { reqwest::get(format!("{base}/metrics")).await.ok()?.text().await.ok() }).unwrap_or_default();
+    let mut sums = BTreeMap::new();
+    for line in text.lines() {
+        let Some((name, value)) = line.split_once(' ') else { continue };
+        let Ok(value) = value.trim().parse::<f64>() else { continue };
+        let Some(name) = name.strip_prefix("rollcall_").filter(|n| n.contains("batch_size")) else { continue };
+        if let Some(histogram) = name.strip_suffix("_sum") {
+            sums.entry(histogram.to_owned()).or_insert((0.0, 0.0)).0 = value;
+        } else if let Some(histogram) = name.strip_suffix("_count") {
+            sums.entry(histogram.to_owned()).or_insert((0.0, 0.0)).1 = value;
+        }
+    }
+    sums
+}
+
+/// The mean batch sizes between two readings of [`batch_sums`]: what a
+/// run's requests shared (adds a batch, jobs a commit, token checks a read).
+fn batch_means(before: &BTreeMap<String, (f64, f64)>, after: &BTreeMap<String, (f64, f64)>) -> String {
+    let means: Vec<String> = after
+        .iter()
+        .filter_map(|(name, (sum, count))| {
+            let (sum0, count0) = before.get(name).copied().unwrap_or_default();
+            let n = count - count0;
+            (n > 0.0).then(|| format!("{} {:.1}", name.trim_end_matches("_batch_size"), (sum - sum0) / n))
+        })
+        .collect();
+    if means.is_empty() {
+        String::new()
+    } else {
+        format!("mean batch: {}", means.join(", "))
+    }
 }
 
 /// A burst of `n` wrong passwords at the token endpoint, `concurrency` at a
