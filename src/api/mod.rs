@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub use error::Surface;
-pub use principal::Caller;
+pub use principal::{Caller, CheckLater};
 
 use crate::domain::{GroupIdList, IdList, Permission, UserIdList};
 use crate::error::Error;

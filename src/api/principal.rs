@@ -15,6 +15,7 @@ use super::error::Surface;
 use crate::domain::{AccountId, ApiKeyId, Principal, SessionId};
 use crate::error::{Error, ErrorKind};
 use crate::service::Service;
+use crate::tokens::Credential;
 
 pub const ACCOUNT_HEADER: &str = "X-Account-ID";
 
@@ -50,24 +51,98 @@ pub fn bearer_token(req: &HttpRequest) -> Result<String, Error> {
     Ok(token.to_owned())
 }
 
+fn service_of(req: &HttpRequest) -> Result<web::Data<Service>, Error> {
+    Ok(req.app_data::<web::Data<Service>>().ok_or_else(|| Error::internal("the service is not configured"))?.clone())
+}
+
+/// Whether the token is a `scim` API key sent as it is, where the surface
+/// takes those.
+fn is_direct_key(surface: &Surface, token: &str) -> bool {
+    surface.direct_keys && token.split_once('_').is_some_and(|(prefix, _)| prefix == crate::credentials::KEY_PREFIX)
+}
+
 impl Caller {
+    fn of(credential: &Credential) -> Self {
+        let principal = Principal { key: credential.key, ..credential.principal };
+        Self { principal, key: credential.key, session: credential.session }
+    }
+
     async fn from_request(req: HttpRequest) -> Result<Self, Error> {
-        let service = req.app_data::<web::Data<Service>>().ok_or_else(|| Error::internal("the service is not configured"))?.clone();
+        let service = service_of(&req)?;
         let token = bearer_token(&req)?;
         let surface = Surface::of(&req);
-        let direct_key = surface.direct_keys && token.split_once('_').is_some_and(|(prefix, _)| prefix == crate::credentials::KEY_PREFIX);
-        let credential = if direct_key { service.authenticate_key(&token).await? } else { service.authenticate(&token).await? };
-        let principal = Principal { key: credential.key, ..credential.principal };
+        let credential =
+            if is_direct_key(&surface, &token) { service.authenticate_key(&token).await? } else { service.authenticate(&token).await? };
+        let caller = Self::of(&credential);
+        caller.follows_rules(&req, &surface)?;
+        Ok(caller)
+    }
+
+    /// The rules of the surface and base path that serve the request, which
+    /// need no database: checked after the token, so a revoked token is a
+    /// 401 whatever else is wrong with the request.
+    fn follows_rules(&self, req: &HttpRequest, surface: &Surface) -> Result<(), Error> {
         // Under /accounts/{id}, a token of another account is as good as none.
         let base_path = req.extensions().get::<AccountPath>().map(|a| a.0);
-        if base_path.is_some_and(|account| account != principal.account) {
+        if base_path.is_some_and(|account| account != self.principal.account) {
             return Err(Error::unauthenticated("The token belongs to another account than this base path names"));
         }
         if surface.account_header {
-            check_account_header(&req, principal.account)?;
+            check_account_header(req, self.principal.account)?;
         }
-        surface.check_params(req.query_string())?;
-        Ok(Self { principal, key: credential.key, session: credential.session })
+        surface.check_params(req.query_string())
+    }
+}
+
+/// A caller whose token is validly signed and unexpired and whose request
+/// follows its surface's rules, but whose check in the database (does its
+/// user, key and session still allow it) is left to the use case: a single
+/// add makes it inside its batch's transaction, one read for the batch,
+/// instead of a read of its own before it. Whatever else fails first makes
+/// the check at once ([`CheckLater::fail`]), so the answers are those of a
+/// [`Caller`]: a revoked token is a 401, whatever else is wrong.
+pub struct CheckLater {
+    pub caller: Caller,
+    /// `None` when the token was checked already (a direct key).
+    pub unchecked: Option<Credential>,
+    service: web::Data<Service>,
+}
+
+impl CheckLater {
+    async fn from_request(req: HttpRequest) -> Result<Self, Error> {
+        let service = service_of(&req)?;
+        let token = bearer_token(&req)?;
+        let surface = Surface::of(&req);
+        let (credential, unchecked) = if is_direct_key(&surface, &token) {
+            (service.authenticate_key(&token).await?, false)
+        } else {
+            (service.verify_token(&token)?, true)
+        };
+        let caller = Caller::of(&credential);
+        let later = Self { caller, unchecked: unchecked.then_some(credential), service };
+        match caller.follows_rules(&req, &surface) {
+            Ok(()) => Ok(later),
+            Err(e) => Err(later.fail(e).await),
+        }
+    }
+
+    /// The answer to a request that fails with `e` before its use case:
+    /// the token's own refusal if it no longer holds, else `e`.
+    pub async fn fail(&self, e: Error) -> Error {
+        match self.unchecked {
+            Some(credential) => self.service.check_credential(credential).await.err().unwrap_or(e),
+            None => e,
+        }
+    }
+}
+
+impl FromRequest for CheckLater {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { CheckLater::from_request(req).await.map_err(actix_web::Error::from) })
     }
 }
 

@@ -10,17 +10,22 @@
 //! One add's refusal does not touch the others: checks write nothing, and
 //! only the adds that passed are written.
 //!
-//! A few batches run at once ([`IN_FLIGHT`]); while they run, the next one
-//! fills up. Alone, an add is a batch of one and waits for nothing.
+//! A few batches run at once ([`IN_FLIGHT`]); a batch takes its adds only
+//! once its connection is in hand (on SQLite, once the writer runs it), so
+//! it carries every add that arrived while the one before it ran. Alone, an
+//! add is a batch of one and waits for nothing.
 //!
-//! The token checks of every authenticated request are coalesced the same
-//! way ([`Checks`]): concurrent requests share one read of three queries
-//! instead of a pooled connection and a query each.
+//! A single add's token is checked in its batch's transaction (one read of
+//! three queries for the batch, [`sign_in::check_credentials`]), not before
+//! it. The token checks of every other authenticated request are coalesced
+//! the same way ([`Checks`]): concurrent requests share one read instead of
+//! a pooled connection and a query each.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{oneshot, Notify, Semaphore};
 
 use super::Observers;
 use crate::db::{memberships, Pool, Read, WriteContext};
@@ -41,62 +46,140 @@ const IN_FLIGHT: usize = 2;
 
 type Waiting<J, R> = (J, oneshot::Sender<R>);
 
-/// A queue of jobs that a thread of its own takes in batches: every job
-/// waiting (up to [`MAX_BATCH`]) goes to one call of the batch's work, which
-/// gives an answer a job, in order. Cheap to clone.
+/// What the queue's thread and the submitters share.
+struct Shared<J, R> {
+    waiting: Mutex<Vec<Waiting<J, R>>>,
+    /// Batches started that have not yet taken their jobs.
+    untaken: AtomicUsize,
+    /// Raised when a job arrives or a batch takes its jobs.
+    changed: Notify,
+}
+
+/// A queue of jobs that a thread of its own runs in batches. A batch takes
+/// its jobs only once it is ready to run them ([`Take::jobs`], called where
+/// the database connection is in hand): every job that arrived until then
+/// (up to [`MAX_BATCH`]) goes into it. A batch formed when it was started
+/// would hold only what had come in by then, while it waited its turn (on
+/// SQLite, behind the batch before it in the writer: one commit carried
+/// that batch and nothing else, 21 adds on average at c=64). Cheap to clone.
 pub struct Batches<J, R> {
-    queue: mpsc::UnboundedSender<Waiting<J, R>>,
+    shared: Arc<Shared<J, R>>,
 }
 
 impl<J, R> Clone for Batches<J, R> {
     fn clone(&self) -> Self {
-        Self { queue: self.queue.clone() }
+        Self { shared: self.shared.clone() }
+    }
+}
+
+/// A started batch's hold on the queue: its jobs, taken once, and where
+/// their answers go.
+pub struct Take<J, R> {
+    shared: Arc<Shared<J, R>>,
+    answers: Mutex<Option<Vec<oneshot::Sender<R>>>>,
+}
+
+impl<J, R> Take<J, R> {
+    /// Takes every job waiting now (up to [`MAX_BATCH`]); only the first call
+    /// takes any.
+    pub fn jobs(&self) -> Vec<J> {
+        let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        if answers.is_some() {
+            return Vec::new();
+        }
+        let taken: Vec<Waiting<J, R>> = {
+            let mut waiting = self.shared.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            let n = waiting.len().min(MAX_BATCH);
+            waiting.drain(..n).collect()
+        };
+        self.shared.untaken.fetch_sub(1, Ordering::SeqCst);
+        self.shared.changed.notify_one();
+        let (jobs, senders): (Vec<J>, Vec<oneshot::Sender<R>>) = taken.into_iter().unzip();
+        *answers = Some(senders);
+        jobs
+    }
+
+    /// How many jobs the batch answers: those it took, or, when its work
+    /// failed before it took any, those it takes now (to answer them with
+    /// that failure rather than leave them to a next batch that would fail
+    /// the same way).
+    pub fn settle(&self) -> usize {
+        drop(self.jobs());
+        self.answers.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map_or(0, Vec::len)
+    }
+
+    /// Answers the jobs taken, in order (fewer answers than jobs: the rest
+    /// get none).
+    fn answer(&self, results: Vec<R>) {
+        if let Some(answers) = self.answers.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            for (answer, result) in answers.drain(..).zip(results) {
+                let _ = answer.send(result);
+            }
+        }
+    }
+}
+
+impl<J, R> Drop for Take<J, R> {
+    fn drop(&mut self) {
+        // Never taken (its work ended before it could): the jobs stay
+        // queued, and the next batch is free to start.
+        if self.answers.get_mut().unwrap_or_else(|e| e.into_inner()).is_none() {
+            self.shared.untaken.fetch_sub(1, Ordering::SeqCst);
+            self.shared.changed.notify_one();
+        }
     }
 }
 
 impl<J: Send + 'static, R: Send + 'static> Batches<J, R> {
     /// Starts the thread (a runtime of its own, so it outlives no server and
     /// no server's worker outlives it); it ends once every handle is gone.
+    /// `work` gets a batch's [`Take`], takes its jobs with [`Take::jobs`] and
+    /// gives an answer a job taken, in order.
     pub fn start<F, Fut>(name: &str, work: F) -> std::io::Result<Self>
     where
-        F: Fn(Vec<J>) -> Fut + Send + 'static,
+        F: Fn(Arc<Take<J, R>>) -> Fut + Send + 'static,
         Fut: Future<Output = Vec<R>> + Send + 'static,
     {
-        let (queue, mut waiting) = mpsc::unbounded_channel::<Waiting<J, R>>();
+        let shared = Arc::new(Shared { waiting: Mutex::new(Vec::new()), untaken: AtomicUsize::new(0), changed: Notify::new() });
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let queue = Arc::downgrade(&shared);
         std::thread::Builder::new().name(format!("rollcall-{name}")).spawn(move || {
             runtime.block_on(async move {
                 let slots = Arc::new(Semaphore::new(IN_FLIGHT));
                 loop {
                     let Ok(slot) = slots.clone().acquire_owned().await else { break };
-                    let Some(first) = waiting.recv().await else { break };
-                    let mut batch = vec![first];
-                    while batch.len() < MAX_BATCH {
-                        match waiting.try_recv() {
-                            Ok(next) => batch.push(next),
-                            Err(_) => break,
+                    // A batch starts once a job waits and no started batch
+                    // is still to take its jobs.
+                    let shared = loop {
+                        let Some(shared) = queue.upgrade() else { return };
+                        let ready = shared.untaken.load(Ordering::SeqCst) == 0
+                            && !shared.waiting.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+                        if ready {
+                            break shared;
                         }
-                    }
-                    let (jobs, answers): (Vec<J>, Vec<oneshot::Sender<R>>) = batch.into_iter().unzip();
-                    let done = work(jobs);
+                        // Rechecked at least every second: the last handle
+                        // may go while nothing changes.
+                        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), shared.changed.notified()).await;
+                    };
+                    shared.untaken.fetch_add(1, Ordering::SeqCst);
+                    let take = Arc::new(Take { shared, answers: Mutex::new(None) });
+                    let done = work(take.clone());
                     tokio::spawn(async move {
-                        // Fewer answers than jobs: the rest get none.
-                        for (answer, result) in answers.into_iter().zip(done.await) {
-                            let _ = answer.send(result);
-                        }
+                        take.answer(done.await);
                         drop(slot);
                     });
                 }
             })
         })?;
-        Ok(Self { queue })
+        Ok(Self { shared })
     }
 
     /// Queues one job and waits for its answer; `None` when the batches are
     /// not running or the job got no answer.
     pub async fn submit(&self, job: J) -> Option<R> {
         let (answer, answered) = oneshot::channel();
-        self.queue.send((job, answer)).ok()?;
+        self.shared.waiting.lock().unwrap_or_else(|e| e.into_inner()).push((job, answer));
+        self.shared.changed.notify_one();
         answered.await.ok()
     }
 }
@@ -112,15 +195,19 @@ pub fn started<'a, T>(
     cell.get_or_init(|| start().map_err(|e| tracing::warn!("{without}: {e}")).ok()).as_ref()
 }
 
+/// One single add waiting for its batch: the add, who and what request it
+/// is recorded as, and the caller's token when the batch is to check it.
+type AddJob = (OneAdd, Option<Credential>, WriteContext);
+
 /// The queue of single adds.
 #[derive(Clone)]
-pub struct Adds(Batches<(OneAdd, WriteContext), Result<(), Error>>);
+pub struct Adds(Batches<AddJob, Result<(), Error>>);
 
 impl Adds {
     pub fn start(pool: Pool, observers: Arc<Observers>) -> std::io::Result<Adds> {
-        let work = move |batch| {
+        let work = move |take| {
             let (pool, observers) = (pool.clone(), observers.clone());
-            async move { run(&pool, &observers, batch).await }
+            async move { run(&pool, &observers, take).await }
         };
         Batches::start("adds", work).map(Adds)
     }
@@ -128,9 +215,10 @@ impl Adds {
     /// Queues one add and waits for its answer; `None` when the batches are
     /// not running (the caller then runs the add alone: adding is
     /// idempotent, so even an add whose batch was cut off mid-way may be
-    /// run again).
-    pub async fn add(&self, add: OneAdd, context: WriteContext) -> Option<Result<(), Error>> {
-        self.0.submit((add, context)).await
+    /// run again). With `unchecked`, the batch checks that token first, in
+    /// its transaction, and a token that no longer holds is the answer.
+    pub async fn add(&self, add: OneAdd, unchecked: Option<Credential>, context: WriteContext) -> Option<Result<(), Error>> {
+        self.0.submit((add, unchecked, context)).await
     }
 }
 
@@ -142,13 +230,18 @@ pub struct Checks(Batches<Credential, Result<Principal, Error>>);
 
 impl Checks {
     pub fn start(pool: Pool) -> std::io::Result<Checks> {
-        let work = move |credentials: Vec<Credential>| {
+        let work = move |take: Arc<Take<Credential, Result<Principal, Error>>>| {
             let pool = pool.clone();
             async move {
-                let n = credentials.len();
-                crate::observe::check_batch(n);
-                let verdicts = pool.run(move |conn| sign_in::check_credentials(&mut Read::new(conn), &credentials, now())).await;
-                verdicts.unwrap_or_else(|e| (0..n).map(|_| Err(e.again())).collect())
+                let taken = take.clone();
+                let verdicts = pool
+                    .run(move |conn| {
+                        let credentials = taken.jobs();
+                        crate::observe::check_batch(credentials.len());
+                        sign_in::check_credentials(&mut Read::new(conn), &credentials, now())
+                    })
+                    .await;
+                verdicts.unwrap_or_else(|e| (0..take.settle()).map(|_| Err(e.again())).collect())
             }
         };
         Batches::start("checks", work).map(Checks)
@@ -161,18 +254,44 @@ impl Checks {
     }
 }
 
-/// One batch of adds in one write transaction: an answer each, in order.
-async fn run(pool: &Pool, observers: &Arc<Observers>, batch: Vec<(OneAdd, WriteContext)>) -> Vec<Result<(), Error>> {
-    let n = batch.len();
-    crate::observe::add_batch(n);
-    let (adds, contexts): (Vec<OneAdd>, Vec<WriteContext>) = batch.into_iter().unzip();
-    let (adds, contexts) = (Arc::new(adds), Arc::new(contexts));
+/// The tokens of a batch checked (one read for all), then its adds
+/// ([`members::add_each`]): a verdict an add, in order; an add whose token
+/// no longer holds gets that refusal and is not looked at further.
+fn check_then_add(tx: &mut Read, adds: &[OneAdd], unchecked: &[Option<Credential>]) -> Result<Vec<members::AddVerdict>, Error> {
+    let credentials: Vec<Credential> = unchecked.iter().flatten().copied().collect();
+    if credentials.is_empty() {
+        return members::add_each(tx, adds);
+    }
+    let mut refusals = sign_in::check_credentials(tx, &credentials, now())?.into_iter();
+    let refused: Vec<Option<Error>> = unchecked.iter().map(|c| c.and_then(|_| refusals.next().and_then(Result::err))).collect();
+    let allowed: Vec<OneAdd> = adds.iter().zip(&refused).filter(|(_, r)| r.is_none()).map(|(a, _)| a.clone()).collect();
+    let mut verdicts = members::add_each(tx, &allowed)?.into_iter();
+    Ok(refused
+        .into_iter()
+        .map(|r| r.map_or_else(|| verdicts.next().unwrap_or_else(|| Err(Error::internal("an add got no verdict"))), Err))
+        .collect())
+}
+
+/// One batch of adds in one write transaction, its adds taken once the
+/// connection is in hand: an answer each, in order.
+async fn run(pool: &Pool, observers: &Arc<Observers>, take: Arc<Take<AddJob, Result<(), Error>>>) -> Vec<Result<(), Error>> {
     let observers_ = observers.clone();
+    let taken = take.clone();
     let outcome = pool
         .write(move |conn| {
+            let batch = taken.jobs();
+            crate::observe::add_batch(batch.len());
+            let mut adds = Vec::with_capacity(batch.len());
+            let mut unchecked = Vec::with_capacity(batch.len());
+            let mut contexts = Vec::with_capacity(batch.len());
+            for (add, credential, context) in batch {
+                adds.push(add);
+                unchecked.push(credential);
+                contexts.push(context);
+            }
             // Run again whole on a transient conflict (PostgreSQL).
             conn.write(|conn| {
-                let verdicts = members::add_each(&mut Read::new(conn), &adds)?;
+                let verdicts = check_then_add(&mut Read::new(conn), &adds, &unchecked)?;
                 let pairs: Vec<_> = verdicts.iter().filter_map(|v| v.as_ref().ok()).map(|(_, g, u)| (*g, *u)).collect();
                 let mut new = memberships::add_pairs(conn, &pairs, now())?;
                 // The first add of a new pair made it; a repeat in the same
@@ -198,6 +317,6 @@ async fn run(pool: &Pool, observers: &Arc<Observers>, batch: Vec<(OneAdd, WriteC
             observers.committed(&changes.concat());
             verdicts.into_iter().map(|verdict| verdict.map(drop)).collect()
         }
-        Err(e) => (0..n).map(|_| Err(e.again())).collect(),
+        Err(e) => (0..take.settle()).map(|_| Err(e.again())).collect(),
     }
 }

@@ -153,15 +153,26 @@ impl Service {
     /// instance).
     pub async fn authenticate(&self, token: &str) -> Result<Credential, Error> {
         let credential = self.keys.verify(token)?;
+        self.check_credential(credential).await?;
+        Ok(credential)
+    }
+
+    /// What a validly signed, unexpired token claims, not yet checked in the
+    /// database: a use case that takes it makes [`Service::check_credential`]'s
+    /// check itself.
+    pub fn verify_token(&self, token: &str) -> Result<Credential, Error> {
+        self.keys.verify(token)
+    }
+
+    /// Whether the credential's user, key and session still allow it.
+    pub async fn check_credential(&self, credential: Credential) -> Result<(), Error> {
         let checks = batch::started(&self.checks, "token checks run one read each", || batch::Checks::start(self.pool.clone()));
         if let Some(checks) = checks {
             if let Some(verdict) = checks.check(credential).await {
-                verdict?;
-                return Ok(credential);
+                return verdict.map(drop);
             }
         }
-        self.read(move |r| sign_in::check_credential(r, &credential, now())).await?;
-        Ok(credential)
+        self.read(move |r| sign_in::check_credential(r, &credential, now())).await.map(drop)
     }
 
     /// The principal of a `scim` API key sent as it is as the bearer token
@@ -419,6 +430,19 @@ impl Service {
     /// Succeeds also when the user is a member already. Concurrent calls
     /// share one transaction ([`batch`]).
     pub async fn add_user_to_group(&self, p: &Principal, group: GroupIdentifier, user: UserIdentifier) -> Result<(), Error> {
+        self.add_user_to_group_checking(p, None, group, user).await
+    }
+
+    /// [`Service::add_user_to_group`]; with `unchecked`, the caller's token
+    /// is checked in the add's transaction ([`Service::check_credential`]'s
+    /// check, its refusal the answer) instead of in a read before it.
+    pub async fn add_user_to_group_checking(
+        &self,
+        p: &Principal,
+        unchecked: Option<Credential>,
+        group: GroupIdentifier,
+        user: UserIdentifier,
+    ) -> Result<(), Error> {
         let p = *p;
         let adds = batch::started(&self.adds, "single adds run one transaction each", || {
             batch::Adds::start(self.pool.clone(), self.observers.clone())
@@ -426,9 +450,12 @@ impl Service {
         if let Some(adds) = adds {
             let context = WriteContext { actor: Some(p), request_id: crate::observe::current_request_id() };
             let add = members::OneAdd { principal: p, group: group.clone(), user: user.clone() };
-            if let Some(answer) = adds.add(add, context).await {
+            if let Some(answer) = adds.add(add, unchecked, context).await {
                 return answer;
             }
+        }
+        if let Some(credential) = unchecked {
+            self.check_credential(credential).await?;
         }
         self.write(Some(p), move |w| members::add_user_to_group(w, &p, &group, &user)).await
     }

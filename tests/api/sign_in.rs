@@ -367,6 +367,45 @@ async fn concurrent_tokens_are_checked_together_and_each_gets_its_own_verdict(ap
             }
         }
     }
+
+    // Single adds check their tokens inside their batch's transaction: the
+    // same verdicts, and a refused token adds nothing. Each token adds a
+    // user of its own (tyler is made an administrator, so a good token may).
+    let r = app.call(Method::PUT, &format!("{M}/groups/System%20Administrators/users/{tyler}"), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let group = app.create_group("crowd").await;
+    let mut added = Vec::new();
+    for (i, _) in tokens.iter().enumerate() {
+        added.push(app.create_user(&format!("added{i}@example.com"), None).await);
+    }
+    let add =
+        |i: usize, token: &str| app.client.put(app.url(&format!("{M}/groups/{group}/users/{}", added[i]))).bearer_auth(token.to_owned());
+    for _ in 0..3 {
+        let answers = futures_util::future::join_all((0..60).map(|n| app.send(add(n % tokens.len(), tokens[n % tokens.len()].0)))).await;
+        for (n, r) in answers.iter().enumerate() {
+            if tokens[n % tokens.len()].1 == StatusCode::OK {
+                assert_eq!(r.status, StatusCode::NO_CONTENT, "token {} of the batch: {}", n % tokens.len(), r.text);
+            } else {
+                assert_management_error(r, 401, "UNAUTHENTICATED");
+            }
+        }
+    }
+    for (i, (_, expected)) in tokens.iter().enumerate() {
+        let r = app.send(app.client.head(app.url(&format!("{M}/groups/{group}/users/{}", added[i]))).bearer_auth(&good)).await;
+        let member = if *expected == StatusCode::OK { StatusCode::NO_CONTENT } else { StatusCode::NOT_FOUND };
+        assert_eq!(r.status, member, "user {i} added only by a good token");
+    }
+    // A refused token is a 401 also where the request is wrong otherwise
+    // (a control character in the group's name): the token is checked
+    // before the answer.
+    for (token, expected) in tokens {
+        let r = app.send(app.client.put(app.url(&format!("{M}/groups/a%01b/users/{}", added[0]))).bearer_auth(token)).await;
+        if expected == StatusCode::OK {
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+        } else {
+            assert_management_error(&r, 401, "UNAUTHENTICATED");
+        }
+    }
 }
 
 /// `/v1/auth/token` takes a key's id and secret and the account in

@@ -7,8 +7,8 @@ use utoipa::IntoParams;
 
 use super::models::{group_list, ManagementUser, UserPagedList, UserPagingQuery, USER_SORTS};
 use crate::api::error::ManagementError;
-use crate::api::Caller;
 use crate::api::UserIds;
+use crate::api::{Caller, CheckLater};
 use crate::domain::{GroupIdentifier, UserSort};
 use crate::engine::members::MemberQuery;
 use crate::error::Error;
@@ -37,13 +37,16 @@ use crate::service::Service;
 #[put("/groups/{groupIdentifier}/users/{userIdentifier}")]
 pub async fn add_user_to_group(
     service: web::Data<Service>,
-    caller: Caller,
+    caller: CheckLater,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Error> {
     let (group, user) = path.into_inner();
-    let group = GroupIdentifier::parse(&group)?;
-    let user = super::users::user_identifier(&caller, &user)?;
-    service.add_user_to_group(&caller, group, user).await?;
+    let parsed = GroupIdentifier::parse(&group).and_then(|g| Ok((g, super::users::user_identifier(&caller.caller, &user)?)));
+    let (group, user) = match parsed {
+        Ok(both) => both,
+        Err(e) => return Err(caller.fail(e).await),
+    };
+    service.add_user_to_group_checking(&caller.caller, caller.unchecked, group, user).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
