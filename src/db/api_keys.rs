@@ -1,5 +1,6 @@
 //! API keys: a user's client credentials. Only the secret's hash is stored.
 
+use super::in_list::in_ids;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -49,7 +50,7 @@ pub fn get(conn: &mut Conn, id: ApiKeyId) -> QueryResult<Option<ApiKey>> {
 
 /// Keys by id, in no order.
 pub fn get_many(conn: &mut Conn, ids: &[ApiKeyId]) -> QueryResult<Vec<ApiKey>> {
-    let query = api_keys::table.filter(api_keys::id.eq_any(ids.to_vec()));
+    let query = api_keys::table.filter(in_ids(api_keys::id, ids));
     with_conn!(conn, |c| query.select(ApiKey::as_select()).load(c))
 }
 

@@ -1,5 +1,6 @@
 //! Groups of an account.
 
+use super::in_list::in_ids;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -87,7 +88,7 @@ pub fn find_system(conn: &mut Conn, account_id: AccountId) -> QueryResult<Option
 /// Whether any of the groups is a System Administrators group (by primary
 /// key only: the ids come from one account already).
 pub fn system_among(conn: &mut Conn, ids: &[GroupId]) -> QueryResult<bool> {
-    let q = groups::table.filter(groups::is_system.eq(true)).filter(groups::id.eq_any(ids)).select(groups::id);
+    let q = groups::table.filter(groups::is_system.eq(true)).filter(in_ids(groups::id, ids)).select(groups::id);
     Ok(with_conn!(conn, |c| q.first::<GroupId>(c).optional())?.is_some())
 }
 
@@ -144,7 +145,7 @@ pub fn by_ids(conn: &mut Conn, account_id: AccountId, ids: &[GroupId]) -> QueryR
     // instead of probing the ids.
     let mut found: Vec<Group> = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(10_000) {
-        let q = groups::table.filter(groups::id.eq_any(chunk));
+        let q = groups::table.filter(in_ids(groups::id, chunk));
         found.extend(with_conn!(conn, |c| q.select(Group::as_select()).load::<Group>(c))?);
     }
     found.retain(|g| g.account_id == account_id);
@@ -212,7 +213,7 @@ pub fn delete(w: &mut Write, group: &Group) -> QueryResult<()> {
 /// The permissions granted to each of the groups, as (group id, permission).
 pub fn permissions_of(conn: &mut Conn, group_ids: &[GroupId]) -> Result<Vec<(GroupId, Permission)>, crate::error::Error> {
     let q = group_permissions::table
-        .filter(group_permissions::group_id.eq_any(group_ids))
+        .filter(in_ids(group_permissions::group_id, group_ids))
         .order((group_permissions::group_id.asc(), group_permissions::permission.asc()))
         .select((group_permissions::group_id, group_permissions::permission));
     parsed(with_conn!(conn, |c| q.load(c))?)

@@ -1,5 +1,6 @@
 //! Who is in which group, and what that allows.
 
+use super::in_list::in_ids;
 use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
@@ -104,8 +105,8 @@ pub fn add_pairs(conn: &mut Conn, pairs: &[(GroupId, UserId)], now: NaiveDateTim
                 let groups_: Vec<GroupId> = chunk.iter().map(|(g, _)| *g).collect();
                 let users_: Vec<UserId> = chunk.iter().map(|(_, u)| *u).collect();
                 let present: HashSet<(GroupId, UserId)> = memberships::table
-                    .filter(memberships::user_id.eq_any(&users_))
-                    .filter(memberships::group_id.eq_any(&groups_))
+                    .filter(in_ids(memberships::user_id, &users_))
+                    .filter(in_ids(memberships::group_id, &groups_))
                     .select((memberships::group_id, memberships::user_id))
                     .load::<(GroupId, UserId)>(&mut **c)?
                     .into_iter()

@@ -9,6 +9,7 @@ pub mod group_commit;
 pub mod groups;
 pub mod hierarchy;
 mod ids;
+pub mod in_list;
 pub mod memberships;
 pub mod name_keys;
 pub mod schema;

@@ -1,6 +1,7 @@
 //! Password sign-ins: each is a session whose tokens carry its id, continued
 //! by a refresh token that is stored as a hash and replaced at every use.
 
+use super::in_list::in_ids;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -34,7 +35,7 @@ pub fn get(conn: &mut Conn, id: SessionId) -> QueryResult<Option<Session>> {
 
 /// Sessions by id, in no order.
 pub fn get_many(conn: &mut Conn, ids: &[SessionId]) -> QueryResult<Vec<Session>> {
-    let query = sessions::table.filter(sessions::id.eq_any(ids.to_vec()));
+    let query = sessions::table.filter(in_ids(sessions::id, ids));
     with_conn!(conn, |c| query.select(Session::as_select()).load(c))
 }
 

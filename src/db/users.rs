@@ -1,5 +1,6 @@
 //! Users of an account. Deleted users (`deleted_at`) are invisible here.
 
+use super::in_list::in_ids;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -174,7 +175,7 @@ pub fn existing_ids(conn: &mut Conn, account_id: AccountId, ids: &[UserId]) -> Q
     // Filtered by primary key only, and the rest here: with the account in
     // the WHERE clause, SQLite's planner may walk the account's index (every
     // user of the account) instead of probing the ids.
-    let query = users::table.filter(users::id.eq_any(ids)).select((users::id, users::account_id, users::deleted_at));
+    let query = users::table.filter(in_ids(users::id, ids)).select((users::id, users::account_id, users::deleted_at));
     let rows: Vec<(UserId, AccountId, Option<NaiveDateTime>)> = with_conn!(conn, |c| query.load(c))?;
     Ok(rows.into_iter().filter(|(_, account, deleted)| *account == account_id && deleted.is_none()).map(|(id, _, _)| id).collect())
 }
@@ -446,7 +447,7 @@ pub fn sign_in_state(conn: &mut Conn, account_id: AccountId, id: UserId) -> Quer
 /// The sign-in states of users by id, deleted users included, in no order
 /// (at most a batch's worth: SQLite binds each id).
 pub fn sign_in_states(conn: &mut Conn, ids: &[UserId]) -> QueryResult<Vec<SignInState>> {
-    let query = users::table.filter(users::id.eq_any(ids.to_vec()));
+    let query = users::table.filter(in_ids(users::id, ids));
     with_conn!(conn, |c| query.select(SignInState::as_select()).load(c))
 }
 
