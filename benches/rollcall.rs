@@ -11,7 +11,8 @@
 //! events on / off rows), nesting (only the nesting rows), pages (only
 //! the member pages, without the fill), signin (only the wrong-password
 //! burst, and peak RSS after it), single (single adds at c=64 on one and
-//! two instances, and pgbench) or scale (1,000,000 users, 10,000 groups,
+//! two instances, and pgbench), create (creating users and groups against
+//! the single add, at c=16) or scale (1,000,000 users, 10,000 groups,
 //! 10,000,000 memberships filled over HTTP; ROLLCALL_BENCH_SCALE=users,groups),
 //! ROLLCALL_BENCH_ROUNDS (of the events rows), ROLLCALL_TEST_POSTGRES_URL.
 //! The PostgreSQL run also runs `pgbench` (one insert a transaction) for comparison.
@@ -969,7 +970,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         return json!({"figures": result});
     }
     let only_events = std::env::var("ROLLCALL_BENCH_ONLY").is_ok_and(|v| v == "events");
-    if std::env::var("ROLLCALL_BENCH_ONLY").is_ok_and(|v| v == "single") {
+    if std::env::var("ROLLCALL_BENCH_ONLY").is_ok_and(|v| v == "single" || v == "create") {
         // Not an empty memberships table: PostgreSQL plans a lookup in a
         // one-page table as a scan, and a connection keeps that plan while
         // the run grows the table (until an analyze), which measures the
@@ -1002,6 +1003,19 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
             }
             None => json!({"single_c64_two_instances_vs_one": round(two.rps / one.rps)}),
         };
+        return json!({"figures": result, "ratios": ratios});
+    }
+    // ROLLCALL_BENCH_ONLY=create: creating users and groups against the
+    // single add, all at c=16 (item 7 of issue 17).
+    if std::env::var("ROLLCALL_BENCH_ONLY").is_ok_and(|v| v == "create") {
+        let single = wrk(&load, &single_url, "single", 70_000_000, 16);
+        row("single add c=16", &single, String::new(), &mut result);
+        let users = wrk(&load, &single_url, "create_user", 0, 16);
+        row("create user c=16", &users, format!("{:.2}x single add c=16", users.rps / single.rps), &mut result);
+        let groups = wrk(&load, &single_url, "create_group", 0, 16);
+        row("create group c=16", &groups, format!("{:.2}x single add c=16", groups.rps / single.rps), &mut result);
+        let ratios = json!({"create_user_c16_vs_single_add_c16": round(users.rps / single.rps),
+                            "create_group_c16_vs_single_add_c16": round(groups.rps / single.rps)});
         return json!({"figures": result, "ratios": ratios});
     }
     if only_events {

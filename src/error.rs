@@ -181,7 +181,7 @@ impl Error {
         e
     }
 
-    fn transient(mut self) -> Self {
+    pub(crate) fn transient(mut self) -> Self {
         self.retryable = true;
         self
     }

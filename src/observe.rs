@@ -15,6 +15,11 @@ pub fn add_batch(adds: usize) {
     metrics::histogram!("rollcall_single_add_batch_size").record(adds as f64);
 }
 
+/// How many creations of users and groups one transaction carried.
+pub fn creation_batch(creations: usize) {
+    metrics::histogram!("rollcall_creation_batch_size").record(creations as f64);
+}
+
 /// How many token checks one read carried.
 pub fn check_batch(checks: usize) {
     metrics::histogram!("rollcall_token_check_batch_size").record(checks as f64);

@@ -30,6 +30,7 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
                 .set_buckets_for_metric(Matcher::Full("rollcall_http_request_duration_seconds".into()), SECONDS)
                 .and_then(|b| b.set_buckets_for_metric(Matcher::Full("rollcall_group_commit_batch_size".into()), JOBS))
                 .and_then(|b| b.set_buckets_for_metric(Matcher::Full("rollcall_single_add_batch_size".into()), JOBS))
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full("rollcall_creation_batch_size".into()), JOBS))
                 .and_then(|b| b.set_buckets_for_metric(Matcher::Full("rollcall_token_check_batch_size".into()), JOBS));
             match builder.and_then(PrometheusBuilder::install_recorder) {
                 Ok(handle) => Some(handle),

@@ -66,6 +66,36 @@ pub fn insert(w: &mut Write, group: &NewGroup) -> QueryResult<()> {
     Ok(())
 }
 
+/// Inserts the rows of a batch of creations in one statement, without
+/// recording them; the ids inserted (on PostgreSQL without a row whose name
+/// a concurrent transaction took after the batch's check, as
+/// [`super::users::insert_batch`]).
+pub fn insert_batch(conn: &mut Conn, rows: &[NewGroup]) -> QueryResult<std::collections::HashSet<GroupId>> {
+    if rows.is_empty() {
+        return Ok(Default::default());
+    }
+    match conn {
+        Conn::Postgres(c) => {
+            let q = diesel::insert_into(groups::table).values(rows).on_conflict_do_nothing().returning(groups::id);
+            Ok(q.get_results::<GroupId>(&mut **c)?.into_iter().collect())
+        }
+        Conn::Sqlite(c) => {
+            diesel::insert_into(groups::table).values(rows).execute(&mut **c)?;
+            Ok(rows.iter().map(|r| r.id).collect())
+        }
+    }
+}
+
+/// Which of the name keys are used by a group of the account.
+pub fn taken_names(conn: &mut Conn, account_id: AccountId, keys: &[String]) -> QueryResult<std::collections::HashSet<String>> {
+    if keys.is_empty() {
+        return Ok(Default::default());
+    }
+    let q = groups::table.filter(groups::account_id.eq(account_id)).filter(in_ids(groups::name_key, keys)).select(groups::name_key);
+    let taken: Vec<String> = with_conn!(conn, |c| q.load(c))?;
+    Ok(taken.into_iter().collect())
+}
+
 pub fn find(conn: &mut Conn, account_id: AccountId, ident: &GroupIdentifier) -> QueryResult<Option<Group>> {
     let in_account = groups::table.filter(groups::account_id.eq(account_id));
     match ident {

@@ -146,6 +146,46 @@ pub fn insert(w: &mut Write, user: &NewUser) -> QueryResult<()> {
     Ok(())
 }
 
+/// Inserts the rows of a batch of creations in one statement, without
+/// recording them (the batch records each its own change); the ids
+/// inserted. On PostgreSQL a row whose email or username a concurrent
+/// transaction took after the batch's check is left out (`ON CONFLICT DO
+/// NOTHING`, after waiting for that transaction), not an error that would
+/// fail the whole batch; SQLite's writes are serial, so its checks hold.
+pub fn insert_batch(conn: &mut Conn, rows: &[NewUser]) -> QueryResult<std::collections::HashSet<UserId>> {
+    if rows.is_empty() {
+        return Ok(Default::default());
+    }
+    match conn {
+        Conn::Postgres(c) => {
+            let q = diesel::insert_into(users::table).values(rows).on_conflict_do_nothing().returning(users::id);
+            Ok(q.get_results::<UserId>(&mut **c)?.into_iter().collect())
+        }
+        Conn::Sqlite(c) => {
+            diesel::insert_into(users::table).values(rows).execute(&mut **c)?;
+            Ok(rows.iter().map(|r| r.id).collect())
+        }
+    }
+}
+
+/// Which of the email and username keys are used by a user of the account,
+/// deleted ones included (their rows still hold the unique keys).
+pub fn taken_keys(
+    conn: &mut Conn,
+    account_id: AccountId,
+    email_keys: &[String],
+    username_keys: &[String],
+) -> QueryResult<(std::collections::HashSet<String>, std::collections::HashSet<String>)> {
+    let q = users::table.filter(users::account_id.eq(account_id)).filter(in_ids(users::email_key, email_keys)).select(users::email_key);
+    let emails: Vec<String> = if email_keys.is_empty() { Vec::new() } else { with_conn!(conn, |c| q.load(c))? };
+    let q = users::table
+        .filter(users::account_id.eq(account_id))
+        .filter(in_ids(users::username_key.assume_not_null(), username_keys))
+        .select(users::username_key.assume_not_null());
+    let usernames: Vec<String> = if username_keys.is_empty() { Vec::new() } else { with_conn!(conn, |c| q.load(c))? };
+    Ok((emails.into_iter().collect(), usernames.into_iter().collect()))
+}
+
 pub fn find(conn: &mut Conn, account_id: AccountId, ident: &UserIdentifier) -> QueryResult<Option<User>> {
     let live = users::table.filter(users::account_id.eq(account_id)).filter(users::deleted_at.is_null());
     match ident {

@@ -36,6 +36,26 @@ pub fn require(tx: &mut Read, principal: &Principal, permission: Permission) -> 
     }
 }
 
+/// [`require`] for each caller of a batch, a distinct caller checked once:
+/// a verdict each, in order (an error of the database fails them all).
+pub fn require_each(tx: &mut Read, principals: &[Principal], permission: Permission) -> Result<Vec<Result<(), Error>>, Error> {
+    let mut known: Vec<((UserId, AccountId), bool)> = Vec::new();
+    let mut verdicts = Vec::with_capacity(principals.len());
+    for p in principals {
+        let key = (p.user, p.account);
+        let held = match known.iter().find(|(k, _)| *k == key) {
+            Some((_, held)) => *held,
+            None => {
+                let held = holds(tx, p, Some(permission))?;
+                known.push((key, held));
+                held
+            }
+        };
+        verdicts.push(if held { Ok(()) } else { Err(lacks(permission)) });
+    }
+    Ok(verdicts)
+}
+
 /// The 403 of [`require`].
 pub fn lacks(permission: Permission) -> Error {
     Error::forbidden().developer(format!("This call needs the '{permission}' permission"))

@@ -2,28 +2,22 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDateTime;
+
 use super::access::{require, require_admin};
 use super::now;
+use super::users::{Created, Creation};
 use crate::db::groups::{self, Group, NewGroup};
-use crate::db::{Read, Write};
+use crate::db::{Conn, Read, Write};
 use crate::domain::{
-    normalize_key, AccountId, GroupDescription, GroupId, GroupIdentifier, GroupName, GroupSort, Page, Permission, Principal, Search, Sort,
+    normalize_key, AccountId, Change, GroupDescription, GroupId, GroupIdentifier, GroupName, GroupSort, Page, Permission, Principal,
+    Search, Sort,
 };
 use crate::error::{Error, ErrorKind};
 
 /// Inserts a group after checking that its name is free in the account.
 pub fn insert_group(w: &mut Write, account: AccountId, name: GroupName, description: GroupDescription) -> Result<Group, Error> {
-    let at = now();
-    let row = NewGroup {
-        id: GroupId::new(),
-        account_id: account,
-        name_key: name.key(),
-        name: name.as_str().to_owned(),
-        description: description.as_str().to_owned(),
-        is_system: false,
-        created_at: at,
-        updated_at: at,
-    };
+    let row = new_row(account, &name, &description, now());
     if groups::find(w, account, &GroupIdentifier::Name(row.name_key.clone()))?.is_some() {
         return Err(Error::name_taken("name"));
     }
@@ -98,6 +92,87 @@ pub fn create(
         set_permissions(w, principal, &group, p)?;
     }
     view(w, group)
+}
+
+/// A group as a client asked for it, without permissions (granting them is
+/// an administrator's call, made in a transaction of its own: [`create`]).
+#[derive(Debug, Clone)]
+pub struct GroupDraft {
+    pub name: GroupName,
+    pub description: GroupDescription,
+    pub custom: Option<String>,
+}
+
+/// [`create`] for each draft of a batch, in one transaction that is open on
+/// `conn`, as [`super::users::create_each`] does for users: one permission
+/// check a caller, one query for the names taken, one insert; each draft
+/// answered as alone, in order.
+pub fn create_each(conn: &mut Conn, jobs: &[Creation<GroupDraft>]) -> Result<Vec<Created<GroupView>>, Error> {
+    let principals: Vec<Principal> = jobs.iter().map(|(p, _, _)| *p).collect();
+    let allowed = super::access::require_each(&mut Read::new(conn), &principals, Permission::GroupCreate)?;
+    let at = now();
+    let mut verdicts: Vec<Option<Created<GroupView>>> = Vec::with_capacity(jobs.len());
+    let mut candidates: Vec<(usize, NewGroup)> = Vec::new();
+    for (i, ((p, draft, _), allowed)) in jobs.iter().zip(allowed).enumerate() {
+        match allowed {
+            Ok(()) => {
+                candidates.push((i, new_row(p.account, &draft.name, &draft.description, at)));
+                verdicts.push(None);
+            }
+            Err(e) => verdicts.push(Some(Err(e))),
+        }
+    }
+    // One account after the other, each in the order the drafts came.
+    candidates.sort_by_key(|(_, r)| r.account_id);
+    let mut keep = Vec::with_capacity(candidates.len());
+    for account_rows in candidates.chunk_by(|(_, a), (_, b)| a.account_id == b.account_id) {
+        let keys: Vec<String> = account_rows.iter().map(|(_, r)| r.name_key.clone()).collect();
+        let mut taken = groups::taken_names(conn, account_rows[0].1.account_id, &keys)?;
+        for (i, row) in account_rows {
+            let free = taken.insert(row.name_key.clone());
+            if !free {
+                verdicts[*i] = Some(Err(Error::name_taken("name")));
+            }
+            keep.push(free);
+        }
+    }
+    let (owners, rows): (Vec<usize>, Vec<NewGroup>) = candidates.into_iter().zip(keep).filter(|(_, keep)| *keep).map(|(c, _)| c).unzip();
+    let inserted = groups::insert_batch(conn, &rows)?;
+    for (row, i) in rows.into_iter().zip(owners) {
+        let draft = &jobs[i].1;
+        if !inserted.contains(&row.id) {
+            // Taken by a concurrent transaction since the check (PostgreSQL).
+            let taken = groups::find(conn, row.account_id, &GroupIdentifier::Name(row.name_key.clone()))?.is_some();
+            verdicts[i] = Some(Err(if taken {
+                Error::name_taken("name")
+            } else {
+                Error::unavailable("a concurrent write got in the way of creating the group").transient()
+            }));
+            continue;
+        }
+        let changes = vec![Change::GroupCreated { account: row.account_id, group: row.id }];
+        let mut group = row.into_group();
+        if let Some(custom) = &draft.custom {
+            groups::set_custom(conn, group.id, custom)?;
+            group.custom = Some(custom.clone());
+        }
+        verdicts[i] = Some(Ok((GroupView { group, permissions: Vec::new() }, changes)));
+    }
+    Ok(verdicts.into_iter().map(|v| v.unwrap_or_else(|| Err(Error::internal("a creation got no verdict")))).collect())
+}
+
+/// The row of a new group, with a new id.
+fn new_row(account: AccountId, name: &GroupName, description: &GroupDescription, at: NaiveDateTime) -> NewGroup {
+    NewGroup {
+        id: GroupId::new(),
+        account_id: account,
+        name_key: name.key(),
+        name: name.as_str().to_owned(),
+        description: description.as_str().to_owned(),
+        is_system: false,
+        created_at: at,
+        updated_at: at,
+    }
 }
 
 pub fn get(tx: &mut Read, principal: &Principal, ident: &GroupIdentifier) -> Result<GroupView, Error> {

@@ -1,14 +1,16 @@
 //! Creating, reading, changing and deleting users.
 
+use chrono::NaiveDateTime;
+
 use super::access::{require, require_covers_user};
 use super::groups::GroupView;
 use super::now;
 use crate::db::users::{self, NewUser, User, UserChanges, UserFilter};
-use crate::db::{Read, Write};
+use crate::db::{Conn, Read, Write, WriteContext};
 use crate::domain::profile::UserProfile;
 use crate::domain::user_query::Expr;
 use crate::domain::{
-    AccountId, Email, GroupIdentifier, Page, Permission, PersonName, Principal, Sort, UserId, UserIdentifier, UserSort, Username,
+    AccountId, Change, Email, GroupIdentifier, Page, Permission, PersonName, Principal, Sort, UserId, UserIdentifier, UserSort, Username,
 };
 use crate::error::Error;
 
@@ -60,6 +62,102 @@ pub fn insert_user(w: &mut Write, account: AccountId, draft: UserDraft) -> Resul
 pub fn create(w: &mut Write, principal: &Principal, draft: UserDraft) -> Result<User, Error> {
     require(w, principal, Permission::UserCreate)?;
     insert_user(w, principal.account, draft)
+}
+
+/// A creation of a batch: who asks, what, and who and what request it is
+/// recorded as.
+pub type Creation<D> = (Principal, D, WriteContext);
+
+/// What a creation of a batch gives: the new row and its changes (to be
+/// recorded under the creation's context), or the creation's refusal.
+pub type Created<T> = Result<(T, Vec<Change>), Error>;
+
+/// [`create`] for each draft of a batch, in one transaction that is open on
+/// `conn`: one permission check a caller, one query for the names taken, one
+/// insert for the lot. Each draft is answered as it would be alone, in
+/// order: a draft whose email or username an earlier one of the batch took
+/// is refused as it would be after it. A refused draft writes nothing.
+pub fn create_each(conn: &mut Conn, jobs: &[Creation<UserDraft>]) -> Result<Vec<Created<User>>, Error> {
+    let principals: Vec<Principal> = jobs.iter().map(|(p, _, _)| *p).collect();
+    let allowed = super::access::require_each(&mut Read::new(conn), &principals, Permission::UserCreate)?;
+    let at = now();
+    let mut verdicts: Vec<Option<Created<User>>> = Vec::with_capacity(jobs.len());
+    let mut candidates: Vec<(usize, NewUser)> = Vec::new();
+    for (i, ((p, draft, _), allowed)) in jobs.iter().zip(allowed).enumerate() {
+        match allowed {
+            Ok(()) => {
+                candidates.push((i, new_row(p.account, draft, at)));
+                verdicts.push(None);
+            }
+            Err(e) => verdicts.push(Some(Err(e))),
+        }
+    }
+    // One account after the other (in the usual batch there is one), each
+    // in the order the drafts came.
+    candidates.sort_by_key(|(_, r)| r.account_id);
+    let mut keep = Vec::with_capacity(candidates.len());
+    for account_rows in candidates.chunk_by(|(_, a), (_, b)| a.account_id == b.account_id) {
+        let emails: Vec<String> = account_rows.iter().map(|(_, r)| r.email_key.clone()).collect();
+        let usernames: Vec<String> = account_rows.iter().filter_map(|(_, r)| r.username_key.clone()).collect();
+        let (mut emails_taken, mut usernames_taken) = users::taken_keys(conn, account_rows[0].1.account_id, &emails, &usernames)?;
+        for (i, row) in account_rows {
+            let field = if emails_taken.contains(&row.email_key) {
+                Some("email")
+            } else if row.username_key.as_ref().is_some_and(|k| usernames_taken.contains(k)) {
+                Some("username")
+            } else {
+                None
+            };
+            if let Some(field) = field {
+                verdicts[*i] = Some(Err(Error::name_taken(field)));
+            } else {
+                emails_taken.insert(row.email_key.clone());
+                usernames_taken.extend(row.username_key.clone());
+            }
+            keep.push(field.is_none());
+        }
+    }
+    let (owners, rows): (Vec<usize>, Vec<NewUser>) = candidates.into_iter().zip(keep).filter(|(_, keep)| *keep).map(|(c, _)| c).unzip();
+    let inserted = users::insert_batch(conn, &rows)?;
+    for (row, i) in rows.into_iter().zip(owners) {
+        let (_, draft, context) = &jobs[i];
+        if !inserted.contains(&row.id) {
+            // Taken by a concurrent transaction since the check (PostgreSQL).
+            let field = users::taken(conn, row.account_id, &row.email_key, row.username_key.as_deref())?;
+            verdicts[i] = Some(Err(match field {
+                Some(field) => Error::name_taken(field),
+                None => Error::unavailable("a concurrent write got in the way of creating the user").transient(),
+            }));
+            continue;
+        }
+        let mut w = Write::within_transaction(conn, context.clone());
+        w.record(Change::UserCreated { account: row.account_id, user: row.id });
+        let mut user = row.into_user();
+        if let Some(hash) = &draft.password_hash {
+            users::store_password_hash(&mut w, user.id, hash, user.created_at)?;
+            user.password_changed_at = Some(user.created_at);
+        }
+        if draft.suspended {
+            users::set_suspended(&mut w, user.account_id, user.id, true, user.created_at)?;
+            user.suspended = true;
+        }
+        verdicts[i] = Some(Ok((user, w.into_changes())));
+    }
+    Ok(verdicts.into_iter().map(|v| v.unwrap_or_else(|| Err(Error::internal("a creation got no verdict")))).collect())
+}
+
+/// The row a draft makes, with a new id.
+fn new_row(account: AccountId, draft: &UserDraft, at: NaiveDateTime) -> NewUser {
+    NewUser::new(
+        UserId::new(),
+        account,
+        draft.email.as_str().to_owned(),
+        draft.username.as_ref().map(|u| u.as_str().to_owned()),
+        draft.first_name.clone().into_inner(),
+        draft.last_name.clone().into_inner(),
+        at,
+    )
+    .with_profile(draft.profile.clone())
 }
 
 /// The user an identifier names, live unless `include_deleted`.

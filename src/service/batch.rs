@@ -15,6 +15,10 @@
 //! it carries every add that arrived while the one before it ran. Alone, an
 //! add is a batch of one and waits for nothing.
 //!
+//! Creations of users and groups are coalesced the same way ([`Creations`]):
+//! one permission check a caller, one query for the names taken and one
+//! insert a kind for the batch, each creation answered as it would be alone.
+//!
 //! A single add's token is checked in its batch's transaction (one read of
 //! three queries for the batch, [`sign_in::check_credentials`]), not before
 //! it. The token checks of every other authenticated request are coalesced
@@ -28,9 +32,12 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, Notify, Semaphore};
 
 use super::Observers;
+use crate::db::users::User;
 use crate::db::{memberships, Pool, Read, WriteContext};
 use crate::domain::{Change, Principal};
+use crate::engine::groups::{self, GroupDraft, GroupView};
 use crate::engine::members::{self, OneAdd};
+use crate::engine::users::{self, UserDraft};
 use crate::engine::{now, sign_in};
 use crate::error::Error;
 use crate::tokens::Credential;
@@ -320,6 +327,94 @@ async fn run(pool: &Pool, observers: &Arc<Observers>, take: Arc<Take<AddJob, Res
         Ok((verdicts, changes)) => {
             observers.committed(&changes.concat());
             verdicts.into_iter().map(|verdict| verdict.map(drop)).collect()
+        }
+        Err(e) => (0..take.settle()).map(|_| Err(e.again())).collect(),
+    }
+}
+
+/// One creation waiting for its batch.
+pub enum Creation {
+    User(users::Creation<UserDraft>),
+    Group(users::Creation<GroupDraft>),
+}
+
+/// What a creation answers.
+pub enum Created {
+    User(User),
+    Group(GroupView),
+}
+
+/// The queue of creations of users and groups: each batch is one write
+/// transaction with one permission check a caller, one query for the
+/// names taken and one insert a kind ([`users::create_each`],
+/// [`groups::create_each`]), answered once the shared commit is durable.
+#[derive(Clone)]
+pub struct Creations(Batches<Creation, Result<Created, Error>>);
+
+impl Creations {
+    pub fn start(pool: Pool, observers: Arc<Observers>) -> std::io::Result<Creations> {
+        let work = move |take: Arc<Take<Creation, Result<Created, Error>>>| {
+            let (pool, observers) = (pool.clone(), observers.clone());
+            async move { create(&pool, &observers, take).await }
+        };
+        Batches::start("creations", work).map(Creations)
+    }
+
+    /// Queues one creation and waits for its answer; `None` when the
+    /// batches are not running or the creation got no answer.
+    pub async fn create(&self, creation: Creation) -> Option<Result<Created, Error>> {
+        self.0.submit(creation).await
+    }
+}
+
+/// One batch of creations in one write transaction: an answer each, in order.
+async fn create(pool: &Pool, observers: &Arc<Observers>, take: Arc<Take<Creation, Result<Created, Error>>>) -> Vec<Result<Created, Error>> {
+    let observers_ = observers.clone();
+    let taken = take.clone();
+    let outcome = pool
+        .write(move |conn| {
+            let (mut new_users, mut new_groups, mut is_group) = (Vec::new(), Vec::new(), Vec::new());
+            let creations = taken.jobs();
+            crate::observe::creation_batch(creations.len());
+            for creation in creations {
+                is_group.push(matches!(creation, Creation::Group(_)));
+                match creation {
+                    Creation::User(job) => new_users.push(job),
+                    Creation::Group(job) => new_groups.push(job),
+                }
+            }
+            // Run again whole on a transient conflict (PostgreSQL).
+            conn.write(|conn| {
+                let mut made_users = users::create_each(conn, &new_users)?.into_iter();
+                let mut made_groups = groups::create_each(conn, &new_groups)?.into_iter();
+                let (mut user_contexts, mut group_contexts) = (new_users.iter().map(|j| &j.2), new_groups.iter().map(|j| &j.2));
+                // The answers, and the contexts, in the order the creations came.
+                let mut answers = Vec::with_capacity(is_group.len());
+                let mut contexts = Vec::with_capacity(is_group.len());
+                for &group in &is_group {
+                    let (made, context) = if group {
+                        (made_groups.next().map(|m| m.map(|(g, c)| (Created::Group(g), c))), group_contexts.next())
+                    } else {
+                        (made_users.next().map(|m| m.map(|(u, c)| (Created::User(u), c))), user_contexts.next())
+                    };
+                    answers.push(made.unwrap_or_else(|| Err(Error::internal("a creation got no verdict"))));
+                    contexts.push(context);
+                }
+                let writes: Vec<(&WriteContext, &[Change])> = contexts
+                    .iter()
+                    .zip(&answers)
+                    .filter_map(|(context, made)| Some(((*context)?, made.as_ref().ok()?.1.as_slice())))
+                    .collect();
+                observers_.in_transaction_all(conn, &writes)?;
+                Ok(answers)
+            })
+        })
+        .await;
+    match outcome {
+        Ok(answers) => {
+            let changes: Vec<Change> = answers.iter().filter_map(|a| a.as_ref().ok()).flat_map(|(_, c)| c.iter().cloned()).collect();
+            observers.committed(&changes);
+            answers.into_iter().map(|a| a.map(|(made, _)| made)).collect()
         }
         Err(e) => (0..take.settle()).map(|_| Err(e.again())).collect(),
     }

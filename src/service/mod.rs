@@ -56,6 +56,8 @@ pub struct Service {
     adds: Arc<std::sync::OnceLock<Option<batch::Adds>>>,
     /// Token checks, coalesced ([`batch`]); started at the first.
     checks: Arc<std::sync::OnceLock<Option<batch::Checks>>>,
+    /// Creations of users and groups, coalesced ([`batch`]); started at the first.
+    creations: Arc<std::sync::OnceLock<Option<batch::Creations>>>,
 }
 
 /// An issued access token, as the token endpoints answer it.
@@ -80,6 +82,7 @@ impl Service {
             signals: crate::feed::Signals::default(),
             adds: Arc::default(),
             checks: Arc::default(),
+            creations: Arc::default(),
         }
     }
 
@@ -448,7 +451,7 @@ impl Service {
             batch::Adds::start(self.pool.clone(), self.observers.clone())
         });
         if let Some(adds) = adds {
-            let context = WriteContext { actor: Some(p), request_id: crate::observe::current_request_id() };
+            let context = self.context(p);
             let add = members::OneAdd { principal: p, group: group.clone(), user: user.clone() };
             if let Some(answer) = adds.add(add, unchecked, context).await {
                 return answer;
@@ -532,7 +535,40 @@ impl Service {
         custom: Option<String>,
     ) -> Result<GroupView, Error> {
         let p = *p;
+        if permissions.as_ref().is_none_or(Vec::is_empty) {
+            let draft = groups::GroupDraft { name, description, custom };
+            return match self.create(batch::Creation::Group((p, draft.clone(), self.context(p)))).await {
+                Some(Ok(batch::Created::Group(view))) => Ok(view),
+                Some(Ok(batch::Created::User(_))) => Err(Error::internal("a group's creation made a user")),
+                Some(Err(e)) => Err(e),
+                None => {
+                    let d = draft;
+                    self.write(Some(p), move |w| groups::create(w, &p, d.name.clone(), d.description.clone(), None, d.custom.clone())).await
+                }
+            };
+        }
         self.write(Some(p), move |w| groups::create(w, &p, name.clone(), description.clone(), permissions.clone(), custom.clone())).await
+    }
+
+    /// Who and what request a write of `p` is recorded as.
+    fn context(&self, p: Principal) -> WriteContext {
+        WriteContext { actor: Some(p), request_id: crate::observe::current_request_id() }
+    }
+
+    /// Runs a creation in the next batch of creations; `None` when the
+    /// batches cannot start (the caller then creates alone). A creation
+    /// whose batch gave no answer is not run again (it may have been
+    /// written): it is answered 503.
+    async fn create(&self, creation: batch::Creation) -> Option<Result<batch::Created, Error>> {
+        let creations = batch::started(&self.creations, "creations run one transaction each", || {
+            batch::Creations::start(self.pool.clone(), self.observers.clone())
+        })?;
+        Some(
+            creations
+                .create(creation)
+                .await
+                .unwrap_or_else(|| Err(Error::unavailable("the creation got no answer; it may have been made"))),
+        )
     }
 
     pub async fn get_group(&self, p: &Principal, group: GroupIdentifier) -> Result<GroupView, Error> {
@@ -565,6 +601,12 @@ impl Service {
         if let Some(password) = password {
             self.read(move |r| access::require(r, &p, crate::domain::Permission::UserCreate)).await?;
             draft.password_hash = Some(self.hasher.hash(&password).await?);
+        }
+        match self.create(batch::Creation::User((p, draft.clone(), self.context(p)))).await {
+            Some(Ok(batch::Created::User(user))) => return Ok(user),
+            Some(Ok(batch::Created::Group(_))) => return Err(Error::internal("a user's creation made a group")),
+            Some(Err(e)) => return Err(e),
+            None => {}
         }
         self.write(Some(p), move |w| users::create(w, &p, draft.clone())).await
     }

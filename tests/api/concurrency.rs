@@ -231,7 +231,119 @@ async fn adds_racing_a_group_delete_answer_success_or_404(app: TestApp) {
     assert_eq!(spare_parents.body["items"], json!([]), "no membership of a deleted group survives: {}", spare_parents.text);
 }
 
+/// Creations of users and groups run in shared batches: many at once, on
+/// two instances of one database, each answered as it would be alone. Of
+/// the creations that want one email, username or group name (in any case),
+/// exactly one is 201 and the others 409 `NAME_TAKEN`; a caller without the
+/// permission gets 403 among the others' 201s; another account's equal
+/// names are its own; every creation made is one event with its own actor
+/// and request id, and nothing refused is written.
+async fn concurrent_creations_are_each_answered_as_alone(app: TestApp) {
+    let second = app.start_another_instance();
+    let other = app.new_tenant("Other creations");
+    let reader = app.create_user("reader@example.com", Some("reader")).await;
+    let reader_token = app.token_for(&app.tenant, &reader);
+    let start = app.feed_head().await;
+    let mut requests = Vec::new();
+    // (what, expected kind): 8 names, each wanted 4 times (2 per instance, 2
+    // of them in upper case), by the administrator; each once by the
+    // reader (403) and once in the other account (201).
+    for i in 0..8 {
+        for copy in 0..4 {
+            let base = if copy % 2 == 0 { &app.address } else { &second };
+            let (email, username, group) = if copy < 2 {
+                (format!("same{i}@example.com"), format!("same{i}"), format!("Same {i}"))
+            } else {
+                (format!("SAME{i}@Example.com"), format!("SAME{i}"), format!("SAME {i}"))
+            };
+            let user = app
+                .client
+                .post(format!("{base}/v1/users"))
+                .bearer_auth(&app.tenant.token)
+                .header("X-Account-ID", &app.tenant.account_id)
+                .header("X-Request-ID", format!("user-{i}-{copy}"))
+                .json(&json!({"email": email, "username": if copy == 3 { format!("unique{i}") } else { username }}));
+            requests.push(("user", i, "admin", app.send(user)));
+            let group = app
+                .client
+                .post(format!("{base}/v1/groups"))
+                .bearer_auth(&app.tenant.token)
+                .header("X-Account-ID", &app.tenant.account_id)
+                .header("X-Request-ID", format!("group-{i}-{copy}"))
+                .json(&json!({"name": group}));
+            requests.push(("group", i, "admin", app.send(group)));
+        }
+        let email = format!("refused{i}@example.com");
+        requests.push((
+            "user",
+            i,
+            "reader",
+            app.send(app.request_as(&app.tenant, &reader_token, Method::POST, "/v1/users").json(&json!({"email": email}))),
+        ));
+        let name = format!("Refused {i}");
+        requests.push((
+            "group",
+            i,
+            "reader",
+            app.send(app.request_as(&app.tenant, &reader_token, Method::POST, "/v1/groups").json(&json!({"name": name}))),
+        ));
+        let email = format!("same{i}@example.com");
+        requests.push((
+            "user",
+            i,
+            "other",
+            app.send(app.request_as(&other, &other.token, Method::POST, "/v1/users").json(&json!({"email": email}))),
+        ));
+        let name = format!("Same {i}");
+        requests.push((
+            "group",
+            i,
+            "other",
+            app.send(app.request_as(&other, &other.token, Method::POST, "/v1/groups").json(&json!({"name": name}))),
+        ));
+    }
+    let (whats, answers): (Vec<_>, Vec<_>) = requests.into_iter().map(|(kind, i, who, r)| ((kind, i, who), r)).unzip();
+    let answers = join_all(answers).await;
+    let mut made = std::collections::BTreeMap::<(&str, usize, &str), Vec<String>>::new();
+    for ((kind, i, who), r) in whats.iter().zip(&answers) {
+        match (r.status.as_u16(), *who) {
+            (201, "admin" | "other") => made.entry((*kind, *i, *who)).or_default().push(r.body["id"].as_str().unwrap().to_owned()),
+            (409, "admin") => crate::helpers::assert_v1_error(r, 409, "NAME_TAKEN"),
+            (403, "reader") => crate::helpers::assert_v1_error(r, 403, "FORBIDDEN"),
+            (status, who) => panic!("{kind} {i} by {who}: {status} {}", r.text),
+        }
+    }
+    for kind in ["user", "group"] {
+        for i in 0..8 {
+            // The user with the unique username still shares the email.
+            assert_eq!(made.get(&(kind, i, "admin")).map(Vec::len), Some(1), "one {kind} {i} made: {made:?}");
+            assert_eq!(made.get(&(kind, i, "other")).map(Vec::len), Some(1), "the other account's {kind} {i}: {made:?}");
+        }
+    }
+    // Nothing refused was written: the account holds the admin, the reader
+    // and the 8 users made; the events are the 16 creations, each with the
+    // administrator as its actor and its own request's id.
+    let r = app.call(Method::GET, "/v1/users?limit=1000", None).await;
+    assert_eq!(r.body["total"], 10, "{}", r.text);
+    let events = app.events_after(&start, 16).await;
+    assert_eq!(events.len(), 16, "{events:#?}");
+    let admin = &app.tenant.admin_id;
+    for e in &events {
+        let (kind, id) = match e["type"].as_str().unwrap() {
+            "user.created" => ("user", e["user_id"].as_str().unwrap()),
+            "group.created" => ("group", e["group_id"].as_str().unwrap()),
+            other => panic!("only creations: {other}"),
+        };
+        assert_eq!(e["actor"]["user_id"], admin.as_str(), "{e}");
+        let request = e["request_id"].as_str().unwrap();
+        let i: usize = request.split('-').nth(1).unwrap().parse().unwrap();
+        assert!(request.starts_with(kind), "{e}");
+        assert_eq!(made[&(kind, i, "admin")], vec![id.to_owned()], "the event names what its request made: {e}");
+    }
+}
+
 backend_tests!(
+    concurrent_creations_are_each_answered_as_alone,
     rejected_bulks_among_concurrent_good_ones_write_nothing,
     concurrent_single_adds_of_one_user_make_one_membership,
     concurrent_overlapping_bulks_make_each_membership_once,
