@@ -87,13 +87,26 @@ async fn consume(base: String, account: String, token: String, after: String, st
     let mut events = Vec::new();
     let (mut pages, mut idle) = (0, 0);
     loop {
-        let r = client
-            .get(format!("{base}/v1/events?after={cursor}&limit=1000"))
-            .bearer_auth(&token)
-            .header("X-Account-ID", &account)
-            .send()
-            .await
-            .expect("sent");
+        // A poll is a read: a consumer sends it again when its connection
+        // fails (a kept-alive connection the server closed as it was
+        // reused, on a loaded machine), with the same cursor.
+        let mut attempt = 0;
+        let r = loop {
+            let sent = client
+                .get(format!("{base}/v1/events?after={cursor}&limit=1000"))
+                .bearer_auth(&token)
+                .header("X-Account-ID", &account)
+                .send()
+                .await;
+            match sent {
+                Ok(r) => break r,
+                Err(e) if attempt < 3 && (e.is_request() || e.is_connect()) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("sent: {e:?}"),
+            }
+        };
         assert_eq!(r.status(), StatusCode::OK);
         let page: Value = r.json().await.expect("a page");
         pages += 1;
