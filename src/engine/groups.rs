@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 
 use super::access::{require, require_admin};
 use super::now;
-use super::users::{Created, Creation};
+use super::users::{allowed_rows, decided, Created, Creation};
 use crate::db::groups::{self, Group, NewGroup};
 use crate::db::{Conn, Read, Write};
 use crate::domain::{
@@ -108,22 +108,14 @@ pub struct GroupDraft {
 /// check a caller, one query for the names taken, one insert; each draft
 /// answered as alone, in order.
 pub fn create_each(conn: &mut Conn, jobs: &[Creation<GroupDraft>]) -> Result<Vec<Created<GroupView>>, Error> {
-    let principals: Vec<Principal> = jobs.iter().map(|(p, _, _)| *p).collect();
-    let allowed = super::access::require_each(&mut Read::new(conn), &principals, Permission::GroupCreate)?;
     let at = now();
-    let mut verdicts: Vec<Option<Created<GroupView>>> = Vec::with_capacity(jobs.len());
-    let mut candidates: Vec<(usize, NewGroup)> = Vec::new();
-    for (i, ((p, draft, _), allowed)) in jobs.iter().zip(allowed).enumerate() {
-        match allowed {
-            Ok(()) => {
-                candidates.push((i, new_row(p.account, &draft.name, &draft.description, at)));
-                verdicts.push(None);
-            }
-            Err(e) => verdicts.push(Some(Err(e))),
-        }
-    }
-    // One account after the other, each in the order the drafts came.
-    candidates.sort_by_key(|(_, r)| r.account_id);
+    let (mut verdicts, candidates) = allowed_rows(
+        conn,
+        jobs,
+        Permission::GroupCreate,
+        |r: &NewGroup| r.account_id,
+        |account, draft| new_row(account, &draft.name, &draft.description, at),
+    )?;
     let mut keep = Vec::with_capacity(candidates.len());
     for account_rows in candidates.chunk_by(|(_, a), (_, b)| a.account_id == b.account_id) {
         let keys: Vec<String> = account_rows.iter().map(|(_, r)| r.name_key.clone()).collect();
@@ -158,7 +150,7 @@ pub fn create_each(conn: &mut Conn, jobs: &[Creation<GroupDraft>]) -> Result<Vec
         }
         verdicts[i] = Some(Ok((GroupView { group, permissions: Vec::new() }, changes)));
     }
-    Ok(verdicts.into_iter().map(|v| v.unwrap_or_else(|| Err(Error::internal("a creation got no verdict")))).collect())
+    Ok(decided(verdicts))
 }
 
 /// The row of a new group, with a new id.

@@ -78,23 +78,9 @@ pub type Created<T> = Result<(T, Vec<Change>), Error>;
 /// order: a draft whose email or username an earlier one of the batch took
 /// is refused as it would be after it. A refused draft writes nothing.
 pub fn create_each(conn: &mut Conn, jobs: &[Creation<UserDraft>]) -> Result<Vec<Created<User>>, Error> {
-    let principals: Vec<Principal> = jobs.iter().map(|(p, _, _)| *p).collect();
-    let allowed = super::access::require_each(&mut Read::new(conn), &principals, Permission::UserCreate)?;
     let at = now();
-    let mut verdicts: Vec<Option<Created<User>>> = Vec::with_capacity(jobs.len());
-    let mut candidates: Vec<(usize, NewUser)> = Vec::new();
-    for (i, ((p, draft, _), allowed)) in jobs.iter().zip(allowed).enumerate() {
-        match allowed {
-            Ok(()) => {
-                candidates.push((i, new_row(p.account, draft, at)));
-                verdicts.push(None);
-            }
-            Err(e) => verdicts.push(Some(Err(e))),
-        }
-    }
-    // One account after the other (in the usual batch there is one), each
-    // in the order the drafts came.
-    candidates.sort_by_key(|(_, r)| r.account_id);
+    let (mut verdicts, candidates) =
+        allowed_rows(conn, jobs, Permission::UserCreate, |r: &NewUser| r.account_id, |account, draft| new_row(account, draft, at))?;
     let mut keep = Vec::with_capacity(candidates.len());
     for account_rows in candidates.chunk_by(|(_, a), (_, b)| a.account_id == b.account_id) {
         let emails: Vec<String> = account_rows.iter().map(|(_, r)| r.email_key.clone()).collect();
@@ -143,7 +129,48 @@ pub fn create_each(conn: &mut Conn, jobs: &[Creation<UserDraft>]) -> Result<Vec<
         }
         verdicts[i] = Some(Ok((user, w.into_changes())));
     }
-    Ok(verdicts.into_iter().map(|v| v.unwrap_or_else(|| Err(Error::internal("a creation got no verdict")))).collect())
+    Ok(decided(verdicts))
+}
+
+/// The first step of a batch of creations: each caller's permission (one
+/// check a distinct caller), and a row for each draft allowed. Gives the
+/// verdicts so far (`None`: still open) and the rows with their draft's
+/// place, one account after the other (in the usual batch there is one),
+/// each account's in the order the drafts came.
+pub(super) fn allowed_rows<D, R, T>(
+    conn: &mut Conn,
+    jobs: &[Creation<D>],
+    permission: Permission,
+    account_of: impl Fn(&R) -> AccountId,
+    row: impl Fn(AccountId, &D) -> R,
+) -> Result<Allowed<T, R>, Error> {
+    let principals: Vec<Principal> = jobs.iter().map(|(p, _, _)| *p).collect();
+    let allowed = super::access::require_each(&mut Read::new(conn), &principals, permission)?;
+    let mut verdicts = Vec::with_capacity(jobs.len());
+    let mut rows = Vec::with_capacity(jobs.len());
+    for (i, ((p, draft, _), allowed)) in jobs.iter().zip(allowed).enumerate() {
+        match allowed {
+            Ok(()) => {
+                rows.push((i, row(p.account, draft)));
+                verdicts.push(None);
+            }
+            Err(e) => verdicts.push(Some(Err(e))),
+        }
+    }
+    rows.sort_by_key(|(_, r)| account_of(r));
+    Ok((verdicts, rows))
+}
+
+/// The verdicts of a batch of creations so far, a draft each (`None`: open).
+pub(super) type Verdicts<T> = Vec<Option<Created<T>>>;
+
+/// What [`allowed_rows`] gives: the verdicts so far, and the rows to check
+/// with their draft's place.
+pub(super) type Allowed<T, R> = (Verdicts<T>, Vec<(usize, R)>);
+
+/// The verdicts of a batch of creations, every one decided.
+pub(super) fn decided<T>(verdicts: Verdicts<T>) -> Vec<Created<T>> {
+    verdicts.into_iter().map(|v| v.unwrap_or_else(|| Err(Error::internal("a creation got no verdict")))).collect()
 }
 
 /// The row a draft makes, with a new id.

@@ -535,16 +535,12 @@ impl Service {
         custom: Option<String>,
     ) -> Result<GroupView, Error> {
         let p = *p;
-        if permissions.as_ref().is_none_or(Vec::is_empty) {
+        let permissions = permissions.filter(|granted| !granted.is_empty());
+        if let (None, Some(creations)) = (&permissions, self.creations()) {
             let draft = groups::GroupDraft { name, description, custom };
-            return match self.create(batch::Creation::Group((p, draft.clone(), self.context(p)))).await {
-                Some(Ok(batch::Created::Group(view))) => Ok(view),
-                Some(Ok(batch::Created::User(_))) => Err(Error::internal("a group's creation made a user")),
-                Some(Err(e)) => Err(e),
-                None => {
-                    let d = draft;
-                    self.write(Some(p), move |w| groups::create(w, &p, d.name.clone(), d.description.clone(), None, d.custom.clone())).await
-                }
+            return match created(creations, batch::Creation::Group((p, draft, self.context(p)))).await? {
+                batch::Created::Group(view) => Ok(view),
+                batch::Created::User(_) => Err(Error::internal("a group's creation made a user")),
             };
         }
         self.write(Some(p), move |w| groups::create(w, &p, name.clone(), description.clone(), permissions.clone(), custom.clone())).await
@@ -555,20 +551,12 @@ impl Service {
         WriteContext { actor: Some(p), request_id: crate::observe::current_request_id() }
     }
 
-    /// Runs a creation in the next batch of creations; `None` when the
-    /// batches cannot start (the caller then creates alone). A creation
-    /// whose batch gave no answer is not run again (it may have been
-    /// written): it is answered 503.
-    async fn create(&self, creation: batch::Creation) -> Option<Result<batch::Created, Error>> {
-        let creations = batch::started(&self.creations, "creations run one transaction each", || {
+    /// The queue of creations ([`batch::Creations`]), started at the first
+    /// call; `None` when it cannot start (creations then run alone).
+    fn creations(&self) -> Option<&batch::Creations> {
+        batch::started(&self.creations, "creations run one transaction each", || {
             batch::Creations::start(self.pool.clone(), self.observers.clone())
-        })?;
-        Some(
-            creations
-                .create(creation)
-                .await
-                .unwrap_or_else(|| Err(Error::unavailable("the creation got no answer; it may have been made"))),
-        )
+        })
     }
 
     pub async fn get_group(&self, p: &Principal, group: GroupIdentifier) -> Result<GroupView, Error> {
@@ -602,11 +590,11 @@ impl Service {
             self.read(move |r| access::require(r, &p, crate::domain::Permission::UserCreate)).await?;
             draft.password_hash = Some(self.hasher.hash(&password).await?);
         }
-        match self.create(batch::Creation::User((p, draft.clone(), self.context(p)))).await {
-            Some(Ok(batch::Created::User(user))) => return Ok(user),
-            Some(Ok(batch::Created::Group(_))) => return Err(Error::internal("a user's creation made a group")),
-            Some(Err(e)) => return Err(e),
-            None => {}
+        if let Some(creations) = self.creations() {
+            return match created(creations, batch::Creation::User((p, draft, self.context(p)))).await? {
+                batch::Created::User(user) => Ok(user),
+                batch::Created::Group(_) => Err(Error::internal("a user's creation made a group")),
+            };
         }
         self.write(Some(p), move |w| users::create(w, &p, draft.clone())).await
     }
@@ -765,4 +753,10 @@ impl Service {
     {
         self.write(None, f).await
     }
+}
+
+/// A creation run in the next batch of creations. A creation whose batch
+/// gave no answer is not run again (it may have been written): 503.
+async fn created(creations: &batch::Creations, creation: batch::Creation) -> Result<batch::Created, Error> {
+    creations.create(creation).await.unwrap_or_else(|| Err(Error::unavailable("the creation got no answer; it may have been made")))
 }
