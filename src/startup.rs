@@ -145,6 +145,9 @@ pub fn app(
 
 /// Starts serving on an already bound listener (tests bind port 0).
 pub fn serve(listener: TcpListener, service: Service, workers: usize) -> std::io::Result<Server> {
+    // The metrics recorder counts from the start, not from the first scrape
+    // (what happened before it was installed would be lost).
+    crate::api::observe::prometheus();
     crate::feed::start(&service);
     crate::webhooks::start(&service);
     let server = HttpServer::new(move || app(service.clone())).workers(workers.max(1)).listen(listener)?.run();

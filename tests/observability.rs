@@ -66,6 +66,10 @@ async fn metrics_count_a_membership_add_and_a_404(backend: Backend) {
     if backend == Backend::Sqlite {
         assert!(delta("rollcall_group_commit_batch_size_count", &[]) >= 2.0, "group commit batches: {after}");
     }
+    // The batches README names: the two adds, the group's and the user's creation.
+    assert!(delta("rollcall_single_add_batch_size_count", &[]) >= 2.0, "single-add batches: {after}");
+    assert!(sample(&before, "rollcall_creation_batch_size_count", &[]) >= 2.0, "creation batches: {before}");
+    assert!(before.contains("rollcall_creation_batch_size_bucket{"), "buckets: {before}");
 }
 
 async fn request_ids_are_taken_when_well_formed_and_made_otherwise(backend: Backend) {
