@@ -175,7 +175,8 @@ pub async fn render(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let res = next.call(req).await?;
-    let failure = res.response().error().and_then(|e| e.as_error::<Error>());
+    let refusal = refusal_of_unchecked_token(&res).await;
+    let failure = refusal.as_ref().or_else(|| res.response().error().and_then(|e| e.as_error::<Error>()));
     match failure {
         Some(e) => {
             let mut answer = Surface::of(res.request()).respond(e);
@@ -189,6 +190,20 @@ pub async fn render(
         }
         None => Ok(res.map_into_left_body()),
     }
+}
+
+/// The refusal of a token whose database check was left to the use case
+/// ([`super::principal::CheckLater`]), when the request failed: a token
+/// that no longer holds is the answer, whatever else failed first.
+async fn refusal_of_unchecked_token<B>(res: &ServiceResponse<B>) -> Option<Error> {
+    use actix_web::HttpMessage;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) || status == StatusCode::UNAUTHORIZED {
+        return None;
+    }
+    let credential = res.request().extensions().get::<super::principal::Unchecked>().copied()?.0;
+    let service = res.request().app_data::<actix_web::web::Data<crate::service::Service>>()?.clone();
+    service.check_credential(credential).await.err().filter(|e| self::status(e.kind) == StatusCode::UNAUTHORIZED)
 }
 
 /// Error body of the `/v1` surface.

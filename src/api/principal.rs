@@ -97,16 +97,23 @@ impl Caller {
 /// A caller whose token is validly signed and unexpired and whose request
 /// follows its surface's rules, but whose check in the database (does its
 /// user, key and session still allow it) is left to the use case: a single
-/// add makes it inside its batch's transaction, one read for the batch,
-/// instead of a read of its own before it. Whatever else fails first makes
-/// the check at once ([`CheckLater::fail`]), so the answers are those of a
-/// [`Caller`]: a revoked token is a 401, whatever else is wrong.
+/// add or a creation makes it inside its batch's transaction, one read for
+/// the batch, instead of a read of its own before it. The request carries
+/// the credential ([`Unchecked`]) until its answer: any failure, whatever
+/// produced it (a later extractor's 400, the use case's 404), is answered
+/// with the token's refusal instead if the token no longer holds
+/// ([`super::error::render`]), so the answers are those of a [`Caller`]: a
+/// revoked token is a 401, whatever else is wrong.
 pub struct CheckLater {
     pub caller: Caller,
     /// `None` when the token was checked already (a direct key).
     pub unchecked: Option<Credential>,
-    service: web::Data<Service>,
 }
+
+/// The credential of a [`CheckLater`] request whose database check is still
+/// to be made, in the request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct Unchecked(pub Credential);
 
 impl CheckLater {
     async fn from_request(req: HttpRequest) -> Result<Self, Error> {
@@ -118,21 +125,12 @@ impl CheckLater {
         } else {
             (service.verify_token(&token)?, true)
         };
+        if unchecked {
+            req.extensions_mut().insert(Unchecked(credential));
+        }
         let caller = Caller::of(&credential);
-        let later = Self { caller, unchecked: unchecked.then_some(credential), service };
-        match caller.follows_rules(&req, &surface) {
-            Ok(()) => Ok(later),
-            Err(e) => Err(later.fail(e).await),
-        }
-    }
-
-    /// The answer to a request that fails with `e` before its use case:
-    /// the token's own refusal if it no longer holds, else `e`.
-    pub async fn fail(&self, e: Error) -> Error {
-        match self.unchecked {
-            Some(credential) => self.service.check_credential(credential).await.err().unwrap_or(e),
-            None => e,
-        }
+        caller.follows_rules(&req, &surface)?;
+        Ok(Self { caller, unchecked: unchecked.then_some(credential) })
     }
 }
 

@@ -107,7 +107,7 @@ pub struct GroupDraft {
 /// `conn`, as [`super::users::create_each`] does for users: one permission
 /// check a caller, one query for the names taken, one insert; each draft
 /// answered as alone, in order.
-pub fn create_each(conn: &mut Conn, jobs: &[Creation<GroupDraft>]) -> Result<Vec<Created<GroupView>>, Error> {
+pub fn create_each(conn: &mut Conn, jobs: &[&Creation<GroupDraft>]) -> Result<Vec<Created<GroupView>>, Error> {
     let at = now();
     let (mut verdicts, candidates) = allowed_rows(
         conn,

@@ -77,7 +77,7 @@ pub type Created<T> = Result<(T, Vec<Change>), Error>;
 /// insert for the lot. Each draft is answered as it would be alone, in
 /// order: a draft whose email or username an earlier one of the batch took
 /// is refused as it would be after it. A refused draft writes nothing.
-pub fn create_each(conn: &mut Conn, jobs: &[Creation<UserDraft>]) -> Result<Vec<Created<User>>, Error> {
+pub fn create_each(conn: &mut Conn, jobs: &[&Creation<UserDraft>]) -> Result<Vec<Created<User>>, Error> {
     let at = now();
     let (mut verdicts, candidates) =
         allowed_rows(conn, jobs, Permission::UserCreate, |r: &NewUser| r.account_id, |account, draft| new_row(account, draft, at))?;
@@ -139,7 +139,7 @@ pub fn create_each(conn: &mut Conn, jobs: &[Creation<UserDraft>]) -> Result<Vec<
 /// each account's in the order the drafts came.
 pub(super) fn allowed_rows<D, R, T>(
     conn: &mut Conn,
-    jobs: &[Creation<D>],
+    jobs: &[&Creation<D>],
     permission: Permission,
     account_of: impl Fn(&R) -> AccountId,
     row: impl Fn(AccountId, &D) -> R,

@@ -19,9 +19,9 @@
 //! one permission check a caller, one query for the names taken and one
 //! insert a kind for the batch, each creation answered as it would be alone.
 //!
-//! A single add's token is checked in its batch's transaction (one read of
-//! three queries for the batch, [`sign_in::check_credentials`]), not before
-//! it. The token checks of every other authenticated request are coalesced
+//! The token of a single add or a creation is checked in its batch's
+//! transaction (one read of three queries for the batch,
+//! [`sign_in::check_credentials`]), not before it. The token checks of every other authenticated request are coalesced
 //! the same way ([`Checks`]): concurrent requests share one read instead of
 //! a pooled connection and a query each.
 
@@ -261,16 +261,22 @@ impl Checks {
     }
 }
 
-/// The tokens of a batch checked (one read for all), then its adds
+/// The tokens of a batch checked (one read for all): for each job, the
+/// refusal of its token if it carries one that no longer holds.
+fn refusals(tx: &mut Read, unchecked: &[Option<Credential>]) -> Result<Vec<Option<Error>>, Error> {
+    let credentials: Vec<Credential> = unchecked.iter().flatten().copied().collect();
+    if credentials.is_empty() {
+        return Ok(unchecked.iter().map(|_| None).collect());
+    }
+    let mut verdicts = sign_in::check_credentials(tx, &credentials, now())?.into_iter();
+    Ok(unchecked.iter().map(|c| c.and_then(|_| verdicts.next().and_then(Result::err))).collect())
+}
+
+/// The tokens of a batch checked ([`refusals`]), then its adds
 /// ([`members::add_each`]): a verdict an add, in order; an add whose token
 /// no longer holds gets that refusal and is not looked at further.
 fn check_then_add(tx: &mut Read, adds: &[OneAdd], unchecked: &[Option<Credential>]) -> Result<Vec<members::AddVerdict>, Error> {
-    let credentials: Vec<Credential> = unchecked.iter().flatten().copied().collect();
-    if credentials.is_empty() {
-        return members::add_each(tx, adds);
-    }
-    let mut refusals = sign_in::check_credentials(tx, &credentials, now())?.into_iter();
-    let refused: Vec<Option<Error>> = unchecked.iter().map(|c| c.and_then(|_| refusals.next().and_then(Result::err))).collect();
+    let refused = refusals(tx, unchecked)?;
     if refused.iter().all(Option::is_none) {
         // The usual batch: every token holds, no add to leave out.
         return members::add_each(tx, adds);
@@ -344,16 +350,21 @@ pub enum Created {
     Group(GroupView),
 }
 
+/// One creation waiting for its batch, with the caller's token when the
+/// batch is to check it (as a single add's).
+type CreationJob = (Creation, Option<Credential>);
+
 /// The queue of creations of users and groups: each batch is one write
-/// transaction with one permission check a caller, one query for the
-/// names taken and one insert a kind ([`users::create_each`],
-/// [`groups::create_each`]), answered once the shared commit is durable.
+/// transaction with one read for the tokens to check, one permission check
+/// a caller, one query for the names taken and one insert a kind
+/// ([`users::create_each`], [`groups::create_each`]), answered once the
+/// shared commit is durable.
 #[derive(Clone)]
-pub struct Creations(Batches<Creation, Result<Created, Error>>);
+pub struct Creations(Batches<CreationJob, Result<Created, Error>>);
 
 impl Creations {
     pub fn start(pool: Pool, observers: Arc<Observers>) -> std::io::Result<Creations> {
-        let work = move |take: Arc<Take<Creation, Result<Created, Error>>>| {
+        let work = move |take: Arc<Take<CreationJob, Result<Created, Error>>>| {
             let (pool, observers) = (pool.clone(), observers.clone());
             async move { create(&pool, &observers, take).await }
         };
@@ -361,49 +372,53 @@ impl Creations {
     }
 
     /// Queues one creation and waits for its answer; `None` when the
-    /// batches are not running or the creation got no answer.
-    pub async fn create(&self, creation: Creation) -> Option<Result<Created, Error>> {
-        self.0.submit(creation).await
+    /// batches are not running or the creation got no answer. With
+    /// `unchecked`, the batch checks that token first, in its transaction,
+    /// and a token that no longer holds is the answer.
+    pub async fn create(&self, creation: Creation, unchecked: Option<Credential>) -> Option<Result<Created, Error>> {
+        self.0.submit((creation, unchecked)).await
     }
 }
 
 /// One batch of creations in one write transaction: an answer each, in order.
-async fn create(pool: &Pool, observers: &Arc<Observers>, take: Arc<Take<Creation, Result<Created, Error>>>) -> Vec<Result<Created, Error>> {
+async fn create(
+    pool: &Pool,
+    observers: &Arc<Observers>,
+    take: Arc<Take<CreationJob, Result<Created, Error>>>,
+) -> Vec<Result<Created, Error>> {
     let observers_ = observers.clone();
     let taken = take.clone();
     let outcome = pool
         .write(move |conn| {
-            let (mut new_users, mut new_groups, mut is_group) = (Vec::new(), Vec::new(), Vec::new());
-            let creations = taken.jobs();
-            crate::observe::creation_batch(creations.len());
-            for creation in creations {
-                is_group.push(matches!(creation, Creation::Group(_)));
-                match creation {
-                    Creation::User(job) => new_users.push(job),
-                    Creation::Group(job) => new_groups.push(job),
-                }
-            }
+            let (jobs, unchecked): (Vec<Creation>, Vec<Option<Credential>>) = taken.jobs().into_iter().unzip();
+            crate::observe::creation_batch(jobs.len());
             // Run again whole on a transient conflict (PostgreSQL).
             conn.write(|conn| {
+                let refused = refusals(&mut Read::new(conn), &unchecked)?;
+                let allowed = || jobs.iter().zip(&refused).filter(|(_, r)| r.is_none()).map(|(j, _)| j);
+                let new_users: Vec<_> = allowed().filter_map(|j| if let Creation::User(u) = j { Some(u) } else { None }).collect();
+                let new_groups: Vec<_> = allowed().filter_map(|j| if let Creation::Group(g) = j { Some(g) } else { None }).collect();
                 let mut made_users = users::create_each(conn, &new_users)?.into_iter();
                 let mut made_groups = groups::create_each(conn, &new_groups)?.into_iter();
-                let (mut user_contexts, mut group_contexts) = (new_users.iter().map(|j| &j.2), new_groups.iter().map(|j| &j.2));
-                // The answers, and the contexts, in the order the creations came.
-                let mut answers = Vec::with_capacity(is_group.len());
-                let mut contexts = Vec::with_capacity(is_group.len());
-                for &group in &is_group {
-                    let (made, context) = if group {
-                        (made_groups.next().map(|m| m.map(|(g, c)| (Created::Group(g), c))), group_contexts.next())
-                    } else {
-                        (made_users.next().map(|m| m.map(|(u, c)| (Created::User(u), c))), user_contexts.next())
+                // The answers in the order the creations came, each with
+                // the context its changes are recorded under.
+                let mut answers = Vec::with_capacity(jobs.len());
+                let mut contexts = Vec::with_capacity(jobs.len());
+                for (job, refusal) in jobs.iter().zip(refused) {
+                    let made = match (refusal, job) {
+                        (Some(refusal), _) => Some(Err(refusal)),
+                        (None, Creation::User(_)) => made_users.next().map(|m| m.map(|(u, c)| (Created::User(u), c))),
+                        (None, Creation::Group(_)) => made_groups.next().map(|m| m.map(|(g, c)| (Created::Group(g), c))),
                     };
                     answers.push(made.unwrap_or_else(|| Err(Error::internal("a creation got no verdict"))));
-                    contexts.push(context);
+                    contexts.push(match job {
+                        Creation::User((_, _, context)) | Creation::Group((_, _, context)) => context,
+                    });
                 }
                 let writes: Vec<(&WriteContext, &[Change])> = contexts
                     .iter()
                     .zip(&answers)
-                    .filter_map(|(context, made)| Some(((*context)?, made.as_ref().ok()?.1.as_slice())))
+                    .filter_map(|(context, made)| Some((*context, made.as_ref().ok()?.1.as_slice())))
                     .collect();
                 observers_.in_transaction_all(conn, &writes)?;
                 Ok(answers)

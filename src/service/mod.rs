@@ -534,14 +534,32 @@ impl Service {
         permissions: Option<Vec<Permission>>,
         custom: Option<String>,
     ) -> Result<GroupView, Error> {
+        self.create_group_checking(p, None, name, description, permissions, custom).await
+    }
+
+    /// [`Service::create_group`]; with `unchecked`, the caller's token is
+    /// checked in the creation's transaction ([`Service::check_credential`]'s
+    /// check, its refusal the answer) instead of in a read before it.
+    pub async fn create_group_checking(
+        &self,
+        p: &Principal,
+        unchecked: Option<Credential>,
+        name: GroupName,
+        description: GroupDescription,
+        permissions: Option<Vec<Permission>>,
+        custom: Option<String>,
+    ) -> Result<GroupView, Error> {
         let p = *p;
         let permissions = permissions.filter(|granted| !granted.is_empty());
         if let (None, Some(creations)) = (&permissions, self.creations()) {
             let draft = groups::GroupDraft { name, description, custom };
-            return match created(creations, batch::Creation::Group((p, draft, self.context(p)))).await? {
+            return match created(creations, batch::Creation::Group((p, draft, self.context(p))), unchecked).await? {
                 batch::Created::Group(view) => Ok(view),
                 batch::Created::User(_) => Err(Error::internal("a group's creation made a user")),
             };
+        }
+        if let Some(credential) = unchecked {
+            self.check_credential(credential).await?;
         }
         self.write(Some(p), move |w| groups::create(w, &p, name.clone(), description.clone(), permissions.clone(), custom.clone())).await
     }
@@ -584,17 +602,37 @@ impl Service {
     /// Creates a user, with a password when given (hashed only once the
     /// caller is known to be allowed to create users).
     pub async fn create_user(&self, p: &Principal, draft: UserDraft, password: Option<Password>) -> Result<User, Error> {
+        self.create_user_checking(p, None, draft, password).await
+    }
+
+    /// [`Service::create_user`]; with `unchecked`, the caller's token is
+    /// checked as [`Service::create_group_checking`] says.
+    pub async fn create_user_checking(
+        &self,
+        p: &Principal,
+        unchecked: Option<Credential>,
+        draft: UserDraft,
+        password: Option<Password>,
+    ) -> Result<User, Error> {
         let p = *p;
         let mut draft = draft;
+        let mut unchecked = unchecked;
         if let Some(password) = password {
+            // The token first: no hashing for a caller who is not one.
+            if let Some(credential) = unchecked.take() {
+                self.check_credential(credential).await?;
+            }
             self.read(move |r| access::require(r, &p, crate::domain::Permission::UserCreate)).await?;
             draft.password_hash = Some(self.hasher.hash(&password).await?);
         }
         if let Some(creations) = self.creations() {
-            return match created(creations, batch::Creation::User((p, draft, self.context(p)))).await? {
+            return match created(creations, batch::Creation::User((p, draft, self.context(p))), unchecked).await? {
                 batch::Created::User(user) => Ok(user),
                 batch::Created::Group(_) => Err(Error::internal("a user's creation made a group")),
             };
+        }
+        if let Some(credential) = unchecked {
+            self.check_credential(credential).await?;
         }
         self.write(Some(p), move |w| users::create(w, &p, draft.clone())).await
     }
@@ -757,6 +795,9 @@ impl Service {
 
 /// A creation run in the next batch of creations. A creation whose batch
 /// gave no answer is not run again (it may have been written): 503.
-async fn created(creations: &batch::Creations, creation: batch::Creation) -> Result<batch::Created, Error> {
-    creations.create(creation).await.unwrap_or_else(|| Err(Error::unavailable("the creation got no answer; it may have been made")))
+async fn created(creations: &batch::Creations, creation: batch::Creation, unchecked: Option<Credential>) -> Result<batch::Created, Error> {
+    creations
+        .create(creation, unchecked)
+        .await
+        .unwrap_or_else(|| Err(Error::unavailable("the creation got no answer; it may have been made")))
 }

@@ -407,6 +407,67 @@ async fn concurrent_tokens_are_checked_together_and_each_gets_its_own_verdict(ap
             assert_management_error(&r, 401, "UNAUTHENTICATED");
         }
     }
+
+    // Creations check their tokens inside their batch's transaction too, on
+    // every creation route: concurrent good and refused tokens, each its
+    // own verdict; a refused token creates nothing.
+    let account = app.tenant.account_id.clone();
+    let routes = ["/v1/users", "/v1/groups", &format!("{M}/users"), &format!("{M}/groups/"), &format!("{M}/groups")].map(str::to_owned);
+    let body = |route: &str, name: &str| match (route.starts_with("/v1"), route.contains("users")) {
+        (true, true) => json!({"email": format!("{name}@example.com")}),
+        (false, true) => json!({"email": format!("{name}@example.com"), "username": name}),
+        (_, false) => json!({"name": name}),
+    };
+    let create = |route: &str, token: &str, body: String| {
+        app.client
+            .post(app.url(route))
+            .bearer_auth(token.to_owned())
+            .header("X-Account-ID", account.clone())
+            .header("Content-Type", "application/json")
+            .body(body)
+    };
+    let requests = (0..60).map(|n| {
+        let (route, (token, _)) = (&routes[n % routes.len()], tokens[n % tokens.len()]);
+        app.send(create(route, token, body(route, &format!("made{n}")).to_string()))
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    for (n, r) in answers.iter().enumerate() {
+        let route = &routes[n % routes.len()];
+        if tokens[n % tokens.len()].1 == StatusCode::OK {
+            assert_eq!(r.status, StatusCode::CREATED, "{route}, token {}: {}", n % tokens.len(), r.text);
+        } else {
+            crate::helpers::assert_surface_error(r, route, 401, "UNAUTHENTICATED");
+        }
+    }
+    for n in 0..60 {
+        let (name, made) = (format!("made{n}"), tokens[n % tokens.len()].1 == StatusCode::OK);
+        let path =
+            if routes[n % routes.len()].contains("users") { format!("{M}/users/{name}@example.com") } else { format!("{M}/groups/{name}") };
+        let r = app.send(app.client.get(app.url(&path)).bearer_auth(&good)).await;
+        assert_eq!(r.status, if made { StatusCode::OK } else { StatusCode::NOT_FOUND }, "{path} made only by a good token: {}", r.text);
+    }
+    // And a refused token is the answer whatever else is wrong with the
+    // creation: JSON that does not parse, a field that breaks the rules, a
+    // name that is taken.
+    for route in &routes {
+        let v1 = route.starts_with("/v1");
+        let wrongs = [
+            ("{not json".to_owned(), 400, "VALIDATION_ERROR"),
+            (body(route, "").to_string(), if v1 { 400 } else { 422 }, "VALIDATION_ERROR"),
+            // made0 is a user (v1, a good token), made6 a group (v1, a good token).
+            (body(route, if route.contains("users") { "made0" } else { "made6" }).to_string(), 409, "NAME_TAKEN"),
+        ];
+        for (wrong, status, code) in wrongs {
+            for (token, expected) in tokens {
+                let r = app.send(create(route, token, wrong.clone())).await;
+                if expected == StatusCode::OK {
+                    crate::helpers::assert_surface_error(&r, route, status, code);
+                } else {
+                    crate::helpers::assert_surface_error(&r, route, 401, "UNAUTHENTICATED");
+                }
+            }
+        }
+    }
 }
 
 /// `/v1/auth/token` takes a key's id and secret and the account in

@@ -6,8 +6,8 @@ use super::body::custom_patch;
 use super::body::{merge_patch, Body, Patch};
 use super::models::{GroupBody, GroupListQuery, GroupMergePatch, GroupPagedList, GroupPagingQuery, ManagementGroup, GROUP_SORTS};
 use crate::api::error::ManagementError;
-use crate::api::Caller;
 use crate::api::GroupIds;
+use crate::api::{Caller, CheckLater};
 use crate::domain::profile;
 use crate::domain::{GroupDescription, GroupIdentifier, GroupName, GroupSort};
 use crate::engine::groups::GroupPatch;
@@ -29,7 +29,7 @@ use serde_json::Value;
     security(("bearerAuth" = []))
 )]
 #[post("/groups/")]
-pub async fn create_group(service: web::Data<Service>, caller: Caller, body: Body<GroupBody>) -> Result<HttpResponse, Error> {
+pub async fn create_group(service: web::Data<Service>, caller: CheckLater, body: Body<GroupBody>) -> Result<HttpResponse, Error> {
     create(service, caller, body).await
 }
 
@@ -49,7 +49,11 @@ pub async fn create_group(service: web::Data<Service>, caller: Caller, body: Bod
     security(("bearerAuth" = []))
 )]
 #[post("/groups")]
-pub async fn create_group_without_slash(service: web::Data<Service>, caller: Caller, body: Body<GroupBody>) -> Result<HttpResponse, Error> {
+pub async fn create_group_without_slash(
+    service: web::Data<Service>,
+    caller: CheckLater,
+    body: Body<GroupBody>,
+) -> Result<HttpResponse, Error> {
     create(service, caller, body).await
 }
 
@@ -76,13 +80,13 @@ pub async fn list_groups_without_slash(
     list(service, caller, query).await
 }
 
-async fn create(service: web::Data<Service>, caller: Caller, body: Body<GroupBody>) -> Result<HttpResponse, Error> {
+async fn create(service: web::Data<Service>, caller: CheckLater, body: Body<GroupBody>) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
     let name = GroupName::parse(&body.name).map_err(Error::unprocessable)?;
     let description = GroupDescription::parse(body.description.as_deref()).map_err(Error::unprocessable)?;
     let grants = body.permissions;
     let custom = body.custom.as_ref().map(profile::custom).transpose().map_err(Error::unprocessable)?;
-    let group = service.create_group(&caller, name, description, grants, custom).await?;
+    let group = service.create_group_checking(&caller.caller, caller.unchecked, name, description, grants, custom).await?;
     Ok(HttpResponse::Created().json(ManagementGroup::from(group)))
 }
 

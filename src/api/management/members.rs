@@ -41,11 +41,8 @@ pub async fn add_user_to_group(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Error> {
     let (group, user) = path.into_inner();
-    let parsed = GroupIdentifier::parse(&group).and_then(|g| Ok((g, super::users::user_identifier(&caller.caller, &user)?)));
-    let (group, user) = match parsed {
-        Ok(both) => both,
-        Err(e) => return Err(caller.fail(e).await),
-    };
+    let group = GroupIdentifier::parse(&group)?;
+    let user = super::users::user_identifier(&caller.caller, &user)?;
     service.add_user_to_group_checking(&caller.caller, caller.unchecked, group, user).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,7 +8,7 @@ use super::models::{
     UserPagedList, UserPagingQuery, USER_SORTS,
 };
 use crate::api::error::ManagementError;
-use crate::api::Caller;
+use crate::api::{Caller, CheckLater};
 use crate::credentials::Password;
 use crate::db::users::UserFilter;
 use crate::domain::profile::{self, UserProfile};
@@ -77,7 +77,7 @@ pub struct CreateUserQuery {
 #[post("/users")]
 pub async fn create_user(
     service: web::Data<Service>,
-    caller: Caller,
+    caller: CheckLater,
     query: web::Query<CreateUserQuery>,
     body: Body<NewUserBody>,
 ) -> Result<HttpResponse, Error> {
@@ -89,7 +89,7 @@ pub async fn create_user(
         .map_err(Error::unprocessable)?;
     let mut draft = draft(&body.user).map_err(Error::unprocessable)?;
     draft.suspended = query.suspended.unwrap_or(false);
-    let user = service.create_user(&caller, draft, password).await?;
+    let user = service.create_user_checking(&caller.caller, caller.unchecked, draft, password).await?;
     Ok(HttpResponse::Created().json(ManagementUser::from(user)))
 }
 

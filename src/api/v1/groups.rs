@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::parse_id;
 use crate::api::error::ErrorResponse;
 use crate::api::timestamp;
-use crate::api::Caller;
+use crate::api::{Caller, CheckLater};
 use crate::domain::Permission;
 use crate::domain::{GroupDescription, GroupIdentifier, GroupName, GroupSort, Page, Search, Sort};
 use crate::engine::groups::{GroupPatch, GroupView};
@@ -96,12 +96,16 @@ pub struct GroupList {
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[post("/groups")]
-pub async fn create_group(service: web::Data<Service>, caller: Caller, body: web::Json<CreateGroupRequest>) -> Result<HttpResponse, Error> {
+pub async fn create_group(
+    service: web::Data<Service>,
+    caller: CheckLater,
+    body: web::Json<CreateGroupRequest>,
+) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
     let name = GroupName::parse(&body.name)?;
     let description = GroupDescription::parse(body.description.as_deref())?;
     let grants = body.permissions;
-    let group = service.create_group(&caller, name, description, grants, None).await?;
+    let group = service.create_group_checking(&caller.caller, caller.unchecked, name, description, grants, None).await?;
     Ok(HttpResponse::Created().json(GroupResponse::from(group)))
 }
 

@@ -8,7 +8,7 @@ use super::groups::GroupResponse;
 use super::parse_id;
 use crate::api::error::ErrorResponse;
 use crate::api::timestamp;
-use crate::api::Caller;
+use crate::api::{Caller, CheckLater};
 use crate::db::users::{User, UserFilter};
 use crate::domain::{Email, Page, PersonName, Search, Sort, UserIdentifier, UserSort, Username};
 use crate::engine::users::{UserDraft, UserPatch};
@@ -104,7 +104,11 @@ pub struct UserList {
     security(("bearerAuth" = [], "accountId" = []))
 )]
 #[post("/users")]
-pub async fn create_user(service: web::Data<Service>, caller: Caller, body: web::Json<CreateUserRequest>) -> Result<HttpResponse, Error> {
+pub async fn create_user(
+    service: web::Data<Service>,
+    caller: CheckLater,
+    body: web::Json<CreateUserRequest>,
+) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
     let draft = UserDraft {
         email: Email::parse(&body.email)?,
@@ -115,7 +119,7 @@ pub async fn create_user(service: web::Data<Service>, caller: Caller, body: web:
         suspended: false,
         profile: Default::default(),
     };
-    let user = service.create_user(&caller, draft, None).await?;
+    let user = service.create_user_checking(&caller.caller, caller.unchecked, draft, None).await?;
     Ok(HttpResponse::Created().json(UserResponse::from(user)))
 }
 
