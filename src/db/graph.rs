@@ -16,9 +16,9 @@
 //! loads is not reloaded after every change: until its copy is current
 //! again, callers walk the database ([`super::hierarchy`]).
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, LazyLock};
+
+use super::copies::{Copies, Versioned};
 
 use crate::domain::{AccountId, GroupId, Permission};
 
@@ -104,11 +104,6 @@ impl Graph {
         graph
     }
 
-    /// The memory the copy takes (its own and on the heap).
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-
     fn measure(&self) -> usize {
         use std::mem::size_of;
         let arrays = self.up_at.capacity() + self.up.capacity() + self.down_at.capacity() + self.down.capacity();
@@ -118,10 +113,6 @@ impl Graph {
             + arrays * size_of::<u32>()
             + self.grants.capacity() * size_of::<u16>()
             + self.keys.iter().map(|k| size_of::<Box<str>>() + k.len()).sum::<usize>()
-    }
-
-    pub fn version(&self) -> &str {
-        &self.version
     }
 
     pub fn edges(&self) -> usize {
@@ -203,108 +194,30 @@ impl Graph {
     }
 }
 
-struct Entry {
-    graph: Option<Arc<Graph>>,
-    loading: bool,
-    /// When the last load began and how long it took.
-    last_load: Option<(Instant, Duration)>,
-    used: Instant,
-}
+static COPIES: LazyLock<Copies<AccountId, Graph>> = LazyLock::new(|| Copies::new(MAX_BYTES));
 
-impl Entry {
-    /// Loaded too recently to load again: loading takes at most a tenth of
-    /// the time of an account whose hierarchy keeps changing.
-    fn throttled(&self) -> bool {
-        self.last_load.is_some_and(|(began, took)| began.elapsed() < took * 10)
+impl Versioned for Graph {
+    type Version = str;
+    fn version(&self) -> &str {
+        &self.version
+    }
+    fn bytes(&self) -> usize {
+        self.bytes
     }
 }
 
-/// Entries are pruned when there are this many (or twice as many as the last
-/// pruning kept): an entry without a copy is kept only while it is loading or
-/// throttled.
-const PRUNE_AT: usize = 1024;
-
-struct Copies {
-    entries: HashMap<AccountId, Entry>,
-    prune_at: usize,
-}
-
-static COPIES: LazyLock<Mutex<Copies>> = LazyLock::new(|| Mutex::new(Copies { entries: HashMap::new(), prune_at: PRUNE_AT }));
-
-fn copies() -> std::sync::MutexGuard<'static, Copies> {
-    COPIES.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// What [`current`] found.
-pub enum Lookup {
-    Current(Arc<Graph>),
-    /// No current copy: the caller may load one (and must then [`store`] or
-    /// [`abandon`] it).
-    Load,
-    /// No current copy, and another caller is loading one or one was loaded
-    /// too recently: walk the database.
-    Walk,
-}
-
-/// The account's copy at `version`, or what to do without one.
-pub fn current(account: AccountId, version: &str) -> Lookup {
-    let mut copies = copies();
-    if copies.entries.len() >= copies.prune_at && !copies.entries.contains_key(&account) {
-        copies.entries.retain(|_, e| e.graph.is_some() || e.loading || e.throttled());
-        copies.prune_at = (copies.entries.len() * 2).max(PRUNE_AT);
-    }
-    let entry =
-        copies.entries.entry(account).or_insert_with(|| Entry { graph: None, loading: false, last_load: None, used: Instant::now() });
-    entry.used = Instant::now();
-    match &entry.graph {
-        Some(g) if g.version == version => return Lookup::Current(g.clone()),
-        _ => {}
-    }
-    if entry.loading || entry.throttled() {
-        return Lookup::Walk;
-    }
-    entry.loading = true;
-    entry.last_load = Some((Instant::now(), Duration::ZERO));
-    Lookup::Load
-}
-
-/// Keeps a loaded copy (unless it is larger than the whole budget), and
-/// drops the least recently used others while over [`MAX_BYTES`].
-pub fn store(account: AccountId, graph: Graph, took: Duration) -> Arc<Graph> {
-    store_within(account, graph, took, MAX_BYTES)
-}
-
-fn store_within(account: AccountId, graph: Graph, took: Duration, budget: usize) -> Arc<Graph> {
-    let graph = Arc::new(graph);
-    let mut copies = copies();
-    let entries = &mut copies.entries;
-    if let Some(entry) = loaded(entries, account, took) {
-        entry.graph = (graph.bytes() <= budget).then(|| graph.clone());
-    }
-    let mut total: usize = entries.values().filter_map(|e| e.graph.as_ref()).map(|g| g.bytes()).sum();
-    while total > budget {
-        let Some((oldest, _)) = entries.iter().filter(|(_, e)| e.graph.is_some()).min_by_key(|(_, e)| e.used) else { break };
-        let oldest = *oldest;
-        if let Some(g) = entries.get_mut(&oldest).and_then(|e| e.graph.take()) {
-            total -= g.bytes();
-        }
-    }
-    graph
-}
-
-/// A load that failed or was overtaken by a change, after `took`: another
-/// caller may try once the throttle allows (a load thrown away costs as much
-/// as one kept).
-pub fn abandon(account: AccountId, took: Duration) {
-    loaded(&mut copies().entries, account, took);
-}
-
-/// Ends the account's load, recording its cost.
-fn loaded(entries: &mut HashMap<AccountId, Entry>, account: AccountId, took: Duration) -> Option<&mut Entry> {
-    let entry = entries.get_mut(&account)?;
-    entry.loading = false;
-    entry.last_load = entry.last_load.map(|(began, _)| (began, took));
-    Some(entry)
+/// The account's copy at `version`, loaded with `load` when none is current
+/// and none is being loaded; `still` tells, once loaded, whether the
+/// account is still at `version` (see [`Copies::get_or_load`]). `None`:
+/// walk the database.
+pub fn current_or_load<C: ?Sized, E>(
+    account: AccountId,
+    version: &str,
+    on: &mut C,
+    load: impl FnOnce(&mut C) -> Result<Graph, E>,
+    still: impl FnOnce(&mut C) -> Result<bool, E>,
+) -> Result<Option<Arc<Graph>>, E> {
+    COPIES.get_or_load(account, version, on, load, still)
 }
 
 #[cfg(test)]
@@ -342,24 +255,6 @@ mod tests {
         assert!(!no_system.grants_above(&[g[5]], Some(Permission::UserRead)), "a start's own grants are not above it");
     }
 
-    fn entries() -> usize {
-        copies().entries.len()
-    }
-
-    #[test]
-    fn a_load_thrown_away_still_throttles_the_next() {
-        let account = AccountId::new();
-        assert!(matches!(current(account, "v1"), Lookup::Load));
-        assert!(matches!(current(account, "v1"), Lookup::Walk), "one load at a time");
-        abandon(account, Duration::from_secs(60));
-        assert!(matches!(current(account, "v2"), Lookup::Walk), "a load of 60 s thrown away: no reload for 10 minutes");
-        let other = AccountId::new();
-        assert!(matches!(current(other, "v1"), Lookup::Load));
-        abandon(other, Duration::ZERO);
-        assert!(matches!(current(other, "v2"), Lookup::Load), "a free load may be repeated");
-        abandon(other, Duration::ZERO);
-    }
-
     /// A chain of `n` groups named `g0`, `g1`, …
     fn chain(n: usize) -> Graph {
         let g = ids(n);
@@ -368,12 +263,8 @@ mod tests {
         Graph::build("v".into(), &edges, &[], &keys, None)
     }
 
-    fn kept(account: AccountId) -> bool {
-        copies().entries.get(&account).is_some_and(|e| e.graph.is_some())
-    }
-
     #[test]
-    fn copies_stay_within_their_budget_dropping_the_least_recently_used() {
+    fn a_copy_is_measured_as_max_bytes_says() {
         let one = chain(1000);
         // As MAX_BYTES (and the README) say: 999 edges at 8 bytes, 1,000
         // groups at 16 (id) + 8 (offsets) + 2 (grants) + 16 (name) bytes
@@ -381,32 +272,5 @@ mod tests {
         let names: usize = (0..1000).map(|i| format!("g{i}").len()).sum();
         let expected = 999 * 8 + 1000 * 42 + names;
         assert!((expected..expected + 512).contains(&one.bytes()), "{} bytes, {expected} expected", one.bytes());
-        let budget = one.bytes() * 5 / 2;
-        let accounts: Vec<AccountId> = (0..3).map(|_| AccountId::new()).collect();
-        for (i, account) in accounts.iter().enumerate() {
-            assert!(matches!(current(*account, "v"), Lookup::Load));
-            store_within(*account, chain(1000), Duration::ZERO, budget);
-            if i == 1 {
-                // The first is used again: the second is now the oldest.
-                assert!(matches!(current(accounts[0], "v"), Lookup::Current(_)));
-            }
-        }
-        assert_eq!(accounts.iter().map(|a| kept(*a)).collect::<Vec<_>>(), [true, false, true]);
-        let large = AccountId::new();
-        assert!(matches!(current(large, "v"), Lookup::Load));
-        store_within(large, chain(3000), Duration::ZERO, budget);
-        assert!(!kept(large), "a copy larger than the whole budget is not kept");
-        assert!(kept(accounts[0]) && kept(accounts[2]));
-    }
-
-    #[test]
-    fn accounts_without_a_copy_are_forgotten() {
-        for _ in 0..20 * PRUNE_AT {
-            let account = AccountId::new();
-            assert!(matches!(current(account, "v"), Lookup::Load));
-            abandon(account, Duration::ZERO);
-        }
-        // Other tests of this binary add a few entries of their own.
-        assert!(entries() <= 2 * PRUNE_AT + 16, "{} entries kept", entries());
     }
 }

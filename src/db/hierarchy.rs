@@ -1,13 +1,12 @@
 //! Nested groups: the parent → child edges of an account.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
-use super::graph::{self, Graph, Lookup};
+use super::graph::{self, Graph};
 use super::schema::{group_children, groups, hierarchy_versions, memberships, users};
 use super::{Conn, Write};
 use crate::domain::{AccountId, Change, GroupId, Permission, UserId};
@@ -48,28 +47,15 @@ fn at_version(conn: &mut Conn, account_id: AccountId, version: Option<String>) -
     let Some(version) = version else {
         return Ok(Some(Arc::new(Graph::build(String::new(), &[], &[], &[], None))));
     };
-    match graph::current(account_id, &version) {
-        Lookup::Current(g) => Ok(Some(g)),
-        Lookup::Walk => Ok(None),
-        Lookup::Load => {
-            let began = Instant::now();
-            // Still at the version once loaded (versions never come back):
-            // no change committed in between.
-            let loaded = load(conn, account_id, version.clone())
-                .and_then(|g| Ok((version_of(conn, account_id)?.as_deref() == Some(version.as_str())).then_some(g)));
-            match loaded {
-                Ok(Some(g)) => Ok(Some(graph::store(account_id, g, began.elapsed()))),
-                Ok(None) => {
-                    graph::abandon(account_id, began.elapsed());
-                    Ok(None)
-                }
-                Err(e) => {
-                    graph::abandon(account_id, began.elapsed());
-                    Err(e)
-                }
-            }
-        }
-    }
+    // Still at the version once loaded (versions never come back): no
+    // change committed in between.
+    graph::current_or_load(
+        account_id,
+        &version,
+        conn,
+        |conn| load(conn, account_id, version.clone()),
+        |conn| Ok(version_of(conn, account_id)?.as_deref() == Some(version.as_str())),
+    )
 }
 
 /// Whether the user is a member of the group, directly or through nesting.

@@ -143,12 +143,29 @@ pub fn all_member_ids(conn: &mut Conn, group_id: GroupId) -> QueryResult<Vec<Use
 /// Live members of a group, from its counter rows (not a count over its
 /// memberships).
 pub fn count_members(conn: &mut Conn, group_id: GroupId) -> QueryResult<i64> {
+    Ok(counted(conn, group_id)?.total)
+}
+
+/// A group's live members, counted, and the version of who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    pub total: i64,
+    /// Changes (to a new random value) with every change of the group's
+    /// members, in the same transaction (migration 000011).
+    pub version: i64,
+}
+
+/// The group's [`Counted`], from its counter rows in one statement.
+pub fn counted(conn: &mut Conn, group_id: GroupId) -> QueryResult<Counted> {
     use super::schema::member_counts;
+    use diesel::sql_types::BigInt;
     // Deleting a user deletes their memberships: each is of a live user.
-    let q = member_counts::table
-        .filter(member_counts::group_id.eq(group_id))
-        .select(diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(coalesce(sum(n), 0) AS BIGINT)"));
-    with_conn!(conn, |c| q.get_result(c))
+    let q = member_counts::table.filter(member_counts::group_id.eq(group_id)).select((
+        diesel::dsl::sql::<BigInt>("CAST(coalesce(sum(n), 0) AS BIGINT)"),
+        diesel::dsl::sql::<BigInt>("CAST(coalesce(sum(version), 0) AS BIGINT)"),
+    ));
+    let (total, version) = with_conn!(conn, |c| q.get_result::<(i64, i64)>(c))?;
+    Ok(Counted { total, version })
 }
 
 /// Whether the live user belongs, in this account, to the built-in

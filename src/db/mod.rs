@@ -4,12 +4,14 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod copies;
 pub mod graph;
 pub mod group_commit;
 pub mod groups;
 pub mod hierarchy;
 mod ids;
 pub mod in_list;
+pub mod member_pages;
 pub mod memberships;
 pub mod name_keys;
 pub mod schema;

@@ -82,12 +82,14 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Kept by triggers on `memberships` (migration 000009); a group's
-    /// member count is the sum of its rows.
+    /// Kept by triggers on `memberships` (migrations 000009 and 000011);
+    /// a group's member count is the sum of its rows' `n`, and the sum of
+    /// their random `version`s changes with every change of its members.
     member_counts (group_id, slot) {
         group_id -> Text,
         slot -> SmallInt,
         n -> BigInt,
+        version -> BigInt,
     }
 }
 

@@ -268,6 +268,9 @@ pub struct UserFilter {
     pub members_in_order: bool,
     /// Leave suspended users out.
     pub exclude_suspended: bool,
+    /// Only users whose email key sorts after this one: where a page of
+    /// [`super::member_pages`] begins.
+    pub email_after: Option<String>,
 }
 
 /// Whether a page `rows_to_skip_and_take` deep of a group with `members`
@@ -313,6 +316,9 @@ macro_rules! filtered {
         }
         if f.exclude_suspended {
             q = q.filter(users::suspended.eq(false));
+        }
+        if let Some(key) = &f.email_after {
+            q = q.filter(users::email_key.gt(key.clone()));
         }
         if let Some(s) = &f.email {
             q = q.filter(users::email_key.like(s.pattern().to_owned()).escape('\\'));
@@ -368,6 +374,11 @@ pub fn list(conn: &mut Conn, account_id: AccountId, filter: &UserFilter, sort: &
         let q = if sort.descending { q.then_order_by(users::id.desc()) } else { q.then_order_by(users::id.asc()) };
         q.offset(page.offset).limit(page.limit).select(User::as_select()).load(c)
     })
+}
+
+/// Every filtered user's email key, in order.
+pub fn email_keys_in_order(conn: &mut Conn, account_id: AccountId, filter: &UserFilter) -> QueryResult<Vec<String>> {
+    with_conn!(conn, |c| filtered!(account_id, filter).order((users::email_key.asc(), users::id.asc())).select(users::email_key).load(c))
 }
 
 pub fn count(conn: &mut Conn, account_id: AccountId, filter: &UserFilter) -> QueryResult<i64> {

@@ -9,8 +9,9 @@ use super::groups::find_group;
 use super::now;
 use super::users::find_user;
 use crate::db::groups::Group;
+use crate::db::memberships::Counted;
 use crate::db::users::{User, UserFilter};
-use crate::db::{groups, memberships, users, Read, Write};
+use crate::db::{groups, member_pages, memberships, users, Read, Write};
 use crate::domain::{
     AccountId, GroupId, GroupIdentifier, Page, Permission, Principal, Search, Sort, UserId, UserIdList, UserIdentifier, UserSort,
 };
@@ -267,13 +268,22 @@ pub fn list_members_paged(
         _ => None,
     };
     let mut filter = UserFilter { any: query.search.clone(), member_of: Some(groups), ..UserFilter::default() };
-    let total = match direct {
-        Some(group) => memberships::count_members(tx, group)?,
+    let counted = match direct {
+        Some(group) => Some(memberships::counted(tx, group)?),
+        None => None,
+    };
+    let total = match counted {
+        Some(counted) => counted.total,
         None => users::count(tx, principal.account, &filter)?,
     };
+    let page = query.page;
+    if let (Some(group), Some(counted)) = (direct, counted) {
+        if let Some(items) = page_from_anchors(tx, principal.account, group, counted, &query.sort, page, &filter)? {
+            return Ok(super::users::UserPage { items, total });
+        }
+    }
     // An offset page costs its offset: a page in the back half of an exact
     // total is read from the end, in the reverse order, and turned round.
-    let page = query.page;
     let from_end = total - page.offset - page.limit;
     let backwards = direct.is_some() && page.offset > total / 2 && page.offset < total;
     let depth = if backwards { from_end.max(0) } else { page.offset } + page.limit;
@@ -287,4 +297,46 @@ pub fn list_members_paged(
         users::list(tx, principal.account, &filter, &query.sort, page)?
     };
     Ok(super::users::UserPage { items, total })
+}
+
+/// A page of a group's direct members in email order (the default; either
+/// way) more than a stride from both ends, read from where its stride begins ([`member_pages`]): it costs
+/// what a first page costs. `None`: no anchors at hand (or not such a
+/// page), read it the usual way.
+fn page_from_anchors(
+    tx: &mut Read,
+    account: AccountId,
+    group: GroupId,
+    counted: Counted,
+    sort: &Sort<UserSort>,
+    page: Page,
+    filter: &UserFilter,
+) -> Result<Option<Vec<User>>, Error> {
+    if sort.key != UserSort::Email || !sort.then.is_empty() {
+        return Ok(None);
+    }
+    let total = counted.total;
+    // The page as positions [start, end) of the ascending order.
+    let (start, end) = match sort.descending {
+        false => (page.offset, page.offset.saturating_add(page.limit).min(total)),
+        true => ((total - page.offset - page.limit).max(0), total - page.offset),
+    };
+    // Within a stride of either end a page is found as cheaply from there.
+    if start >= end || start.min(total - end) < member_pages::STRIDE {
+        return Ok(None);
+    }
+    let Some(anchors) = member_pages::anchors(tx, account, group, counted)? else { return Ok(None) };
+    let (after, skip) = anchors.start(start);
+    let limit = end - start;
+    let filter = UserFilter {
+        email_after: after.map(str::to_owned),
+        members_in_order: users::walk_in_order_pays(tx, total, skip + limit)?,
+        ..filter.clone()
+    };
+    let ascending = Sort { key: UserSort::Email, descending: false, then: Vec::new() };
+    let mut items = users::list(tx, account, &filter, &ascending, Page { offset: skip, limit })?;
+    if sort.descending {
+        items.reverse();
+    }
+    Ok(Some(items))
 }

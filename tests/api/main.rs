@@ -15,6 +15,7 @@ mod feed_consumer;
 mod hierarchy_copies;
 mod management_surface;
 mod member_counts;
+mod member_pages;
 mod names;
 mod openapi;
 mod permissions;
