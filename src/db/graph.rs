@@ -178,6 +178,25 @@ impl Graph {
         self.ids_of(self.walk(starts, Self::parents, &[], |_| false))
     }
 
+    /// The `starts` that are nested and every group above any of them, each
+    /// once with its name key; and the `starts` that are not nested.
+    pub fn keyed_and_above(&self, starts: &[GroupId]) -> (Vec<(&str, GroupId)>, Vec<GroupId>) {
+        let (mut nodes, mut outside) = (Vec::new(), Vec::new());
+        for s in starts {
+            match self.index(s) {
+                Some(i) => nodes.push(i),
+                None => outside.push(*s),
+            }
+        }
+        let mut all = self.walk(nodes.iter().copied(), Self::parents, &[], |_| false);
+        all.extend(nodes);
+        all.sort_unstable();
+        all.dedup();
+        outside.sort_unstable();
+        outside.dedup();
+        (all.into_iter().map(|n| (&*self.keys[n as usize], self.ids[n as usize])).collect(), outside)
+    }
+
     /// Every group below `group`, not descending into `excluded`.
     pub fn descendants(&self, group: GroupId, excluded: &[GroupId]) -> Vec<GroupId> {
         let blocked: Vec<u32> = excluded.iter().filter_map(|e| self.index(e)).collect();

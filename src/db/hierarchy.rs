@@ -249,28 +249,25 @@ pub fn user_holds_through_nesting_in_database(
     Ok(!found.is_empty())
 }
 
-/// `starts` and every group above them, each with its name key, when the
-/// account's hierarchy is in memory (it holds the keys of its groups; the
-/// others are read): `None` otherwise.
-pub fn with_groups_above(conn: &mut Conn, account_id: AccountId, starts: &[GroupId]) -> Result<Option<Vec<(String, GroupId)>>, Error> {
+/// `f` of `starts` and every group above them, each once with its name
+/// key, when the account's hierarchy is in memory (it holds the keys of its
+/// nested groups, lent to `f`; the others are read): `None` otherwise.
+pub fn with_groups_above<T>(
+    conn: &mut Conn,
+    account_id: AccountId,
+    starts: &[GroupId],
+    f: impl FnOnce(Vec<(&str, GroupId)>) -> T,
+) -> Result<Option<T>, Error> {
     let Some(g) = in_memory(conn, account_id)? else { return Ok(None) };
-    let mut keyed = Vec::new();
-    let mut unknown = Vec::new();
-    let mut ids: Vec<GroupId> = starts.iter().copied().chain(g.ancestors(starts)).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    for id in ids {
-        match g.key(&id) {
-            Some(key) => keyed.push((key.to_owned(), id)),
-            None => unknown.push(id),
-        }
-    }
+    let (mut keyed, unknown) = g.keyed_and_above(starts);
+    let mut read: Vec<(GroupId, String)> = Vec::new();
     for chunk in unknown.chunks(10_000) {
-        let q = groups::table.filter(groups::id.eq_any(chunk)).select((groups::id, groups::account_id, groups::name_key));
-        let rows: Vec<(GroupId, AccountId, String)> = with_conn!(conn, |c| q.load(c))?;
-        keyed.extend(rows.into_iter().filter(|(_, a, _)| *a == account_id).map(|(id, _, key)| (key, id)));
+        let q =
+            groups::table.filter(groups::id.eq_any(chunk)).filter(groups::account_id.eq(account_id)).select((groups::id, groups::name_key));
+        read.extend(with_conn!(conn, |c| q.load::<(GroupId, String)>(c))?);
     }
-    Ok(Some(keyed))
+    keyed.extend(read.iter().map(|(id, key)| (key.as_str(), *id)));
+    Ok(Some(f(keyed)))
 }
 
 /// The direct children of `group`.

@@ -270,9 +270,20 @@ impl Selection {
     pub fn apply_to_keys(&self, keyed: Vec<(&str, GroupId)>) -> (i64, Vec<GroupId>) {
         debug_assert!(self.by_name_only());
         let mut keyed: Vec<(&str, GroupId)> = keyed.into_iter().filter(|(key, id)| self.keeps(key, *id)).collect();
-        keyed.sort_by(|a, b| self.compare(*a, *b, |_| std::cmp::Ordering::Equal));
-        let (total, page) = self.page(keyed);
-        (total, page.into_iter().map(|(_, id)| id).collect())
+        let total = keyed.len() as i64;
+        // Only the groups up to the page's end are put in order (the ids
+        // break every tie: the order is total, an unstable sort is exact).
+        let order = |a: &(&str, GroupId), b: &(&str, GroupId)| self.compare(*a, *b, |_| std::cmp::Ordering::Equal);
+        let end = self.offset.saturating_add(self.limit.unwrap_or(usize::MAX)).min(keyed.len());
+        if end == 0 {
+            return (total, Vec::new());
+        }
+        if end < keyed.len() {
+            keyed.select_nth_unstable_by(end - 1, order);
+            keyed.truncate(end);
+        }
+        keyed.sort_unstable_by(order);
+        (total, keyed.into_iter().skip(self.offset).map(|(_, id)| id).collect())
     }
 }
 
@@ -341,4 +352,46 @@ pub fn delete(w: &mut Write, principal: &Principal, ident: &GroupIdentifier) -> 
         return Err(system_group("System Administrators cannot be deleted"));
     }
     Ok(groups::delete(w, &group)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page picked from the keys alone (only up to the page's end put in
+    /// order) is the page of the whole list sorted, in either direction,
+    /// with a search and an excluded group, past the end too.
+    #[test]
+    fn a_page_of_keys_is_the_page_of_the_whole_sorted_list() {
+        // Repeated keys, so ids break ties.
+        let keys: Vec<String> = (0..300).map(|i| format!("g{}", (i * 7919) % 97)).collect();
+        let keyed: Vec<(&str, GroupId)> = keys.iter().map(|k| (k.as_str(), GroupId::new())).collect();
+        let excluded = keyed[5].1;
+        for descending in [false, true] {
+            for search in [None, Some("1".to_owned())] {
+                let mut whole: Vec<(&str, GroupId)> =
+                    keyed.iter().copied().filter(|(k, id)| search.as_deref().is_none_or(|s| k.contains(s)) && *id != excluded).collect();
+                whole.sort();
+                if descending {
+                    whole.reverse();
+                }
+                let whole: Vec<GroupId> = whole.into_iter().map(|(_, id)| id).collect();
+                for (offset, limit) in
+                    [(0, Some(1)), (0, Some(100)), (17, Some(25)), (250, Some(100)), (0, None), (40, None), (400, Some(5))]
+                {
+                    let selection = Selection {
+                        search: search.clone(),
+                        excluded: vec![GroupIdentifier::Id(excluded)],
+                        sort: Sort { key: GroupSort::Name, descending, then: Vec::new() },
+                        offset,
+                        limit,
+                    };
+                    let (total, page) = selection.apply_to_keys(keyed.clone());
+                    let expected: Vec<GroupId> = whole.iter().copied().skip(offset).take(limit.unwrap_or(usize::MAX)).collect();
+                    assert_eq!(total, whole.len() as i64);
+                    assert_eq!(page, expected, "descending {descending}, search {search:?}, offset {offset}, limit {limit:?}");
+                }
+            }
+        }
+    }
 }

@@ -328,8 +328,8 @@ pub fn groups_of(
         // hierarchy in memory holds: only the page's groups are read (a
         // user's inherited groups may be thousands).
         let direct = crate::db::memberships::groups_of(tx, user.id)?;
-        if let Some(keyed) = crate::db::hierarchy::with_groups_above(tx, principal.account, &direct)? {
-            let (total, ids) = selection.apply_to_keys(keyed.iter().map(|(key, id)| (key.as_str(), *id)).collect());
+        let page = crate::db::hierarchy::with_groups_above(tx, principal.account, &direct, |keyed| selection.apply_to_keys(keyed))?;
+        if let Some((total, ids)) = page {
             return Ok((total, super::groups::views_in_order(tx, principal.account, &ids)?));
         }
     }
