@@ -1,8 +1,11 @@
 //! Where the pages of a large group's direct members begin, in the default
 //! order of the management member listing (email), so that an offset page
-//! deep in the group costs what its first page costs: start after the
-//! nearest kept member (at most [`STRIDE`] − 1 more to skip) instead of
-//! walking every member before it (50,000 for the middle page of 100,000).
+//! anywhere in the group costs the same: start at the nearest kept member
+//! (at most [`STRIDE`] − 1 more to skip) instead of walking every member
+//! before it (50,000 for the middle page of 100,000) and every user of the
+//! account who is not a member but sorts before the page (the first page
+//! of a group that holds most of the account, when the others' emails sort
+//! first).
 //!
 //! The copy is current while the group's member version
 //! ([`super::memberships::Counted`], read with the total each listing
@@ -33,8 +36,8 @@ pub const STRIDE: i64 = 256;
 /// characters, and 160 KB for one of a million.
 pub const MAX_BYTES: usize = 16 << 20;
 
-/// The email keys of the group's members at positions `STRIDE − 1`,
-/// `2 × STRIDE − 1`, … of the email order, at one member version.
+/// The email keys of the group's members at positions 0, `STRIDE`,
+/// `2 × STRIDE`, … of the email order, at one member version.
 pub struct Anchors {
     version: i64,
     keys: Vec<MemberKey>,
@@ -55,17 +58,18 @@ impl Versioned for Anchors {
 impl Anchors {
     /// The anchors of `members`, every member's key in order.
     pub fn of(version: i64, members: Vec<String>) -> Anchors {
-        let keys = members.into_iter().skip(STRIDE as usize - 1).step_by(STRIDE as usize).map(String::into_boxed_str).collect();
+        let keys = members.into_iter().step_by(STRIDE as usize).map(String::into_boxed_str).collect();
         Anchors { version, keys }
     }
 
-    /// Where the member at `position` of the email order is found: after
-    /// which member's key (none: from the start), and how many more to skip.
+    /// Where the member at `position` of the email order is found: from
+    /// which member's key on (none: the group has no members), and how many
+    /// more to skip.
     pub fn start(&self, position: i64) -> (Option<&str>, i64) {
-        let block = (position.max(0) / STRIDE).min(self.keys.len() as i64);
+        let block = (position.max(0) / STRIDE).min(self.keys.len() as i64 - 1);
         match block {
-            0 => (None, position.max(0)),
-            b => (Some(&self.keys[b as usize - 1]), position - b * STRIDE),
+            b if b < 0 => (None, position.max(0)),
+            b => (Some(&self.keys[b as usize]), position.max(0) - b * STRIDE),
         }
     }
 }
@@ -103,15 +107,13 @@ mod tests {
     fn a_position_is_found_after_the_anchor_before_it() {
         let members: Vec<String> = (0..1000).map(|i| format!("user{i:04}@example.com")).collect();
         let anchors = Anchors::of(7, members.clone());
-        assert_eq!(anchors.keys.len(), 1000 / STRIDE as usize);
+        assert_eq!(anchors.keys.len(), 1000usize.div_ceil(STRIDE as usize));
         for position in [0, 1, STRIDE - 1, STRIDE, STRIDE + 3, 2 * STRIDE, 999] {
-            let (after, skip) = anchors.start(position);
-            let first = match after {
-                None => 0,
-                Some(key) => members.iter().position(|m| m == key).unwrap() as i64 + 1,
-            };
+            let (from, skip) = anchors.start(position);
+            let first = members.iter().position(|m| Some(m.as_str()) == from).unwrap() as i64;
             assert_eq!(first + skip, position, "position {position}");
             assert!((0..STRIDE).contains(&skip), "skips {skip} at {position}");
         }
+        assert_eq!(Anchors::of(1, Vec::new()).start(0), (None, 0));
     }
 }

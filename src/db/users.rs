@@ -268,9 +268,9 @@ pub struct UserFilter {
     pub members_in_order: bool,
     /// Leave suspended users out.
     pub exclude_suspended: bool,
-    /// Only users whose email key sorts after this one: where a page of
-    /// [`super::member_pages`] begins.
-    pub email_after: Option<String>,
+    /// Only users whose email key is this one or sorts after it: where a
+    /// page of [`super::member_pages`] begins.
+    pub email_from: Option<String>,
 }
 
 /// Whether a page `rows_to_skip_and_take` deep of a group with `members`
@@ -317,8 +317,8 @@ macro_rules! filtered {
         if f.exclude_suspended {
             q = q.filter(users::suspended.eq(false));
         }
-        if let Some(key) = &f.email_after {
-            q = q.filter(users::email_key.gt(key.clone()));
+        if let Some(key) = &f.email_from {
+            q = q.filter(users::email_key.ge(key.clone()));
         }
         if let Some(s) = &f.email {
             q = q.filter(users::email_key.like(s.pattern().to_owned()).escape('\\'));

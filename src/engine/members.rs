@@ -300,9 +300,9 @@ pub fn list_members_paged(
 }
 
 /// A page of a group's direct members in email order (the default; either
-/// way) more than a stride from both ends, read from where its stride begins ([`member_pages`]): it costs
-/// what a first page costs. `None`: no anchors at hand (or not such a
-/// page), read it the usual way.
+/// way), of a group of more than a stride, read from where its stride
+/// begins ([`member_pages`]): every page costs the same. `None`: no anchors
+/// at hand (or not such a page), read it the usual way.
 fn page_from_anchors(
     tx: &mut Read,
     account: AccountId,
@@ -321,15 +321,15 @@ fn page_from_anchors(
         false => (page.offset, page.offset.saturating_add(page.limit).min(total)),
         true => ((total - page.offset - page.limit).max(0), total - page.offset),
     };
-    // Within a stride of either end a page is found as cheaply from there.
-    if start >= end || start.min(total - end) < member_pages::STRIDE {
+    // A group of one stride is read whole as cheaply.
+    if start >= end || total <= member_pages::STRIDE {
         return Ok(None);
     }
     let Some(anchors) = member_pages::anchors(tx, account, group, counted)? else { return Ok(None) };
-    let (after, skip) = anchors.start(start);
+    let (from, skip) = anchors.start(start);
     let limit = end - start;
     let filter = UserFilter {
-        email_after: after.map(str::to_owned),
+        email_from: from.map(str::to_owned),
         members_in_order: users::walk_in_order_pays(tx, total, skip + limit)?,
         ..filter.clone()
     };
