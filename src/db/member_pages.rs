@@ -62,14 +62,25 @@ impl Anchors {
         Anchors { version, keys }
     }
 
-    /// Where the member at `position` of the email order is found: from
-    /// which member's key on (none: the group has no members), and how many
-    /// more to skip.
+    /// Where the member at `position` of the email order is found reading
+    /// forward: from which member's key on (none: the group has no
+    /// members), and how many more to skip.
     pub fn start(&self, position: i64) -> (Option<&str>, i64) {
         let block = (position.max(0) / STRIDE).min(self.keys.len() as i64 - 1);
         match block {
             b if b < 0 => (None, position.max(0)),
             b => (Some(&self.keys[b as usize]), position.max(0) - b * STRIDE),
+        }
+    }
+
+    /// Where the member just before `end` (of `total`) is found reading
+    /// backward: from before which member's key (none: from the last
+    /// member), and how many more to skip.
+    pub fn end(&self, end: i64, total: i64) -> (Option<&str>, i64) {
+        let block = (end.max(0) + STRIDE - 1) / STRIDE;
+        match self.keys.get(block as usize) {
+            Some(key) if block * STRIDE < total => (Some(key), block * STRIDE - end),
+            _ => (None, (total - end).max(0)),
         }
     }
 }
@@ -115,5 +126,14 @@ mod tests {
             assert!((0..STRIDE).contains(&skip), "skips {skip} at {position}");
         }
         assert_eq!(Anchors::of(1, Vec::new()).start(0), (None, 0));
+        for end in [1, 2, STRIDE - 1, STRIDE, STRIDE + 1, 3 * STRIDE, 999, 1000] {
+            let (before, skip) = anchors.end(end, 1000);
+            let after_last = match before {
+                Some(key) => members.iter().position(|m| m == key).unwrap() as i64,
+                None => 1000,
+            };
+            assert_eq!(after_last - skip, end, "end {end}");
+            assert!((0..STRIDE).contains(&skip), "skips {skip} before {end}");
+        }
     }
 }

@@ -271,6 +271,9 @@ pub struct UserFilter {
     /// Only users whose email key is this one or sorts after it: where a
     /// page of [`super::member_pages`] begins.
     pub email_from: Option<String>,
+    /// Only users whose email key sorts before this one: where a page of
+    /// [`super::member_pages`] read backward begins.
+    pub email_before: Option<String>,
 }
 
 /// Whether a page `rows_to_skip_and_take` deep of a group with `members`
@@ -319,6 +322,9 @@ macro_rules! filtered {
         }
         if let Some(key) = &f.email_from {
             q = q.filter(users::email_key.ge(key.clone()));
+        }
+        if let Some(key) = &f.email_before {
+            q = q.filter(users::email_key.lt(key.clone()));
         }
         if let Some(s) = &f.email {
             q = q.filter(users::email_key.like(s.pattern().to_owned()).escape('\\'));

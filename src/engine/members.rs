@@ -326,16 +326,28 @@ fn page_from_anchors(
         return Ok(None);
     }
     let Some(anchors) = member_pages::anchors(tx, account, group, counted)? else { return Ok(None) };
-    let (from, skip) = anchors.start(start);
+    // Read forward from the kept member at or before the page in the front
+    // half, backward from the one after it in the back half: either way a
+    // wide range of keys (a narrow one near the end was planned as a hash of
+    // every membership of the group on PostgreSQL) and under a stride to skip.
     let limit = end - start;
+    let forward = start < total / 2;
+    let (from, before, skip) = if forward {
+        let (from, skip) = anchors.start(start);
+        (from, None, skip)
+    } else {
+        let (before, skip) = anchors.end(end, total);
+        (None, before, skip)
+    };
     let filter = UserFilter {
         email_from: from.map(str::to_owned),
+        email_before: before.map(str::to_owned),
         members_in_order: users::walk_in_order_pays(tx, total, skip + limit)?,
         ..filter.clone()
     };
-    let ascending = Sort { key: UserSort::Email, descending: false, then: Vec::new() };
-    let mut items = users::list(tx, account, &filter, &ascending, Page { offset: skip, limit })?;
-    if sort.descending {
+    let order = Sort { key: UserSort::Email, descending: !forward, then: Vec::new() };
+    let mut items = users::list(tx, account, &filter, &order, Page { offset: skip, limit })?;
+    if sort.descending == forward {
         items.reverse();
     }
     Ok(Some(items))
