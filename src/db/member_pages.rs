@@ -1,7 +1,7 @@
 //! Where the pages of a large group's direct members begin, in the default
 //! order of the management member listing (email), so that an offset page
-//! anywhere in the group costs the same: start at the nearest kept member
-//! (at most [`STRIDE`] − 1 more to skip) instead of walking every member
+//! anywhere in the group costs the same: start at a kept member near it
+//! (forward or backward, under [`STRIDE`] more to skip) instead of walking every member
 //! before it (50,000 for the middle page of 100,000) and every user of the
 //! account who is not a member but sorts before the page (the first page
 //! of a group that holds most of the account, when the others' emails sort
