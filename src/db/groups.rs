@@ -13,13 +13,16 @@ pub const SYSTEM_ADMINISTRATORS: &str = "System Administrators";
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = groups)]
+#[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct Group {
     pub id: GroupId,
     pub account_id: AccountId,
     pub name: String,
     pub description: String,
     pub is_system: bool,
+    #[diesel(deserialize_as = super::stamps::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = super::stamps::Stamp)]
     pub updated_at: NaiveDateTime,
     /// JSON text of an object.
     pub custom: Option<String>,

@@ -19,6 +19,7 @@ pub mod scim;
 pub mod sessions;
 pub mod settings;
 pub mod stable_plans;
+pub mod stamps;
 pub mod statistics;
 mod tx;
 pub mod users;

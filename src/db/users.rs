@@ -23,8 +23,11 @@ pub struct User {
     pub username: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
+    #[diesel(deserialize_as = super::stamps::Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = super::stamps::Stamp)]
     pub updated_at: NaiveDateTime,
+    #[diesel(deserialize_as = super::stamps::MaybeStamp)]
     pub deleted_at: Option<NaiveDateTime>,
     pub timezone: Option<String>,
     pub language: Option<String>,
@@ -33,9 +36,12 @@ pub struct User {
     pub custom: Option<String>,
     pub opt_out_of_notifications: bool,
     pub suspended: bool,
+    #[diesel(deserialize_as = super::stamps::MaybeStamp)]
     pub locked_until: Option<NaiveDateTime>,
     pub password_reset_required: bool,
+    #[diesel(deserialize_as = super::stamps::MaybeStamp)]
     pub last_sign_in_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = super::stamps::MaybeStamp)]
     pub password_changed_at: Option<NaiveDateTime>,
     /// SCIM's `userName`, when an identity provider set one.
     pub scim_user_name: Option<String>,

@@ -84,6 +84,8 @@ fn custom_object(text: Option<String>) -> Option<Value> {
 impl From<User> for ManagementUser {
     fn from(u: User) -> Self {
         let locked = u.locked_until.is_some_and(|until| until > crate::engine::now());
+        // Each under two names (the vendor's and ours).
+        let (created, modified) = (timestamp(u.created_at), timestamp(u.updated_at));
         Self {
             id: u.id.to_string(),
             email: u.email,
@@ -96,12 +98,12 @@ impl From<User> for ManagementUser {
             custom: custom_object(u.custom),
             opt_out_of_notifications: u.opt_out_of_notifications,
             status: UserStatus { suspended: u.suspended, locked, password_reset_required: u.password_reset_required },
-            created: timestamp(u.created_at),
-            modified: timestamp(u.updated_at),
+            created_at: created.clone(),
+            updated_at: modified.clone(),
+            created,
+            modified,
             last_login: u.last_sign_in_at.map(timestamp),
             password_changed: u.password_changed_at.map(timestamp),
-            created_at: timestamp(u.created_at),
-            updated_at: timestamp(u.updated_at),
         }
     }
 }
