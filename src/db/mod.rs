@@ -374,3 +374,23 @@ pub fn ping(conn: &mut Conn) -> Result<(), Error> {
     with_conn!(conn, |c| c.batch_execute("SELECT 1"))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+
+    /// `.cargo/config.toml` builds the bundled SQLite in multi-thread mode
+    /// (no mutex around each call of a connection that one thread uses).
+    #[test]
+    fn sqlite_is_built_in_multi_thread_mode() {
+        #[derive(diesel::QueryableByName)]
+        struct CompileOption {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            compile_options: String,
+        }
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<CompileOption> = diesel::sql_query("SELECT compile_options FROM pragma_compile_options").load(&mut conn).unwrap();
+        let mode: Vec<&str> = options.iter().map(|o| o.compile_options.as_str()).filter(|o| o.starts_with("THREADSAFE=")).collect();
+        assert_eq!(mode, ["THREADSAFE=2"]);
+    }
+}
