@@ -14,7 +14,8 @@
 //! two instances, and pgbench), create (creating users and groups against
 //! the single add, at c=16) or scale (1,000,000 users, 10,000 groups,
 //! 10,000,000 memberships filled over HTTP; ROLLCALL_BENCH_SCALE=users,groups),
-//! ROLLCALL_BENCH_ROUNDS (of the events rows), ROLLCALL_TEST_POSTGRES_URL.
+//! ROLLCALL_BENCH_ROUNDS (of the events rows), ROLLCALL_TEST_POSTGRES_URL,
+//! ROLLCALL_BENCH_KEEP (keep the databases, and print their URLs).
 //! The PostgreSQL run also runs `pgbench` (one insert a transaction) for comparison.
 
 use std::collections::BTreeMap;
@@ -147,6 +148,14 @@ impl Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
+        // ROLLCALL_BENCH_KEEP: leave the database for a profile or a query plan.
+        if std::env::var_os("ROLLCALL_BENCH_KEEP").is_some() {
+            eprintln!("kept: {}", self.url);
+            if let Some(dir) = self._dir.take() {
+                let _ = dir.keep();
+            }
+            return;
+        }
         if let Some(name) = &self.pg_name {
             if let Ok(mut admin) = PgConnection::establish(&postgres_admin_url()) {
                 let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
@@ -983,6 +992,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         // who are in no group and whose emails (bench-…) sort before every
         // member's: half as many users again as the group holds.
         add_outsiders(&pool, &seeded.account, seeded.users.len() / 2);
+        drop(pool);
         analyze(&db);
         let server = Server::start(&db);
         member_pages(&server, &seeded, &big_group, &load, &mut |label, figures, note| row(label, figures, note, &mut result));
