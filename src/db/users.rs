@@ -226,13 +226,6 @@ pub fn existing_ids(conn: &mut Conn, account_id: AccountId, ids: &[UserId]) -> Q
     Ok(rows.into_iter().filter(|(_, account, deleted)| *account == account_id && deleted.is_none()).map(|(id, _, _)| id).collect())
 }
 
-/// The live users among `ids`, in id order (by primary key only, as above).
-pub fn live_by_ids(conn: &mut Conn, ids: &[UserId]) -> QueryResult<Vec<User>> {
-    let query = users::table.filter(users::id.eq_any(ids)).order(users::id.asc());
-    let rows: Vec<User> = with_conn!(conn, |c| query.select(User::as_select()).load(c))?;
-    Ok(rows.into_iter().filter(|u| u.deleted_at.is_none()).collect())
-}
-
 /// Inserts many users in one statement per chunk (for seeding and imports;
 /// no uniqueness pre-checks). Run inside a transaction for speed.
 pub fn insert_many(w: &mut Write, rows: &[NewUser]) -> QueryResult<usize> {

@@ -231,12 +231,11 @@ pub fn list_members(
 ) -> Result<MemberPage, Error> {
     require(tx, principal, Permission::GroupRead)?;
     let group = find_group(tx, principal.account, group)?;
-    // Two primary-key walks, whatever the planner thinks: the page of member
-    // ids, then those users. A page holds fewer than `limit` items when some
-    // members were deleted; only the last page has no cursor.
-    let ids = memberships::member_ids(tx, group.id, after, limit)?;
-    let next_cursor = if ids.len() as i64 == limit { ids.last().copied() } else { None };
-    let items = users::live_by_ids(tx, &ids)?;
+    // A page holds fewer than `limit` items when some members were deleted;
+    // only the last page has no cursor.
+    let members = memberships::member_users(tx, group.id, after, limit)?;
+    let next_cursor = if members.len() as i64 == limit { members.last().map(|u| u.id) } else { None };
+    let items = members.into_iter().filter(|u| u.deleted_at.is_none()).collect();
     let total = memberships::count_members(tx, group.id)?;
     Ok(MemberPage { items, total, next_cursor })
 }
