@@ -114,8 +114,8 @@ mod tests {
     fn timestamps_are_written_as_chrono_writes_them() {
         let mut seconds: i64 = 0;
         for i in 0..10_000i64 {
-            // Spread over years 1970–2500, every millisecond digit, and a
-            // few out of four-digit range.
+            // Spread over years 1970–2500 and every millisecond digit; the
+            // years beyond four digits are the extremes below.
             seconds = (seconds + 1_654_321_987 + i * 7_919) % 16_725_225_600;
             let nanos = ((i * 104_729) % 1_000_000_000) as u32;
             let at = chrono::DateTime::from_timestamp(seconds, nanos).unwrap().naive_utc();
