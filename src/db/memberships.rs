@@ -136,7 +136,7 @@ pub fn member_users(conn: &mut Conn, group_id: GroupId, after: Option<UserId>, l
         .filter(users::id.gt(after))
         .order(memberships::user_id.asc())
         .limit(limit);
-    with_conn!(conn, |c| query.clone().select(super::users::User::as_select()).load(c))
+    with_conn!(conn, |c| super::rows::load(query.clone().select(super::users::User::as_select()), c))
 }
 
 /// Every member id of a group (for the changes a group delete cascades to).

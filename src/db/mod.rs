@@ -14,6 +14,7 @@ pub mod in_list;
 pub mod member_pages;
 pub mod memberships;
 pub mod name_keys;
+pub mod rows;
 pub mod schema;
 pub mod scim;
 pub mod sessions;

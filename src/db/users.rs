@@ -377,7 +377,7 @@ pub fn list(conn: &mut Conn, account_id: AccountId, filter: &UserFilter, sort: &
             q = order_users!(q, key, descending, n == 0);
         }
         let q = if sort.descending { q.then_order_by(users::id.desc()) } else { q.then_order_by(users::id.asc()) };
-        q.offset(page.offset).limit(page.limit).select(User::as_select()).load(c)
+        super::rows::load(q.offset(page.offset).limit(page.limit).select(User::as_select()), c)
     })
 }
 
@@ -704,7 +704,7 @@ pub fn search(conn: &mut Conn, account_id: AccountId, expr: &Expr, sort: &Sort<U
                 q = order_users!(q, key, descending, n == 0);
             }
             let q = if sort.descending { q.then_order_by(users::id.desc()) } else { q.then_order_by(users::id.asc()) };
-            let items = q.offset(page.offset).limit(page.limit).select(User::as_select()).load($c)?;
+            let items = super::rows::load(q.offset(page.offset).limit(page.limit).select(User::as_select()), $c)?;
             Ok((items, total))
         }};
     }
