@@ -29,11 +29,11 @@ use crate::error::Error;
 pub type MemberKey = Box<str>;
 
 /// Every how many members one is kept.
-pub const STRIDE: i64 = 256;
+pub const STRIDE: i64 = 64;
 
 /// Bytes of copies kept over every group: 16 bytes and the email's length
-/// a kept member, so about 16 KB for a group of 100,000 with emails of 25
-/// characters, and 160 KB for one of a million.
+/// a kept member, so about 64 KB for a group of 100,000 with emails of 25
+/// characters, and 640 KB for one of a million.
 pub const MAX_BYTES: usize = 16 << 20;
 
 /// The email keys of the group's members at positions 0, `STRIDE`,
