@@ -81,13 +81,13 @@ fn use_cases() -> Vec<(&'static str, Option<Option<Permission>>, Call)> {
             }),
         ),
         ("is a member", Some(Some(GroupRead)), call!(|s, p, f, _n| s.is_member(&p, g(f), u(f)).await)),
-        ("list members", Some(Some(GroupRead)), call!(|s, p, f, _n| s.list_members(&p, g(f), None, 10).await)),
+        ("list members", Some(Some(GroupRead)), call!(|s, p, f, _n| s.list_members(&p, g(f), None, 10, |u| u).await)),
         (
             "list members paged",
             Some(Some(GroupRead)),
             call!(|s, p, f, _n| {
                 let query = MemberQuery { inherited: true, excluded: vec![], search: None, sort: Sort::default(), page };
-                s.list_members_paged(&p, g(f), query).await
+                s.list_members_paged(&p, g(f), query, |u| u).await
             }),
         ),
         ("nest", Some(Some(GroupUpdate)), call!(|s, p, f, _n| s.add_child_groups(&p, g(f), vec![GroupIdentifier::Id(f.child)]).await)),

@@ -122,11 +122,17 @@ pub fn add_pairs(conn: &mut Conn, pairs: &[(GroupId, UserId)], now: NaiveDateTim
 /// The users of a group's first `limit` memberships after the `after` id,
 /// in id order (keyset paging on the primary key; deleted users included:
 /// the caller leaves them out, and a page of fewer than `limit` rows is the
-/// last). One statement: the users' own id range is bound too, so that
+/// last), each handed to `f` as its row arrives. One statement: the users' own id range is bound too, so that
 /// PostgreSQL can merge the group's memberships with the users' primary key,
 /// both read in order from the cursor, instead of probing the users one id
 /// at a time (3.0 against 5.4 ms for a page of 1,000 in `psql`).
-pub fn member_users(conn: &mut Conn, group_id: GroupId, after: Option<UserId>, limit: i64) -> QueryResult<Vec<super::users::User>> {
+pub fn member_users<T>(
+    conn: &mut Conn,
+    group_id: GroupId,
+    after: Option<UserId>,
+    limit: i64,
+    f: &mut dyn FnMut(super::users::User) -> T,
+) -> QueryResult<Vec<T>> {
     // Every id sorts after the empty string, so "no cursor" needs no second query shape.
     let after = after.map(|a| a.to_string()).unwrap_or_default();
     let query = memberships::table
@@ -136,7 +142,7 @@ pub fn member_users(conn: &mut Conn, group_id: GroupId, after: Option<UserId>, l
         .filter(users::id.gt(after))
         .order(memberships::user_id.asc())
         .limit(limit);
-    with_conn!(conn, |c| super::rows::load(query.clone().select(super::users::User::as_select()), c))
+    with_conn!(conn, |c| super::rows::load_map(query.clone().select(super::users::User::as_select()), c, f))
 }
 
 /// Every member id of a group (for the changes a group delete cascades to).

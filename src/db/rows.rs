@@ -30,5 +30,16 @@ where
     Q: LoadQuery<'q, C, U, C::Mode> + 'c,
     U: 'c,
 {
-    query.load_iter::<U, C::Mode>(c)?.collect()
+    load_map(query, c, &mut |u| u)
+}
+
+/// [`load`], each row also handed to `f` as it arrives (to build a
+/// response's item while the database produces the next row).
+pub fn load_map<'c, 'q: 'c, C, Q, U, T>(query: Q, c: &'c mut C, f: &mut dyn FnMut(U) -> T) -> QueryResult<Vec<T>>
+where
+    C: ByRow,
+    Q: LoadQuery<'q, C, U, C::Mode> + 'c,
+    U: 'c,
+{
+    query.load_iter::<U, C::Mode>(c)?.map(|row| row.map(&mut *f)).collect()
 }

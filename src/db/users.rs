@@ -370,6 +370,18 @@ macro_rules! order_users {
 }
 
 pub fn list(conn: &mut Conn, account_id: AccountId, filter: &UserFilter, sort: &Sort<UserSort>, page: Page) -> QueryResult<Vec<User>> {
+    list_map(conn, account_id, filter, sort, page, &mut |u| u)
+}
+
+/// [`list`], each user handed to `f` as its row arrives.
+pub fn list_map<T>(
+    conn: &mut Conn,
+    account_id: AccountId,
+    filter: &UserFilter,
+    sort: &Sort<UserSort>,
+    page: Page,
+    f: &mut dyn FnMut(User) -> T,
+) -> QueryResult<Vec<T>> {
     with_conn!(conn, |c| {
         let q = filtered!(account_id, filter);
         let mut q = q;
@@ -377,7 +389,7 @@ pub fn list(conn: &mut Conn, account_id: AccountId, filter: &UserFilter, sort: &
             q = order_users!(q, key, descending, n == 0);
         }
         let q = if sort.descending { q.then_order_by(users::id.desc()) } else { q.then_order_by(users::id.asc()) };
-        super::rows::load(q.offset(page.offset).limit(page.limit).select(User::as_select()), c)
+        super::rows::load_map(q.offset(page.offset).limit(page.limit).select(User::as_select()), c, f)
     })
 }
 

@@ -214,28 +214,30 @@ pub fn is_member(tx: &mut Read, principal: &Principal, group: &GroupIdentifier, 
     crate::db::hierarchy::is_member(tx, principal.account, group.id, user.id)
 }
 
-pub struct MemberPage {
-    pub items: Vec<User>,
+pub struct MemberPage<T = User> {
+    pub items: Vec<T>,
     pub total: i64,
     /// The cursor for the next page, when there may be one.
     pub next_cursor: Option<UserId>,
 }
 
-/// Direct members in id order, a keyset page after `after` (v1).
-pub fn list_members(
+/// Direct members in id order, a keyset page after `after` (v1), each live
+/// member handed to `f` as its row arrives.
+pub fn list_members<T>(
     tx: &mut Read,
     principal: &Principal,
     group: &GroupIdentifier,
     after: Option<UserId>,
     limit: i64,
-) -> Result<MemberPage, Error> {
+    f: &mut dyn FnMut(User) -> T,
+) -> Result<MemberPage<T>, Error> {
     require(tx, principal, Permission::GroupRead)?;
     let group = find_group(tx, principal.account, group)?;
     // A page holds fewer than `limit` items when some members were deleted;
     // only the last page has no cursor.
-    let members = memberships::member_users(tx, group.id, after, limit)?;
-    let next_cursor = if members.len() as i64 == limit { members.last().map(|u| u.id) } else { None };
-    let items = members.into_iter().filter(|u| u.deleted_at.is_none()).collect();
+    let members = memberships::member_users(tx, group.id, after, limit, &mut |u| (u.id, u.deleted_at.is_none().then(|| f(u))))?;
+    let next_cursor = if members.len() as i64 == limit { members.last().map(|(id, _)| *id) } else { None };
+    let items = members.into_iter().filter_map(|(_, item)| item).collect();
     let total = memberships::count_members(tx, group.id)?;
     Ok(MemberPage { items, total, next_cursor })
 }
@@ -251,12 +253,13 @@ pub struct MemberQuery {
 
 /// Members (with `inherited`, also of every group below, except the
 /// `excluded` subtrees), an offset page of them.
-pub fn list_members_paged(
+pub fn list_members_paged<T>(
     tx: &mut Read,
     principal: &Principal,
     group: &GroupIdentifier,
     query: &MemberQuery,
-) -> Result<super::users::UserPage, Error> {
+    f: &mut dyn FnMut(User) -> T,
+) -> Result<super::users::UserPage<T>, Error> {
     require(tx, principal, Permission::GroupRead)?;
     let group = find_group(tx, principal.account, group)?;
     let excluded = super::hierarchy::resolve_ids(tx, principal.account, &query.excluded)?;
@@ -277,7 +280,7 @@ pub fn list_members_paged(
     };
     let page = query.page;
     if let (Some(group), Some(counted)) = (direct, counted) {
-        if let Some(items) = page_from_anchors(tx, principal.account, group, counted, &query.sort, page, &filter)? {
+        if let Some(items) = page_from_anchors(tx, principal.account, group, counted, &query.sort, page, &filter, f)? {
             return Ok(super::users::UserPage { items, total });
         }
     }
@@ -289,11 +292,11 @@ pub fn list_members_paged(
     filter.members_in_order = direct.is_some() && users::walk_in_order_pays(tx, total, depth)?;
     let items = if backwards {
         let back = Page { offset: from_end.max(0), limit: page.limit + from_end.min(0) };
-        let mut items = users::list(tx, principal.account, &filter, &query.sort.reversed(), back)?;
+        let mut items = users::list_map(tx, principal.account, &filter, &query.sort.reversed(), back, f)?;
         items.reverse();
         items
     } else {
-        users::list(tx, principal.account, &filter, &query.sort, page)?
+        users::list_map(tx, principal.account, &filter, &query.sort, page, f)?
     };
     Ok(super::users::UserPage { items, total })
 }
@@ -302,7 +305,8 @@ pub fn list_members_paged(
 /// way), of a group of more than a stride, read from where its stride
 /// begins ([`member_pages`]): every page costs the same. `None`: no anchors
 /// at hand (or not such a page), read it the usual way.
-fn page_from_anchors(
+#[allow(clippy::too_many_arguments)]
+fn page_from_anchors<T>(
     tx: &mut Read,
     account: AccountId,
     group: GroupId,
@@ -310,7 +314,8 @@ fn page_from_anchors(
     sort: &Sort<UserSort>,
     page: Page,
     filter: &UserFilter,
-) -> Result<Option<Vec<User>>, Error> {
+    f: &mut dyn FnMut(User) -> T,
+) -> Result<Option<Vec<T>>, Error> {
     if sort.key != UserSort::Email || !sort.then.is_empty() {
         return Ok(None);
     }
@@ -345,7 +350,7 @@ fn page_from_anchors(
         ..filter.clone()
     };
     let order = Sort { key: UserSort::Email, descending: !forward, then: Vec::new() };
-    let mut items = users::list(tx, account, &filter, &order, Page { offset: skip, limit })?;
+    let mut items = users::list_map(tx, account, &filter, &order, Page { offset: skip, limit }, f)?;
     if sort.descending == forward {
         items.reverse();
     }

@@ -208,8 +208,8 @@ pub fn get(tx: &mut Read, principal: &Principal, ident: &UserIdentifier, include
     user
 }
 
-pub struct UserPage {
-    pub items: Vec<User>,
+pub struct UserPage<T = User> {
+    pub items: Vec<T>,
     pub total: i64,
 }
 

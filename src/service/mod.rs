@@ -484,20 +484,29 @@ impl Service {
         self.read(move |r| members::is_member(r, &p, &group, &user)).await
     }
 
-    pub async fn list_members(
+    /// A v1 member page, `f` building each item as its row arrives.
+    pub async fn list_members<T: Send + 'static>(
         &self,
         p: &Principal,
         group: GroupIdentifier,
         after: Option<UserId>,
         limit: i64,
-    ) -> Result<MemberPage, Error> {
+        mut f: impl FnMut(User) -> T + Send + 'static,
+    ) -> Result<MemberPage<T>, Error> {
         let p = *p;
-        self.read(move |r| members::list_members(r, &p, &group, after, limit)).await
+        self.read(move |r| members::list_members(r, &p, &group, after, limit, &mut f)).await
     }
 
-    pub async fn list_members_paged(&self, p: &Principal, group: GroupIdentifier, query: MemberQuery) -> Result<UserPage, Error> {
+    /// A management member page, `f` building each item as its row arrives.
+    pub async fn list_members_paged<T: Send + 'static>(
+        &self,
+        p: &Principal,
+        group: GroupIdentifier,
+        query: MemberQuery,
+        mut f: impl FnMut(User) -> T + Send + 'static,
+    ) -> Result<UserPage<T>, Error> {
         let p = *p;
-        self.read(move |r| members::list_members_paged(r, &p, &group, &query)).await
+        self.read(move |r| members::list_members_paged(r, &p, &group, &query, &mut f)).await
     }
 
     // Nesting.

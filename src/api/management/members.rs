@@ -5,9 +5,9 @@ use actix_web::{delete, head, post, put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::models::{group_list, ManagementUser, UserPagedList, UserPagingQuery, USER_SORTS};
+use super::models::{group_list, ManagementUser, Paged, UserPagedList, UserPagingQuery, USER_SORTS};
 use crate::api::error::ManagementError;
-use crate::api::UserIds;
+use crate::api::{json_item, json_items, UserIds};
 use crate::api::{Caller, CheckLater};
 use crate::domain::{GroupIdentifier, UserSort};
 use crate::engine::members::MemberQuery;
@@ -163,9 +163,8 @@ pub async fn list_group_users(
         sort: paging.sort(UserSort::Email, &USER_SORTS)?,
         page: page.page,
     };
-    let found = service.list_members_paged(&caller, group, query).await?;
-    let items = found.items.into_iter().map(ManagementUser::from).collect();
-    Ok(HttpResponse::Ok().json(UserPagedList::new(&page, found.total, items)))
+    let found = service.list_members_paged(&caller, group, query, |u| json_item(&ManagementUser::from(u))).await?;
+    Ok(HttpResponse::Ok().json(Paged::new(&page, found.total, json_items(found.items)?)))
 }
 
 /// Remove a user from a group

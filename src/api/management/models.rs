@@ -312,6 +312,30 @@ pub struct GroupBody {
     pub custom: Option<Value>,
 }
 
+/// One page of a listing, as written (the fields of the `…PagedList`
+/// schemas; `items` of any serializable shape).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Paged<I> {
+    pub page_index: i64,
+    pub page_size: i64,
+    pub total_count: i64,
+    pub page_count: i64,
+    pub items: I,
+}
+
+impl<I> Paged<I> {
+    pub fn new(paging: &Paging, total: i64, items: I) -> Self {
+        Paged {
+            page_index: paging.page_index,
+            page_size: paging.page.limit,
+            total_count: total,
+            page_count: (total + paging.page.limit - 1) / paging.page.limit,
+            items,
+        }
+    }
+}
+
 macro_rules! paged_list {
     ($name:ident, $item:ty) => {
         /// One page of a listing.
@@ -329,13 +353,8 @@ macro_rules! paged_list {
 
         impl $name {
             pub fn new(paging: &Paging, total: i64, items: Vec<$item>) -> Self {
-                Self {
-                    page_index: paging.page_index,
-                    page_size: paging.page.limit,
-                    total_count: total,
-                    page_count: (total + paging.page.limit - 1) / paging.page.limit,
-                    items,
-                }
+                let Paged { page_index, page_size, total_count, page_count, items } = Paged::new(paging, total, items);
+                Self { page_index, page_size, total_count, page_count, items }
             }
         }
     };
