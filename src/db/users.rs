@@ -369,6 +369,22 @@ macro_rules! order_users {
     }};
 }
 
+/// The sort's keys up to the first email, and whether that ends it: email
+/// keys are unique in an account (deleted users keep theirs), so the keys
+/// after it, and the id that otherwise breaks ties, order nothing more.
+/// Leaving them out spares PostgreSQL a sort of each run of equal emails
+/// (an incremental sort over a walk in email order).
+fn sort_keys(sort: &Sort<UserSort>) -> (Vec<(UserSort, bool)>, bool) {
+    let mut keys = Vec::new();
+    for (key, descending) in sort.keys() {
+        keys.push((key, descending));
+        if key == UserSort::Email {
+            return (keys, true);
+        }
+    }
+    (keys, false)
+}
+
 pub fn list(conn: &mut Conn, account_id: AccountId, filter: &UserFilter, sort: &Sort<UserSort>, page: Page) -> QueryResult<Vec<User>> {
     list_map(conn, account_id, filter, sort, page, &mut |u| u)
 }
@@ -385,10 +401,15 @@ pub fn list_map<T>(
     with_conn!(conn, |c| {
         let q = filtered!(account_id, filter);
         let mut q = q;
-        for (n, (key, descending)) in sort.keys().enumerate() {
+        let (keys, unique) = sort_keys(sort);
+        for (n, &(key, descending)) in keys.iter().enumerate() {
             q = order_users!(q, key, descending, n == 0);
         }
-        let q = if sort.descending { q.then_order_by(users::id.desc()) } else { q.then_order_by(users::id.asc()) };
+        let q = match (unique, sort.descending) {
+            (true, _) => q,
+            (false, true) => q.then_order_by(users::id.desc()),
+            (false, false) => q.then_order_by(users::id.asc()),
+        };
         super::rows::load_map(q.offset(page.offset).limit(page.limit).select(User::as_select()), c, f)
     })
 }
@@ -712,10 +733,15 @@ pub fn search(conn: &mut Conn, account_id: AccountId, expr: &Expr, sort: &Sort<U
             let base = || users::table.filter(users::account_id.eq(account_id)).filter(users::deleted_at.is_null()).into_boxed();
             let total: i64 = base().filter($condition(expr)).count().get_result($c)?;
             let mut q = base().filter($condition(expr));
-            for (n, (key, descending)) in sort.keys().enumerate() {
+            let (keys, unique) = sort_keys(sort);
+            for (n, &(key, descending)) in keys.iter().enumerate() {
                 q = order_users!(q, key, descending, n == 0);
             }
-            let q = if sort.descending { q.then_order_by(users::id.desc()) } else { q.then_order_by(users::id.asc()) };
+            let q = match (unique, sort.descending) {
+                (true, _) => q,
+                (false, true) => q.then_order_by(users::id.desc()),
+                (false, false) => q.then_order_by(users::id.asc()),
+            };
             let items = super::rows::load(q.offset(page.offset).limit(page.limit).select(User::as_select()), $c)?;
             Ok((items, total))
         }};
