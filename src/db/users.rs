@@ -385,6 +385,24 @@ fn sort_keys(sort: &Sort<UserSort>) -> (Vec<(UserSort, bool)>, bool) {
     (keys, false)
 }
 
+/// A boxed user query in the sort's order, made total: by the id after the
+/// sort's keys, unless an email ([`sort_keys`]) already is.
+macro_rules! sorted_users {
+    ($q:expr, $sort:expr) => {{
+        let sort: &Sort<UserSort> = $sort;
+        let mut q = $q;
+        let (keys, unique) = sort_keys(sort);
+        for (n, &(key, descending)) in keys.iter().enumerate() {
+            q = order_users!(q, key, descending, n == 0);
+        }
+        match (unique, sort.descending) {
+            (true, _) => q,
+            (false, true) => q.then_order_by(users::id.desc()),
+            (false, false) => q.then_order_by(users::id.asc()),
+        }
+    }};
+}
+
 pub fn list(conn: &mut Conn, account_id: AccountId, filter: &UserFilter, sort: &Sort<UserSort>, page: Page) -> QueryResult<Vec<User>> {
     list_map(conn, account_id, filter, sort, page, &mut |u| u)
 }
@@ -400,16 +418,7 @@ pub fn list_map<T>(
 ) -> QueryResult<Vec<T>> {
     with_conn!(conn, |c| {
         let q = filtered!(account_id, filter);
-        let mut q = q;
-        let (keys, unique) = sort_keys(sort);
-        for (n, &(key, descending)) in keys.iter().enumerate() {
-            q = order_users!(q, key, descending, n == 0);
-        }
-        let q = match (unique, sort.descending) {
-            (true, _) => q,
-            (false, true) => q.then_order_by(users::id.desc()),
-            (false, false) => q.then_order_by(users::id.asc()),
-        };
+        let q = sorted_users!(q, sort);
         super::rows::load_map(q.offset(page.offset).limit(page.limit).select(User::as_select()), c, f)
     })
 }
@@ -732,16 +741,7 @@ pub fn search(conn: &mut Conn, account_id: AccountId, expr: &Expr, sort: &Sort<U
         ($c:expr, $condition:expr) => {{
             let base = || users::table.filter(users::account_id.eq(account_id)).filter(users::deleted_at.is_null()).into_boxed();
             let total: i64 = base().filter($condition(expr)).count().get_result($c)?;
-            let mut q = base().filter($condition(expr));
-            let (keys, unique) = sort_keys(sort);
-            for (n, &(key, descending)) in keys.iter().enumerate() {
-                q = order_users!(q, key, descending, n == 0);
-            }
-            let q = match (unique, sort.descending) {
-                (true, _) => q,
-                (false, true) => q.then_order_by(users::id.desc()),
-                (false, false) => q.then_order_by(users::id.asc()),
-            };
+            let q = sorted_users!(base().filter($condition(expr)), sort);
             let items = super::rows::load(q.offset(page.offset).limit(page.limit).select(User::as_select()), $c)?;
             Ok((items, total))
         }};
