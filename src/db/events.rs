@@ -306,7 +306,7 @@ pub fn sequence(conn: &mut Conn) -> Result<i64, crate::error::Error> {
              ), total AS ( \
                  SELECT coalesce(max(upto), 0) AS t FROM pending \
              ), head AS ( \
-                 UPDATE event_head SET last = last + (SELECT t FROM total) WHERE id = 1 \
+                 UPDATE event_head SET last = last + (SELECT t FROM total) WHERE id = 1 AND (SELECT t FROM total) > 0 \
                  RETURNING last - (SELECT t FROM total) AS base \
              ) \
              UPDATE events SET pos = head.base + pending.upto FROM pending, head WHERE events.seq = pending.seq",
@@ -320,7 +320,12 @@ pub fn sequence(conn: &mut Conn) -> Result<i64, crate::error::Error> {
         // `next_cand` was read and so after the id of every writer of an
         // event up to it (writers take their id before their `seq`).
         let raise = floor.cand_done && numbered < SEQUENCE_BATCH;
-        if raise || floor.cand_seq.is_none() {
+        // Nothing to raise and no new candidate (an idle round): no write,
+        // so the round's transaction commits without flushing the WAL (an
+        // idle instance runs ~30 rounds a second). The kept `cand_xid` is
+        // still after every writer of an event up to the unchanged candidate.
+        let idle = raise && floor.cand_seq == Some(floor.floor_seq) && floor.cand_seq == Some(floor.next_cand);
+        if (raise || floor.cand_seq.is_none()) && !idle {
             let new_floor = if raise { floor.cand_seq.unwrap_or(floor.floor_seq) } else { floor.floor_seq };
             diesel::sql_query("UPDATE event_head SET floor_seq = $1, cand_seq = $2, cand_xid = pg_current_xact_id() WHERE id = 1")
                 .bind::<BigInt, _>(new_floor)

@@ -352,3 +352,56 @@ backend_tests!(
     the_feed_is_per_account_behind_audit_read_and_pages_exactly_once,
     a_cursor_from_before_pruned_events_is_refused,
 );
+
+/// The PostgreSQL sequencer's head row: its row version (`xmin`, new with
+/// every write of it), the last position handed out, and how many events
+/// wait for theirs.
+fn sequencer_state(app: &TestApp) -> (String, i64, i64) {
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(QueryableByName)]
+    struct Head {
+        #[diesel(sql_type = Text)]
+        version: String,
+        #[diesel(sql_type = BigInt)]
+        last: i64,
+        #[diesel(sql_type = BigInt)]
+        waiting: i64,
+    }
+    let mut conn = app.pool.get().expect("connection");
+    let rollcall::db::Conn::Postgres(c) = &mut conn else { panic!("a PostgreSQL test") };
+    let head: Head = diesel::sql_query(
+        "SELECT xmin::text AS version, last, (SELECT count(*) FROM events WHERE pos IS NULL) AS waiting FROM event_head WHERE id = 1",
+    )
+    .get_result(&mut **c)
+    .expect("the head row");
+    (head.version, head.last, head.waiting)
+}
+
+/// Waits (at most 10 s) until every event is numbered and the head row has
+/// stayed the same for 0.5 s (about 15 of the sequencer's idle rounds).
+async fn settled(app: &TestApp) -> (String, i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut before = sequencer_state(app);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let now = sequencer_state(app);
+        if now == before && now.2 == 0 {
+            return (now.0, now.1);
+        }
+        assert!(std::time::Instant::now() < deadline, "the sequencer kept writing its head row while idle: {before:?} then {now:?}");
+        before = now;
+    }
+}
+
+/// An idle PostgreSQL instance's sequencer (a round every ~30 ms, for other
+/// instances' commits) writes nothing, so its rounds commit without flushing
+/// the WAL; it still numbers the next change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_idle_sequencer_writes_nothing() {
+    let Some(app) = TestApp::spawn(crate::helpers::Backend::Postgres).await else { return };
+    let (_, last) = settled(&app).await;
+    app.create_user("idle@example.com", None).await;
+    let (_, numbered) = settled(&app).await;
+    assert!(numbered > last, "the change after the idle rounds was numbered: {last} then {numbered}");
+}
