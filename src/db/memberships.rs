@@ -1,6 +1,5 @@
 //! Who is in which group, and what that allows.
 
-use super::in_list::in_ids;
 use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
@@ -22,102 +21,91 @@ struct NewMembership<'a> {
 /// Adds the users to the group; existing memberships are left as they are.
 /// Returns the users whose membership is new (each recorded as a change).
 pub fn add(w: &mut Write, account: AccountId, group_id: GroupId, user_ids: &[UserId], now: NaiveDateTime) -> QueryResult<Vec<UserId>> {
-    // Inserting in one global order keeps overlapping concurrent bulks from
-    // deadlocking on each other's uncommitted rows (PostgreSQL).
-    let mut sorted: Vec<&UserId> = user_ids.iter().collect();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let rows: Vec<NewMembership> =
-        sorted.into_iter().map(|user_id| NewMembership { group_id: &group_id, user_id, created_at: now }).collect();
-    let mut added: Vec<UserId> = Vec::new();
-    // 3 bound values a row; SQLite allows 32,766 per statement.
-    for chunk in rows.chunks(10_000) {
-        let conn: &mut Conn = w;
-        // Which rows were new: RETURNING gives exactly the inserted ones
-        // (also under concurrent writers on PostgreSQL); a single row needs
-        // only the affected count.
-        match (conn, chunk) {
-            (Conn::Sqlite(c), [one]) => {
-                if diesel::insert_or_ignore_into(memberships::table).values(one).execute(&mut **c)? == 1 {
-                    added.push(*one.user_id);
-                }
-            }
-            (Conn::Postgres(c), [one]) => {
-                if diesel::insert_into(memberships::table).values(one).on_conflict_do_nothing().execute(&mut **c)? == 1 {
-                    added.push(*one.user_id);
-                }
-            }
-            // diesel cannot put ON CONFLICT on a multi-row SQLite insert; OR
-            // IGNORE is the same here (it never ignores foreign-key failures).
-            // Nor can it return the rows such an insert kept; SQLite writes
-            // are serial, so the members found just before are exactly the
-            // rows it will ignore.
-            (Conn::Sqlite(c), _) => {
-                let ids: Vec<UserId> = chunk.iter().map(|row| *row.user_id).collect();
-                let members: std::collections::HashSet<UserId> = memberships::table
-                    .filter(memberships::group_id.eq(group_id))
-                    .filter(memberships::user_id.eq_any(&ids))
-                    .select(memberships::user_id)
-                    .load::<UserId>(&mut **c)?
-                    .into_iter()
-                    .collect();
-                diesel::insert_or_ignore_into(memberships::table).values(chunk).execute(&mut **c)?;
-                added.extend(ids.into_iter().filter(|id| !members.contains(id)));
-            }
-            (Conn::Postgres(c), _) => added.extend(
-                diesel::insert_into(memberships::table)
-                    .values(chunk)
-                    .on_conflict_do_nothing()
-                    .returning(memberships::user_id)
-                    .get_results::<UserId>(&mut **c)?,
-            ),
-        }
-    }
+    let pairs: Vec<(GroupId, UserId)> = user_ids.iter().map(|u| (group_id, *u)).collect();
+    let added: Vec<UserId> = insert(w, &pairs, now)?.into_iter().map(|(_, u)| u).collect();
     for user in &added {
         w.record(Change::MembershipAdded { account, group: group_id, user: *user });
     }
     Ok(added)
 }
 
-/// Writes memberships of any groups in one statement (the single adds of a
-/// batch, checked already); returns the pairs that are new. Records no
-/// change: the batch attributes each new pair to the add that asked first.
+/// Writes memberships of any groups (the single adds of a batch, checked
+/// already); returns the pairs that are new. Records no change: the batch
+/// attributes each new pair to the add that asked first.
 pub fn add_pairs(conn: &mut Conn, pairs: &[(GroupId, UserId)], now: NaiveDateTime) -> QueryResult<HashSet<(GroupId, UserId)>> {
-    // One global order, as in [`add`].
-    let mut sorted: Vec<&(GroupId, UserId)> = pairs.iter().collect();
+    Ok(insert(conn, pairs, now)?.into_iter().collect())
+}
+
+/// Inserts the memberships that do not exist yet, in one global order
+/// (which keeps overlapping concurrent writers from deadlocking on each
+/// other's uncommitted rows on PostgreSQL); returns exactly the new ones.
+/// Each backend's statement text is the same whatever the number of rows,
+/// so the connection keeps it prepared (diesel prepares a multi-row insert
+/// anew for each row count).
+fn insert(conn: &mut Conn, pairs: &[(GroupId, UserId)], now: NaiveDateTime) -> QueryResult<Vec<(GroupId, UserId)>> {
+    let mut sorted: Vec<(GroupId, UserId)> = pairs.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
-    let mut added = HashSet::new();
-    // 3 bound values a row; SQLite allows 32,766 per statement.
-    for chunk in sorted.chunks(10_000) {
-        let rows: Vec<NewMembership> = chunk.iter().map(|(g, u)| NewMembership { group_id: g, user_id: u, created_at: now }).collect();
-        match &mut *conn {
-            Conn::Postgres(c) => added.extend(
-                diesel::insert_into(memberships::table)
-                    .values(&rows)
-                    .on_conflict_do_nothing()
-                    .returning((memberships::group_id, memberships::user_id))
-                    .get_results::<(GroupId, UserId)>(&mut **c)?,
-            ),
-            // As in [`add`]: writes are serial, so the pairs found just
-            // before are exactly the rows OR IGNORE will skip.
-            Conn::Sqlite(c) => {
-                let groups_: Vec<GroupId> = chunk.iter().map(|(g, _)| *g).collect();
-                let users_: Vec<UserId> = chunk.iter().map(|(_, u)| *u).collect();
-                let present: HashSet<(GroupId, UserId)> = memberships::table
-                    .filter(in_ids(memberships::user_id, &users_))
-                    .filter(in_ids(memberships::group_id, &groups_))
-                    .select((memberships::group_id, memberships::user_id))
-                    .load::<(GroupId, UserId)>(&mut **c)?
-                    .into_iter()
-                    .collect();
-                diesel::insert_or_ignore_into(memberships::table).values(&rows).execute(&mut **c)?;
-                added.extend(chunk.iter().map(|p| **p).filter(|p| !present.contains(p)));
+    match conn {
+        // A single-row insert a row: SQLite runs in-process, so a row costs
+        // no round trip, and its count of changed rows says exactly whether
+        // the row is new (the count leaves out what the counters' trigger
+        // writes). `OR IGNORE` skips only the primary key's conflict here:
+        // it never ignores a foreign-key failure.
+        Conn::Sqlite(c) => {
+            let mut added = Vec::new();
+            for (group_id, user_id) in sorted {
+                let row = NewMembership { group_id: &group_id, user_id: &user_id, created_at: now };
+                if diesel::insert_or_ignore_into(memberships::table).values(&row).execute(&mut **c)? == 1 {
+                    added.push((group_id, user_id));
+                }
             }
+            Ok(added)
+        }
+        // All rows in one statement over two arrays; RETURNING gives
+        // exactly the inserted rows, also under concurrent writers.
+        Conn::Postgres(c) => {
+            let (groups, users): (Vec<GroupId>, Vec<UserId>) = sorted.into_iter().unzip();
+            InsertPairs { groups, users, now }.get_results(&mut **c)
         }
     }
-    Ok(added)
 }
+
+/// `INSERT INTO memberships … SELECT … FROM unnest($2, $3) … ON CONFLICT DO
+/// NOTHING RETURNING group_id, user_id` (PostgreSQL): one statement text for
+/// any number of rows, kept prepared, with two array parameters instead of
+/// three per row.
+struct InsertPairs {
+    groups: Vec<GroupId>,
+    users: Vec<UserId>,
+    now: NaiveDateTime,
+}
+
+impl diesel::query_builder::QueryId for InsertPairs {
+    type QueryId = InsertPairs;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertPairs {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Text, Timestamp};
+        out.push_sql("INSERT INTO memberships (group_id, user_id, created_at) SELECT p.g, p.u, ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(" FROM unnest(");
+        out.push_bind_param::<Array<Text>, _>(&self.groups)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.users)?;
+        // In the arrays' (sorted) order, as the ordinality gives it.
+        out.push_sql(") WITH ORDINALITY AS p (g, u, i) ORDER BY p.i ON CONFLICT DO NOTHING RETURNING group_id, user_id");
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::Query for InsertPairs {
+    type SqlType = (diesel::sql_types::Text, diesel::sql_types::Text);
+}
+
+impl RunQueryDsl<diesel::PgConnection> for InsertPairs {}
 
 /// The users of a group's first `limit` memberships after the `after` id,
 /// in id order (keyset paging on the primary key; deleted users included:
