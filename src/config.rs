@@ -45,7 +45,19 @@ pub struct DatabaseConfig {
     /// SQLite durability; `full` by default.
     #[arg(long, env = "ROLLCALL_SQLITE_SYNCHRONOUS", value_enum, default_value_t = SqliteSynchronous::Full, global = true)]
     pub sqlite_synchronous: SqliteSynchronous,
+
+    /// SQLite: how many pages the write-ahead log holds before a commit
+    /// copies them into the database file (a checkpoint). A page written
+    /// many times between two checkpoints is copied once, so a longer log
+    /// costs less a write, and each checkpoint stalls writes for longer
+    /// (see README).
+    #[arg(long, env = "ROLLCALL_SQLITE_WAL_AUTOCHECKPOINT", default_value_t = DEFAULT_WAL_AUTOCHECKPOINT, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub sqlite_wal_autocheckpoint: u32,
 }
+
+/// The default of [`DatabaseConfig::sqlite_wal_autocheckpoint`]: 8,000 pages
+/// (32 MB of log), against SQLite's 1,000.
+pub const DEFAULT_WAL_AUTOCHECKPOINT: u32 = 8_000;
 
 impl DatabaseConfig {
     pub fn new(url: impl Into<String>) -> Self {
@@ -55,6 +67,7 @@ impl DatabaseConfig {
             connect_timeout_secs: 5,
             sqlite_group_commit: true,
             sqlite_synchronous: SqliteSynchronous::Full,
+            sqlite_wal_autocheckpoint: DEFAULT_WAL_AUTOCHECKPOINT,
         }
     }
 

@@ -161,12 +161,16 @@ impl Conn {
 #[derive(Debug)]
 struct SqliteSetup {
     synchronous: &'static str,
+    wal_autocheckpoint: u32,
 }
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {};", self.synchronous))
-            .map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = {};",
+            self.synchronous, self.wal_autocheckpoint
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -240,7 +244,10 @@ impl Pool {
                 // A file connection cannot be cut off the way a network one
                 // can: no `SELECT 1` before each use.
                 .test_on_check_out(false)
-                .connection_customizer(Box::new(SqliteSetup { synchronous: config.sqlite_synchronous.pragma() }))
+                .connection_customizer(Box::new(SqliteSetup {
+                    synchronous: config.sqlite_synchronous.pragma(),
+                    wal_autocheckpoint: config.sqlite_wal_autocheckpoint,
+                }))
                 .build(manager)
                 .map_err(|e| open_error(e.to_string()))?;
             let group_commit = if config.sqlite_group_commit {

@@ -164,3 +164,32 @@ fn sqlite_api_keys_are_made_listed_and_revoked_on_the_command_line() {
 fn postgres_api_keys_are_made_listed_and_revoked_on_the_command_line() {
     api_keys_are_made_listed_and_revoked_on_the_command_line(Backend::Postgres);
 }
+
+/// `--sqlite-wal-autocheckpoint` reaches the writer and the readers alike
+/// (only the writer commits, but a server without group commit writes on
+/// any pooled connection).
+#[test]
+fn sqlite_wal_autocheckpoint_is_set_on_every_connection() {
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        wal_autocheckpoint: i32,
+    }
+    fn read(conn: &mut rollcall::db::Conn) -> Result<i32, rollcall::error::Error> {
+        use diesel::RunQueryDsl;
+        let rollcall::db::Conn::Sqlite(c) = conn else { panic!("a SQLite connection") };
+        let setting: Setting = diesel::sql_query("PRAGMA wal_autocheckpoint").get_result(&mut **c).unwrap();
+        Ok(setting.wal_autocheckpoint)
+    }
+    let Some(db) = TestDatabase::create(Backend::Sqlite) else { return };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for (group_commit, pages) in [(true, 1234), (false, 321)] {
+        let mut config = rollcall::config::DatabaseConfig::new(db.url.clone());
+        config.sqlite_group_commit = group_commit;
+        config.sqlite_wal_autocheckpoint = pages;
+        let pool = rollcall::db::Pool::connect(&config).unwrap();
+        assert_eq!(runtime.block_on(pool.write(read)).unwrap(), pages as i32, "writer, group commit {group_commit}");
+        assert_eq!(runtime.block_on(pool.run(read)).unwrap(), pages as i32, "reader, group commit {group_commit}");
+    }
+    assert_eq!(rollcall::config::DatabaseConfig::new("sqlite://x.db").sqlite_wal_autocheckpoint, 8000);
+}
