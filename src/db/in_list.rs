@@ -36,7 +36,7 @@ pub fn in_ids<C, T: Clone>(column: C, ids: &[T]) -> InIds<C, T> {
 }
 
 /// How many values a list of `n` is written with.
-fn padded(n: usize) -> usize {
+pub(crate) fn padded(n: usize) -> usize {
     if n <= CACHED_UP_TO {
         n.next_power_of_two()
     } else {

@@ -10,14 +10,6 @@ use super::{Conn, Write};
 use crate::domain::{AccountId, Change, GroupId, UserId};
 use crate::with_conn;
 
-#[derive(Insertable)]
-#[diesel(table_name = memberships)]
-struct NewMembership<'a> {
-    group_id: &'a GroupId,
-    user_id: &'a UserId,
-    created_at: NaiveDateTime,
-}
-
 /// Adds the users to the group; existing memberships are left as they are.
 /// Returns the users whose membership is new (each recorded as a change).
 pub fn add(w: &mut Write, account: AccountId, group_id: GroupId, user_ids: &[UserId], now: NaiveDateTime) -> QueryResult<Vec<UserId>> {
@@ -39,42 +31,31 @@ pub fn add_pairs(conn: &mut Conn, pairs: &[(GroupId, UserId)], now: NaiveDateTim
 /// Inserts the memberships that do not exist yet, in one global order
 /// (which keeps overlapping concurrent writers from deadlocking on each
 /// other's uncommitted rows on PostgreSQL); returns exactly the new ones.
-/// Each backend's statement text is the same whatever the number of rows,
-/// so the connection keeps it prepared (diesel prepares a multi-row insert
-/// anew for each row count).
 fn insert(conn: &mut Conn, pairs: &[(GroupId, UserId)], now: NaiveDateTime) -> QueryResult<Vec<(GroupId, UserId)>> {
     let mut sorted: Vec<(GroupId, UserId)> = pairs.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
-    match conn {
-        // A single-row insert a row: SQLite runs in-process, so a row costs
-        // no round trip, and its count of changed rows says exactly whether
-        // the row is new (the count leaves out what the counters' trigger
-        // writes). `OR IGNORE` skips only the primary key's conflict here:
-        // it never ignores a foreign-key failure.
-        Conn::Sqlite(c) => {
-            let mut added = Vec::new();
-            for (group_id, user_id) in sorted {
-                let row = NewMembership { group_id: &group_id, user_id: &user_id, created_at: now };
-                if diesel::insert_or_ignore_into(memberships::table).values(&row).execute(&mut **c)? == 1 {
-                    added.push((group_id, user_id));
-                }
-            }
-            Ok(added)
-        }
-        // All rows in one statement over two arrays; RETURNING gives
-        // exactly the inserted rows, also under concurrent writers.
-        Conn::Postgres(c) => {
-            let (groups, users): (Vec<GroupId>, Vec<UserId>) = sorted.into_iter().unzip();
-            InsertPairs { groups, users, now }.get_results(&mut **c)
-        }
+    let mut added = Vec::new();
+    // 3 bound values a row on SQLite, which allows 32,766 a statement.
+    for chunk in sorted.chunks(8_192) {
+        let (groups, users): (Vec<GroupId>, Vec<UserId>) = chunk.iter().copied().unzip();
+        let q = InsertPairs { groups, users, now };
+        added.extend(with_conn!(conn, |c| q.get_results::<(GroupId, UserId)>(c))?);
     }
+    Ok(added)
 }
 
-/// `INSERT INTO memberships … SELECT … FROM unnest($2, $3) … ON CONFLICT DO
-/// NOTHING RETURNING group_id, user_id` (PostgreSQL): one statement text for
-/// any number of rows, kept prepared, with two array parameters instead of
-/// three per row.
+/// The rows of [`insert`] in one statement that skips the rows present and
+/// returns the rows it wrote, written so that the connection keeps it
+/// prepared (diesel prepares a multi-row insert anew for each row count):
+/// - PostgreSQL: `INSERT … SELECT … FROM unnest($2, $3) WITH ORDINALITY …
+///   ON CONFLICT DO NOTHING RETURNING …`, one text for any number of rows,
+///   with two array parameters;
+/// - SQLite: `INSERT OR IGNORE … VALUES … RETURNING …` with the rows padded
+///   to a power of two by repeating the last ([`in_list::padded`]): a
+///   repeated row is a conflict, skipped and not returned, so a few texts
+///   cover every batch. `OR IGNORE` skips only the primary key's conflict
+///   here: it never ignores a foreign-key failure.
 struct InsertPairs {
     groups: Vec<GroupId>,
     users: Vec<UserId>,
@@ -82,8 +63,9 @@ struct InsertPairs {
 }
 
 impl diesel::query_builder::QueryId for InsertPairs {
-    type QueryId = InsertPairs;
-    const HAS_STATIC_QUERY_ID: bool = true;
+    type QueryId = ();
+    // Cached by its text (on SQLite, one per padded length).
+    const HAS_STATIC_QUERY_ID: bool = false;
 }
 
 impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertPairs {
@@ -95,8 +77,33 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertPairs {
         out.push_bind_param::<Array<Text>, _>(&self.groups)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Text>, _>(&self.users)?;
-        // In the arrays' (sorted) order, as the ordinality gives it.
+        // In the arrays' (sorted) order.
         out.push_sql(") WITH ORDINALITY AS p (g, u, i) ORDER BY p.i ON CONFLICT DO NOTHING RETURNING group_id, user_id");
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for InsertPairs {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>) -> QueryResult<()> {
+        use diesel::sql_types::{Text, Timestamp};
+        let (Some(last_group), Some(last_user)) = (self.groups.last(), self.users.last()) else {
+            return Err(diesel::result::Error::QueryBuilderError("no memberships to insert".into()));
+        };
+        if self.groups.len() > super::in_list::CACHED_UP_TO {
+            out.unsafe_to_cache_prepared();
+        }
+        let rows = super::in_list::padded(self.groups.len());
+        out.push_sql("INSERT OR IGNORE INTO memberships (group_id, user_id, created_at) VALUES ");
+        for i in 0..rows {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            out.push_bind_param::<Text, _>(self.groups.get(i).unwrap_or(last_group))?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(self.users.get(i).unwrap_or(last_user))?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&self.now)?;
+            out.push_sql(")");
+        }
+        out.push_sql(" RETURNING group_id, user_id");
         Ok(())
     }
 }
@@ -105,7 +112,7 @@ impl diesel::query_builder::Query for InsertPairs {
     type SqlType = (diesel::sql_types::Text, diesel::sql_types::Text);
 }
 
-impl RunQueryDsl<diesel::PgConnection> for InsertPairs {}
+impl<C: diesel::Connection> RunQueryDsl<C> for InsertPairs {}
 
 /// The users of a group's first `limit` memberships after the `after` id,
 /// in id order (keyset paging on the primary key; deleted users included:
