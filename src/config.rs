@@ -49,7 +49,7 @@ pub struct DatabaseConfig {
     /// SQLite: how many pages the write-ahead log holds before a commit
     /// copies them into the database file (a checkpoint). A page written
     /// many times between two checkpoints is copied once, so a longer log
-    /// costs less a write, and each checkpoint stalls writes for longer
+    /// costs each write less, and each checkpoint stalls writes for longer
     /// (see README).
     #[arg(long, env = "ROLLCALL_SQLITE_WAL_AUTOCHECKPOINT", default_value_t = DEFAULT_WAL_AUTOCHECKPOINT, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub sqlite_wal_autocheckpoint: u32,

@@ -52,7 +52,7 @@ fn insert(conn: &mut Conn, pairs: &[(GroupId, UserId)], now: NaiveDateTime) -> Q
 ///   ON CONFLICT DO NOTHING RETURNING …`, one text for any number of rows,
 ///   with two array parameters;
 /// - SQLite: `INSERT OR IGNORE … VALUES … RETURNING …` with the rows padded
-///   to a power of two by repeating the last ([`in_list::padded`]): a
+///   to a power of two by repeating the last ([`super::in_list::padded`]): a
 ///   repeated row is a conflict, skipped and not returned, so a few texts
 ///   cover every batch. `OR IGNORE` skips only the primary key's conflict
 ///   here: it never ignores a foreign-key failure.
