@@ -16,7 +16,9 @@
 //! 10,000,000 memberships filled over HTTP; ROLLCALL_BENCH_SCALE=users,groups),
 //! ROLLCALL_BENCH_ROUNDS (of the events rows), ROLLCALL_TEST_POSTGRES_URL,
 //! ROLLCALL_BENCH_KEEP (keep the databases, and print their URLs).
-//! The PostgreSQL run also runs `pgbench` (one insert a transaction) for comparison.
+//! The PostgreSQL run also runs `pgbench` (one insert a transaction) for comparison,
+//! and both backends measure the storage alone: the single adds' inserts
+//! straight into the database, batched as the server batches them.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -501,17 +503,19 @@ fn pgbench(db: &Database, connections: usize, seconds: u64) -> Option<Figures> {
 /// Single adds at c=64: on `server` alone, then split over it and a second
 /// instance on the same database (two wrk at c=32 at once; the rate is their
 /// sum, the latencies the worse of the two), then `pgbench` at c=64 on
-/// PostgreSQL. Returns (one instance, two instances, pgbench).
+/// PostgreSQL, then the storage alone ([`storage_ceiling`]). Returns (one
+/// instance, two instances, pgbench, storage alone).
 fn single_adds_c64(
     load: &Load,
     db: &Database,
     server: &Server,
     offset: usize,
     row: &mut dyn FnMut(&str, &Figures, String),
-) -> (Figures, Figures, Option<Figures>) {
+) -> (Figures, Figures, Option<Figures>, Option<Figures>) {
     let before = batch_sums(&server.base);
     let one = wrk(load, &format!("{}/", server.base), "single", offset, 64);
-    row("single add c=64, one instance", &one, batch_means(&before, &batch_sums(&server.base)));
+    let after = batch_sums(&server.base);
+    row("single add c=64, one instance", &one, batch_means(&before, &after));
     let second = Server::start(db);
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(|| wrk(load, &format!("{}/", server.base), "single", offset + 5_000_000, 32));
@@ -533,7 +537,118 @@ fn single_adds_c64(
             format!("one insert a transaction; p50 column: mean latency; Rollcall {:.2}x / {:.2}x", one.rps / f.rps, two.rps / f.rps);
         row("pgbench: INSERT ON CONFLICT c=64", f, note);
     }
-    (one, two, pgbench64)
+    // The same inserts as the batches of the one-instance run, straight
+    // into the database: what the storage alone serves.
+    let batch = mean_batch(&before, &after, "single_add").map_or(20, |b| b.round().max(1.0) as usize);
+    let storage = storage_ceiling(db, load, batch, offset + 15_000_000);
+    if let Some(s) = &storage {
+        let mut note = format!("{batch} rows a transaction, no HTTP, no checks, no events; Rollcall {:.2}x", one.rps / s.rps);
+        if let Some(f) = &pgbench64 {
+            note += &format!("; itself {:.2}x pgbench", s.rps / f.rps);
+        }
+        row("storage alone: batched inserts into memberships", s, note);
+    }
+    (one, two, pgbench64, storage)
+}
+
+/// What the database alone serves of the single adds' writes: new
+/// memberships inserted straight into `memberships` (its indexes, foreign
+/// keys and counters' trigger, at the server's durability), `batch` rows a
+/// transaction as the server's batches carry them, for the run's seconds; no
+/// HTTP, no token or permission checks, no events. SQLite: one connection
+/// (SQLite has one writer at a time). PostgreSQL: `pgbench` on two
+/// connections (the server runs two batches at once). The rate is of rows
+/// actually inserted (new pairs), so the figure reads as memberships/s.
+/// `None` when pgbench is not installed.
+fn storage_ceiling(db: &Database, load: &Load, batch: usize, offset: usize) -> Option<Figures> {
+    let users: Vec<String> = std::fs::read_to_string(load.users_file).unwrap().lines().map(str::to_owned).collect();
+    let groups: Vec<String> = std::fs::read_to_string(load.groups_file).unwrap().lines().map(str::to_owned).collect();
+    let pair = |i: usize| (&groups[i % groups.len()], &users[(i / groups.len()) % users.len()]);
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = diesel::sql_query("SELECT count(*) AS n FROM memberships");
+    if db.pg_name.is_none() {
+        use diesel::connection::SimpleConnection;
+        let path = db.url.strip_prefix("sqlite://").unwrap();
+        let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = {};",
+            rollcall::config::DEFAULT_WAL_AUTOCHECKPOINT
+        ))
+        .unwrap();
+        let before = count.clone().get_result::<N>(&mut conn).unwrap().n;
+        let deadline = Instant::now() + Duration::from_secs(load.seconds);
+        let started = Instant::now();
+        let mut latencies = Vec::new();
+        let mut i = offset;
+        while Instant::now() < deadline {
+            let rows: Vec<String> = (i..i + batch)
+                .map(|k| {
+                    let (g, u) = pair(k);
+                    format!("('{g}', '{u}', strftime('%Y-%m-%d %H:%M:%f', 'now'))")
+                })
+                .collect();
+            i += batch;
+            let t = Instant::now();
+            conn.batch_execute(&format!(
+                "BEGIN IMMEDIATE; INSERT OR IGNORE INTO memberships (group_id, user_id, created_at) VALUES {}; COMMIT;",
+                rows.join(", ")
+            ))
+            .unwrap();
+            latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let inserted = count.clone().get_result::<N>(&mut conn).unwrap().n - before;
+        latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let at = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0.0);
+        return Some(Figures { rps: inserted as f64 / elapsed, p50_ms: at(0.5), p99_ms: at(0.99), errors: 0, requests: inserted as u64 });
+    }
+    // PostgreSQL: pgbench picks each row's group and user at random from
+    // numbered copies of the ids (dropped afterwards).
+    let mut conn = PgConnection::establish(&db.url).unwrap();
+    for (table, ids) in [("pgbench_groups", &groups), ("pgbench_users", &users)] {
+        diesel::sql_query(format!("CREATE TABLE {table} (n BIGINT PRIMARY KEY, id TEXT NOT NULL)")).execute(&mut conn).unwrap();
+        for chunk in ids.chunks(10_000) {
+            let values: Vec<String> = chunk.iter().map(|id| format!("('{id}')")).collect();
+            diesel::sql_query(format!(
+                "INSERT INTO {table} (n, id) SELECT (SELECT count(*) FROM {table}) + row_number() OVER (), v.id FROM (VALUES {}) v(id)",
+                values.join(", ")
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        }
+    }
+    let mut script = String::new();
+    let mut values = Vec::new();
+    for k in 0..batch {
+        script += &format!("\\set g{k} random(1, {})\n\\set u{k} random(1, {})\n", groups.len(), users.len());
+        values.push(format!("(:g{k}, :u{k})"));
+    }
+    script += &format!(
+        "INSERT INTO memberships (group_id, user_id, created_at) SELECT g.id, u.id, now() FROM (VALUES {}) v(g, u) \
+         JOIN pgbench_groups g ON g.n = v.g JOIN pgbench_users u ON u.n = v.u ORDER BY 1, 2 ON CONFLICT DO NOTHING;\n",
+        values.join(", ")
+    );
+    let path = out_dir().join("pgbench-batch.sql");
+    std::fs::write(&path, script).unwrap();
+    let before = count.clone().get_result::<N>(&mut conn).unwrap().n;
+    let output =
+        Command::new("pgbench").args(["-n", "-c", "2", "-j", "2", "-T", &load.seconds.to_string(), "-f"]).arg(&path).arg(&db.url).output();
+    let inserted = count.clone().get_result::<N>(&mut conn).unwrap().n - before;
+    diesel::sql_query("DROP TABLE pgbench_groups, pgbench_users").execute(&mut conn).unwrap();
+    let output = output.ok()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let latency = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("latency average = "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|t| t.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("pgbench printed no latency: {stdout} {}", String::from_utf8_lossy(&output.stderr)));
+    // pgbench reports the mean latency, not percentiles: shown as p50.
+    Some(Figures { rps: inserted as f64 / load.seconds as f64, p50_ms: latency, p99_ms: 0.0, errors: 0, requests: inserted as u64 })
 }
 
 /// The sum and count of each batch-size histogram the server reports
@@ -552,6 +667,14 @@ fn batch_sums(base: &str) -> BTreeMap<String, (f64, f64)> {
         }
     }
     sums
+}
+
+/// The mean size of the batches of histogram `name` between two readings
+/// of [`batch_sums`]; `None` when none ran.
+fn mean_batch(before: &BTreeMap<String, (f64, f64)>, after: &BTreeMap<String, (f64, f64)>, name: &str) -> Option<f64> {
+    let (sum, count) = after.get(&format!("{name}_batch_size")).copied()?;
+    let (sum0, count0) = before.get(&format!("{name}_batch_size")).copied().unwrap_or_default();
+    (count > count0).then(|| (sum - sum0) / (count - count0))
 }
 
 /// The mean batch sizes between two readings of [`batch_sums`]: what a
@@ -1024,14 +1147,19 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     // ROLLCALL_BENCH_ONLY=single: only single adds at c=64 on one and two
     // instances, and pgbench.
     if std::env::var("ROLLCALL_BENCH_ONLY").is_ok_and(|v| v == "single") {
-        let (one, two, pgbench64) =
+        let (one, two, pgbench64, storage) =
             single_adds_c64(&load, &db, &server, 60_000_000, &mut |label, figures, note| row(label, figures, note, &mut result));
-        let ratios = match &pgbench64 {
-            Some(p) => {
-                json!({"single_c64_vs_pgbench_c64": round(one.rps / p.rps), "single_c64_two_instances_vs_pgbench_c64": round(two.rps / p.rps)})
-            }
+        let mut ratios = match &pgbench64 {
+            Some(p) => json!({"single_c64_vs_pgbench_c64": round(one.rps / p.rps),
+                "single_c64_two_instances_vs_pgbench_c64": round(two.rps / p.rps)}),
             None => json!({"single_c64_two_instances_vs_one": round(two.rps / one.rps)}),
         };
+        if let Some(s) = &storage {
+            ratios["single_c64_vs_storage_alone"] = json!(round(one.rps / s.rps));
+            if let Some(p) = &pgbench64 {
+                ratios["storage_alone_vs_pgbench_c64"] = json!(round(s.rps / p.rps));
+            }
+        }
         return json!({"figures": result, "ratios": ratios});
     }
     // ROLLCALL_BENCH_ONLY=create: creating users and groups against the
@@ -1075,7 +1203,7 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
     row("create group c=16", &create_groups, format!("{groups_vs_add:.2}x single add c=16"), &mut result);
     let (burst_p50, burst_p99) =
         wrong_password_rows(&load, &server, &single_url, scale, &mut |label, figures, note| row(label, figures, note, &mut result));
-    let (_, two_instances, pgbench64) =
+    let (_, two_instances, pgbench64, storage) =
         single_adds_c64(&load, &db, &server, 50_000_000, &mut |label, figures, note| row(label, figures, note, &mut result));
 
     drop(server);
@@ -1224,9 +1352,15 @@ fn run_backend(backend: Backend, scale: &Scale, table: &mut Vec<(String, Figures
         "ceiling_p50_at_full_vs_before_fill": round(engine_growth),
     });
     ratios["single_c64_two_instances_vs_one"] = json!(round(two_instances.rps / single[&64].rps));
+    if let Some(s) = &storage {
+        ratios["single_c64_vs_storage_alone"] = json!(round(single[&64].rps / s.rps));
+    }
     if let Some(f) = &pgbench64 {
         ratios["single_c64_vs_pgbench_c64"] = json!(round(single[&64].rps / f.rps));
         ratios["single_c64_two_instances_vs_pgbench_c64"] = json!(round(two_instances.rps / f.rps));
+        if let Some(s) = &storage {
+            ratios["storage_alone_vs_pgbench_c64"] = json!(round(s.rps / f.rps));
+        }
     }
     table.push((format!("{name}: peak server RSS"), Figures::default(), format!("{rss:.1} MB")));
     json!({"figures": result, "ratios": ratios, "peak_rss_mb": round(rss), "memberships_at_end_of_load": total,
