@@ -151,12 +151,53 @@ fn json_list(ids: &[GroupId]) -> String {
 /// walk up the `child_id` index from the starts, however big the rest of the
 /// account's hierarchy is.
 pub fn ancestors(conn: &mut Conn, account_id: AccountId, starts: &[GroupId]) -> Result<Vec<GroupId>, Error> {
-    if starts.is_empty() {
-        return Ok(Vec::new());
+    Snapshot::new(account_id).ancestors(conn, starts)
+}
+
+/// An account's hierarchy as several questions of one transaction see it:
+/// the account's version is read once, at the first question that needs it
+/// (a check of a batch of adds asked it once for the callers' groups and
+/// once more for each group added to).
+pub struct Snapshot {
+    account_id: AccountId,
+    /// Read once; `Some(None)`: no copy in memory, walk the database.
+    graph: Option<Option<Arc<Graph>>>,
+}
+
+impl Snapshot {
+    pub fn new(account_id: AccountId) -> Snapshot {
+        Snapshot { account_id, graph: None }
     }
-    match in_memory(conn, account_id)? {
-        Some(g) => Ok(g.ancestors(starts)),
-        None => Ok(ancestors_in_database(conn, account_id, starts)?),
+
+    pub fn account(&self) -> AccountId {
+        self.account_id
+    }
+
+    fn graph(&mut self, conn: &mut Conn) -> Result<Option<Arc<Graph>>, Error> {
+        if self.graph.is_none() {
+            self.graph = Some(in_memory(conn, self.account_id)?);
+        }
+        Ok(self.graph.clone().flatten())
+    }
+
+    /// [`ancestors`].
+    pub fn ancestors(&mut self, conn: &mut Conn, starts: &[GroupId]) -> Result<Vec<GroupId>, Error> {
+        if starts.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.graph(conn)? {
+            Some(g) => Ok(g.ancestors(starts)),
+            None => Ok(ancestors_in_database(conn, self.account_id, starts)?),
+        }
+    }
+
+    /// [`any`].
+    pub fn any(&mut self, conn: &mut Conn) -> Result<bool, Error> {
+        if let Some(g) = self.graph(conn)? {
+            return Ok(g.edges() > 0);
+        }
+        let q = group_children::table.filter(group_children::account_id.eq(self.account_id)).select(group_children::parent_id);
+        Ok(with_conn!(conn, |c| q.first::<GroupId>(c).optional())?.is_some())
     }
 }
 
@@ -281,11 +322,7 @@ pub fn children(conn: &mut Conn, account_id: AccountId, group: GroupId) -> Query
 
 /// Whether the account nests any group at all (the common case is no).
 pub fn any(conn: &mut Conn, account_id: AccountId) -> Result<bool, Error> {
-    if let Some(g) = in_memory(conn, account_id)? {
-        return Ok(g.edges() > 0);
-    }
-    let q = group_children::table.filter(group_children::account_id.eq(account_id)).select(group_children::parent_id);
-    Ok(with_conn!(conn, |c| q.first::<GroupId>(c).optional())?.is_some())
+    Snapshot::new(account_id).any(conn)
 }
 
 /// Adds the edges; existing ones are left as they are. Returns the children

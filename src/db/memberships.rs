@@ -211,3 +211,14 @@ pub fn groups_of(conn: &mut Conn, user: UserId) -> QueryResult<Vec<GroupId>> {
     let q = memberships::table.filter(memberships::user_id.eq(user)).select(memberships::group_id);
     with_conn!(conn, |c| q.load(c))
 }
+
+/// [`groups_of`] a live user of the account: none when the user is
+/// deleted, of another account or unknown. One statement where a read of
+/// the user and then of the memberships took two.
+pub fn groups_of_live_user(conn: &mut Conn, account: AccountId, user: UserId) -> QueryResult<Vec<GroupId>> {
+    // The user's row is probed once (a one-time condition), not once a
+    // membership as a join would.
+    let live = users::table.filter(users::id.eq(user)).filter(users::account_id.eq(account)).filter(users::deleted_at.is_null());
+    let q = memberships::table.filter(memberships::user_id.eq(user)).filter(diesel::dsl::exists(live)).select(memberships::group_id);
+    with_conn!(conn, |c| q.load(c))
+}

@@ -10,7 +10,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::db::groups::Group;
-use crate::db::{groups, hierarchy, memberships, users, Read};
+use crate::db::hierarchy::{self, Snapshot};
+use crate::db::{groups, memberships, Read};
 use crate::domain::{AccountId, GroupId, Permission, Principal, UserId};
 use crate::error::Error;
 
@@ -106,12 +107,17 @@ impl Grants {
 /// What members of `direct` hold: those groups' grants and the grants of
 /// every group above them.
 pub fn grants_of_groups(tx: &mut Read, account: AccountId, direct: Vec<GroupId>) -> Result<Grants, Error> {
+    grants_of_groups_in(tx, &mut Snapshot::new(account), direct)
+}
+
+/// [`grants_of_groups`] as `hierarchy` sees the account.
+fn grants_of_groups_in(tx: &mut Read, hierarchy: &mut Snapshot, direct: Vec<GroupId>) -> Result<Grants, Error> {
     if direct.is_empty() {
         return Ok(Grants::default());
     }
     let mut all = direct;
     {
-        let above = hierarchy::ancestors(tx, account, &all)?;
+        let above = hierarchy.ancestors(tx, &all)?;
         all.extend(above);
         all.sort_unstable();
         all.dedup();
@@ -133,11 +139,13 @@ pub fn grants_through(tx: &mut Read, group: &Group) -> Result<Grants, Error> {
 
 /// What a user of the account holds (nothing once deleted).
 pub fn grants_of_user(tx: &mut Read, account: AccountId, user: UserId) -> Result<Grants, Error> {
-    if users::get(tx, account, user, false)?.is_none() {
-        return Ok(Grants::default());
-    }
-    let direct = memberships::groups_of(tx, user)?;
-    grants_of_groups(tx, account, direct)
+    grants_of_user_in(tx, &mut Snapshot::new(account), user)
+}
+
+/// [`grants_of_user`] as `hierarchy` sees the user's account.
+pub fn grants_of_user_in(tx: &mut Read, hierarchy: &mut Snapshot, user: UserId) -> Result<Grants, Error> {
+    let direct = memberships::groups_of_live_user(tx, hierarchy.account(), user)?;
+    grants_of_groups_in(tx, hierarchy, direct)
 }
 
 /// 403 unless the principal already holds everything that membership of
@@ -166,13 +174,14 @@ pub fn may_grant(held: &Grants, granted: &Grants, group: &Group) -> Result<(), E
 
 /// [`grants_through`] for several groups of one account at once: a few
 /// queries for the lot, whatever their number.
-pub fn grants_through_each(tx: &mut Read, account: AccountId, of: &[&Group]) -> Result<HashMap<GroupId, Grants>, Error> {
+pub fn grants_through_each(tx: &mut Read, hierarchy: &mut Snapshot, of: &[&Group]) -> Result<HashMap<GroupId, Grants>, Error> {
+    let account = hierarchy.account();
     let mut all: Vec<GroupId> = of.iter().map(|g| g.id).collect();
     let mut above: HashMap<GroupId, Vec<GroupId>> = HashMap::new();
     let mut system = of.iter().find(|g| g.is_system).map(|g| g.id);
-    if hierarchy::any(tx, account)? {
+    if hierarchy.any(tx)? {
         for g in of {
-            let ancestors = hierarchy::ancestors(tx, account, &[g.id])?;
+            let ancestors = hierarchy.ancestors(tx, &[g.id])?;
             all.extend(ancestors.iter().copied());
             above.insert(g.id, ancestors);
         }

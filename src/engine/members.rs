@@ -4,11 +4,12 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::access::{grants_of_user, grants_through_each, lacks, may_grant, require, require_admin, require_may_grant_through, Grants};
+use super::access::{grants_of_user_in, grants_through_each, lacks, may_grant, require, require_admin, require_may_grant_through, Grants};
 use super::groups::find_group;
 use super::now;
 use super::users::find_user;
 use crate::db::groups::Group;
+use crate::db::hierarchy::Snapshot;
 use crate::db::memberships::Counted;
 use crate::db::users::{User, UserFilter};
 use crate::db::{groups, member_pages, memberships, users, Read, Write};
@@ -57,11 +58,15 @@ pub type AddVerdict = Result<(AccountId, GroupId, UserId), Error>;
 /// grants, each account's groups and users, and the groups' grants are read
 /// once. Writes nothing; [`memberships::add_pairs`] writes the verdicts.
 pub fn add_each(tx: &mut Read, adds: &[OneAdd]) -> Result<Vec<AddVerdict>, Error> {
+    // Each account's hierarchy read once for the callers' grants and the
+    // groups' grants alike.
+    let mut hierarchies: HashMap<AccountId, Snapshot> = HashMap::new();
     let mut held: HashMap<(AccountId, UserId), Grants> = HashMap::new();
     for add in adds {
         let p = add.principal;
         if let Entry::Vacant(slot) = held.entry((p.account, p.user)) {
-            slot.insert(grants_of_user(tx, p.account, p.user)?);
+            let hierarchy = hierarchies.entry(p.account).or_insert_with(|| Snapshot::new(p.account));
+            slot.insert(grants_of_user_in(tx, hierarchy, p.user)?);
         }
     }
     let permitted = |add: &OneAdd| held[&(add.principal.account, add.principal.user)].includes(Permission::GroupUpdate);
@@ -93,7 +98,8 @@ pub fn add_each(tx: &mut Read, adds: &[OneAdd]) -> Result<Vec<AddVerdict>, Error
         by_account.entry(*account).or_default().push(g);
     }
     for (account, of) in by_account {
-        granted.extend(grants_through_each(tx, account, &of)?);
+        let hierarchy = hierarchies.entry(account).or_insert_with(|| Snapshot::new(account));
+        granted.extend(grants_through_each(tx, hierarchy, &of)?);
     }
 
     // The users, per account: ids in one query, emails and usernames one by one.
