@@ -476,28 +476,32 @@ fn pgbench(db: &Database, connections: usize, seconds: u64) -> Option<Figures> {
          INSERT INTO pgbench_pairs VALUES (:a, :b) ON CONFLICT DO NOTHING;\n",
     )
     .unwrap();
+    let (tps, latency) = run_pgbench(db, connections, seconds, &script)?;
+    diesel::sql_query("DROP TABLE pgbench_pairs").execute(&mut conn).unwrap();
+    // pgbench reports the mean latency, not percentiles: shown as p50.
+    Some(Figures { rps: tps, p50_ms: latency, p99_ms: 0.0, errors: 0, requests: (tps * seconds as f64) as u64 })
+}
+
+/// Runs `pgbench` with `script` on `connections` (two threads) for
+/// `seconds`; returns its tps and mean latency (ms). `None` when pgbench
+/// is not installed.
+fn run_pgbench(db: &Database, connections: usize, seconds: u64, script: &Path) -> Option<(f64, f64)> {
     let output = Command::new("pgbench")
         .args(["-n", "-c", &connections.to_string(), "-j", "2", "-T", &seconds.to_string(), "-f"])
-        .arg(&script)
+        .arg(script)
         .arg(&db.url)
         .output()
         .ok()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let tps = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("tps = "))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|t| t.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("pgbench printed no tps: {stdout} {}", String::from_utf8_lossy(&output.stderr)));
-    let latency = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("latency average = "))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|t| t.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    diesel::sql_query("DROP TABLE pgbench_pairs").execute(&mut conn).unwrap();
-    // pgbench reports the mean latency, not percentiles: shown as p50.
-    Some(Figures { rps: tps, p50_ms: latency, p99_ms: 0.0, errors: 0, requests: (tps * seconds as f64) as u64 })
+    let value = |prefix: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("pgbench printed no {prefix}: {stdout} {}", String::from_utf8_lossy(&output.stderr)))
+    };
+    Some((value("tps = "), value("latency average = ")))
 }
 
 /// Single adds at c=64: on `server` alone, then split over it and a second
@@ -635,18 +639,10 @@ fn storage_ceiling(db: &Database, load: &Load, batch: usize, offset: usize) -> O
     let path = out_dir().join("pgbench-batch.sql");
     std::fs::write(&path, script).unwrap();
     let before = count.clone().get_result::<N>(&mut conn).unwrap().n;
-    let output =
-        Command::new("pgbench").args(["-n", "-c", "2", "-j", "2", "-T", &load.seconds.to_string(), "-f"]).arg(&path).arg(&db.url).output();
+    let ran = run_pgbench(db, 2, load.seconds, &path);
     let inserted = count.clone().get_result::<N>(&mut conn).unwrap().n - before;
     diesel::sql_query("DROP TABLE pgbench_groups, pgbench_users").execute(&mut conn).unwrap();
-    let output = output.ok()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let latency = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("latency average = "))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|t| t.parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("pgbench printed no latency: {stdout} {}", String::from_utf8_lossy(&output.stderr)));
+    let (_, latency) = ran?;
     // pgbench reports the mean latency, not percentiles: shown as p50.
     Some(Figures { rps: inserted as f64 / load.seconds as f64, p50_ms: latency, p99_ms: 0.0, errors: 0, requests: inserted as u64 })
 }
