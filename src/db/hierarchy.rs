@@ -156,8 +156,9 @@ pub fn ancestors(conn: &mut Conn, account_id: AccountId, starts: &[GroupId]) -> 
 
 /// An account's hierarchy as several questions of one transaction see it:
 /// the account's version is read once, at the first question that needs it
-/// (a check of a batch of adds asked it once for the callers' groups and
-/// once more for each group added to).
+/// (a check of a batch of adds read it for the callers' groups, again for
+/// the groups added to and, in an account that nests groups, once more for
+/// each of those).
 pub struct Snapshot {
     account_id: AccountId,
     /// Read once; `Some(None)`: no copy in memory, walk the database.
