@@ -14,7 +14,7 @@ use crate::with_conn;
 /// Returns the users whose membership is new (each recorded as a change).
 pub fn add(w: &mut Write, account: AccountId, group_id: GroupId, user_ids: &[UserId], now: NaiveDateTime) -> QueryResult<Vec<UserId>> {
     let pairs: Vec<(GroupId, UserId)> = user_ids.iter().map(|u| (group_id, *u)).collect();
-    let added: Vec<UserId> = insert(w, &pairs, now)?.into_iter().map(|(_, u)| u).collect();
+    let added: Vec<UserId> = insert(w, pairs, now)?.into_iter().map(|(_, u)| u).collect();
     for user in &added {
         w.record(Change::MembershipAdded { account, group: group_id, user: *user });
     }
@@ -24,15 +24,14 @@ pub fn add(w: &mut Write, account: AccountId, group_id: GroupId, user_ids: &[Use
 /// Writes memberships of any groups (the single adds of a batch, checked
 /// already); returns the pairs that are new. Records no change: the batch
 /// attributes each new pair to the add that asked first.
-pub fn add_pairs(conn: &mut Conn, pairs: &[(GroupId, UserId)], now: NaiveDateTime) -> QueryResult<HashSet<(GroupId, UserId)>> {
+pub fn add_pairs(conn: &mut Conn, pairs: Vec<(GroupId, UserId)>, now: NaiveDateTime) -> QueryResult<HashSet<(GroupId, UserId)>> {
     Ok(insert(conn, pairs, now)?.into_iter().collect())
 }
 
 /// Inserts the memberships that do not exist yet, in one global order
 /// (which keeps overlapping concurrent writers from deadlocking on each
 /// other's uncommitted rows on PostgreSQL); returns exactly the new ones.
-fn insert(conn: &mut Conn, pairs: &[(GroupId, UserId)], now: NaiveDateTime) -> QueryResult<Vec<(GroupId, UserId)>> {
-    let mut sorted: Vec<(GroupId, UserId)> = pairs.to_vec();
+fn insert(conn: &mut Conn, mut sorted: Vec<(GroupId, UserId)>, now: NaiveDateTime) -> QueryResult<Vec<(GroupId, UserId)>> {
     sorted.sort_unstable();
     sorted.dedup();
     let mut added = Vec::new();

@@ -310,7 +310,7 @@ async fn run(pool: &Pool, observers: &Arc<Observers>, take: Arc<Take<AddJob, Res
             conn.write(|conn| {
                 let verdicts = check_then_add(&mut Read::new(conn), &adds, &unchecked)?;
                 let pairs: Vec<_> = verdicts.iter().filter_map(|v| v.as_ref().ok()).map(|(_, g, u)| (*g, *u)).collect();
-                let mut new = memberships::add_pairs(conn, &pairs, now())?;
+                let mut new = memberships::add_pairs(conn, pairs, now())?;
                 // The first add of a new pair made it; a repeat in the same
                 // batch is an idempotent no-op, as it would be alone.
                 let changes: Vec<Vec<Change>> = verdicts
