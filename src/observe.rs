@@ -37,6 +37,13 @@ pub fn pool_state(max: u32, open: u32, idle: u32) {
     metrics::gauge!("rollcall_db_pool_connections", "state" => "in_use").set(open.saturating_sub(idle));
 }
 
+/// What SQLite's connections of this process hold together (page caches,
+/// prepared statements, schemas), and the limit they keep to.
+pub fn sqlite_heap(used: i64, limit: i64) {
+    metrics::gauge!("rollcall_sqlite_heap_bytes").set(used as f64);
+    metrics::gauge!("rollcall_sqlite_heap_limit_bytes").set(limit as f64);
+}
+
 /// Counts committed changes by kind; memberships also on their own.
 pub struct ChangeCounter;
 

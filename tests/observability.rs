@@ -65,6 +65,8 @@ async fn metrics_count_a_membership_add_and_a_404(backend: Backend) {
     assert!(after.contains("rollcall_db_pool_connections{state=\"in_use\"}"), "{after}");
     if backend == Backend::Sqlite {
         assert!(delta("rollcall_group_commit_batch_size_count", &[]) >= 2.0, "group commit batches: {after}");
+        assert!(sample(&after, "rollcall_sqlite_heap_bytes", &[]) > 0.0, "SQLite's heap: {after}");
+        assert_eq!(sample(&after, "rollcall_sqlite_heap_limit_bytes", &[]), 32.0 * 1024.0 * 1024.0, "{after}");
     }
     // The batches README names: the two adds, the group's and the user's creation.
     assert!(delta("rollcall_single_add_batch_size_count", &[]) >= 2.0, "single-add batches: {after}");

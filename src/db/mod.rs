@@ -158,6 +158,27 @@ impl Conn {
     }
 }
 
+/// The page cache of each SQLite connection that reads, in KiB: room for
+/// what a page of 1,000 members reads (about 1,200 pages of 4 KiB: the
+/// group's memberships, each member's entry in the users' id index, their
+/// rows). At SQLite's default of 2,000 KiB each such page read every one of
+/// them from the file again (4.6 MB of `pread`s a request); a connection
+/// only grows its cache as far as it reads, and the pool hands out the most
+/// recently returned connection first.
+const READER_CACHE_KIB: u32 = 8 * 1024;
+
+/// What all SQLite connections of the process may hold together (page
+/// caches, prepared statements, schemas), in bytes: past it, a connection
+/// that needs another page recycles its own least recently used one
+/// instead of growing its cache, so [`READER_CACHE_KIB`] is room a busy
+/// connection may take, not a reservation for each.
+const SQLITE_HEAP_LIMIT: i64 = 32 << 20;
+
+/// The group-commit writer's page cache, in KiB (SQLite's default): SQLite
+/// walks the whole cache at every commit, so a larger one made commits
+/// slower (bench/RESULTS.md, 2026-12-06, session 7).
+const WRITER_CACHE_KIB: u32 = 2_000;
+
 #[derive(Debug)]
 struct SqliteSetup {
     synchronous: &'static str,
@@ -167,8 +188,8 @@ struct SqliteSetup {
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSetup {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = {};",
-            self.synchronous, self.wal_autocheckpoint
+            "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {}; PRAGMA wal_autocheckpoint = {}; PRAGMA cache_size = -{};",
+            self.synchronous, self.wal_autocheckpoint, READER_CACHE_KIB
         ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
@@ -230,6 +251,8 @@ impl Pool {
         } else {
             let path = config.sqlite_path();
             stable_plans::enable();
+            // SAFETY: sets a process-wide number; callable at any time.
+            unsafe { libsqlite3_sys::sqlite3_soft_heap_limit64(SQLITE_HEAP_LIMIT) };
             // WAL lets readers proceed during a write; set once, it persists in
             // the file. The busy timeout comes first: another process closing
             // the database (its last connection checkpoints) holds a lock briefly.
@@ -258,7 +281,8 @@ impl Pool {
                 // 18 % of the writer's time under single adds went to writing
                 // that file. In memory it is a copy, bounded by what one
                 // batch touches.
-                conn.batch_execute("PRAGMA temp_store = MEMORY").map_err(|e| open_error(e.to_string()))?;
+                conn.batch_execute(&format!("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{WRITER_CACHE_KIB};"))
+                    .map_err(|e| open_error(e.to_string()))?;
                 Some(group_commit::GroupCommit::start(Conn::Sqlite(conn)))
             } else {
                 None
@@ -286,6 +310,10 @@ impl Pool {
             Pools::Postgres(p) => (p.max_size(), p.state()),
         };
         crate::observe::pool_state(max, state.connections, state.idle_connections);
+        if !self.is_postgres() {
+            // SAFETY: reads a process-wide counter.
+            crate::observe::sqlite_heap(unsafe { libsqlite3_sys::sqlite3_memory_used() }, SQLITE_HEAP_LIMIT);
+        }
     }
 
     pub fn get(&self) -> Result<Conn, Error> {
