@@ -164,7 +164,10 @@ impl Conn {
 /// rows). At SQLite's default of 2,000 KiB each such page read every one of
 /// them from the file again (4.6 MB of `pread`s a request); a connection
 /// only grows its cache as far as it reads, and the pool hands out the most
-/// recently returned connection first.
+/// recently returned connection first. It helps between writes only: in
+/// WAL mode a connection empties its cache at its first read after any
+/// commit (`pagerBeginReadTransaction`), so under a steady write load each
+/// page still reads its pages once (but no longer any twice).
 const READER_CACHE_KIB: u32 = 8 * 1024;
 
 /// What all SQLite connections of the process may hold together (page
