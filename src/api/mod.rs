@@ -66,17 +66,78 @@ fn hyphenated_uuids<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Uu
         .collect()
 }
 
-/// An item of a response as JSON, built on the database's thread as its
-/// row arrives (a page of 1,000 is then ready when its last row is).
-pub fn json_item<T: serde::Serialize>(item: &T) -> serde_json::Result<Box<serde_json::value::RawValue>> {
-    serde_json::value::to_raw_value(item)
+/// The items of a listing as JSON, each written on the database's thread as
+/// its row arrives, into one buffer for the whole page ([`JsonItems::push`]
+/// gives where an item is in it), then put in order into the response's
+/// body once ([`JsonItems::body`]). A page of 1,000 users is ready when its
+/// last row is, with no allocation an item and no copy of the page but the
+/// body's (a boxed `RawValue` an item, then `HttpResponse::json` growing
+/// its string by doubling, were most of the HTTP worker's share of a
+/// management page, bench/RESULTS.md).
+#[derive(Clone)]
+pub struct JsonItems(std::sync::Arc<std::sync::Mutex<Result<Vec<u8>, serde_json::Error>>>);
+
+/// Where [`JsonItems::push`] wrote one item.
+pub struct JsonItem(std::ops::Range<usize>);
+
+impl Default for JsonItems {
+    fn default() -> Self {
+        JsonItems(std::sync::Arc::new(std::sync::Mutex::new(Ok(Vec::new()))))
+    }
 }
 
-/// The items [`json_item`] built, or why one could not be.
-pub fn json_items(
-    items: Vec<serde_json::Result<Box<serde_json::value::RawValue>>>,
-) -> Result<Vec<Box<serde_json::value::RawValue>>, Error> {
-    items.into_iter().collect::<Result<_, _>>().map_err(Error::internal)
+impl JsonItems {
+    /// Writes `item` after those written so far.
+    pub fn push<T: serde::Serialize>(&self, item: &T) -> JsonItem {
+        let mut written = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let Ok(buffer) = written.as_mut() else { return JsonItem(0..0) };
+        let start = buffer.len();
+        match serde_json::to_writer(&mut *buffer, item) {
+            Ok(()) => JsonItem(start..buffer.len()),
+            Err(e) => {
+                *written = Err(e);
+                JsonItem(0..0)
+            }
+        }
+    }
+
+    /// A JSON object of `fields` (an object) and `name`, the array of
+    /// `items` in their order, first or last: the body of a 200 answer.
+    pub fn body(
+        self,
+        items: Vec<JsonItem>,
+        name: &str,
+        first: bool,
+        fields: &impl serde::Serialize,
+    ) -> Result<actix_web::HttpResponse, Error> {
+        let written = std::mem::replace(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()), Ok(Vec::new()));
+        let written = written.map_err(Error::internal)?;
+        let fields = serde_json::to_vec(fields).map_err(Error::internal)?;
+        // `{…}` without its braces (empty: no fields).
+        let fields = fields.strip_prefix(b"{").and_then(|f| f.strip_suffix(b"}")).ok_or_else(|| Error::internal("not a JSON object"))?;
+        let size = items.iter().map(|i| i.0.len() + 1).sum::<usize>() + fields.len() + name.len() + 8;
+        let mut body = Vec::with_capacity(size);
+        body.push(b'{');
+        if !first && !fields.is_empty() {
+            body.extend_from_slice(fields);
+            body.push(b',');
+        }
+        serde_json::to_writer(&mut body, name).map_err(Error::internal)?;
+        body.extend_from_slice(b":[");
+        for (n, item) in items.into_iter().enumerate() {
+            if n > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(written.get(item.0).ok_or_else(|| Error::internal("an item outside the page's JSON"))?);
+        }
+        body.push(b']');
+        if first && !fields.is_empty() {
+            body.push(b',');
+            body.extend_from_slice(fields);
+        }
+        body.push(b'}');
+        Ok(actix_web::HttpResponse::Ok().content_type(actix_web::http::header::ContentType::json()).body(body))
+    }
 }
 
 /// Timestamps as every surface renders them: RFC 3339, milliseconds, `Z`

@@ -7,8 +7,8 @@ use utoipa::IntoParams;
 
 use super::models::{group_list, ManagementUser, Paged, UserPagedList, UserPagingQuery, USER_SORTS};
 use crate::api::error::ManagementError;
-use crate::api::{json_item, json_items, UserIds};
 use crate::api::{Caller, CheckLater};
+use crate::api::{JsonItems, UserIds};
 use crate::domain::{GroupIdentifier, UserSort};
 use crate::engine::members::MemberQuery;
 use crate::error::Error;
@@ -163,8 +163,10 @@ pub async fn list_group_users(
         sort: paging.sort(UserSort::Email, &USER_SORTS)?,
         page: page.page,
     };
-    let found = service.list_members_paged(&caller, group, query, |u| json_item(&ManagementUser::from(u))).await?;
-    Ok(HttpResponse::Ok().json(Paged::new(&page, found.total, json_items(found.items)?)))
+    let json = JsonItems::default();
+    let items = json.clone();
+    let found = service.list_members_paged(&caller, group, query, move |u| items.push(&ManagementUser::from(u))).await?;
+    json.body(found.items, "items", false, &Paged::new(&page, found.total))
 }
 
 /// Remove a user from a group

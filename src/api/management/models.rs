@@ -312,26 +312,24 @@ pub struct GroupBody {
     pub custom: Option<Value>,
 }
 
-/// One page of a listing, as written (the fields of the `…PagedList`
-/// schemas; `items` of any serializable shape).
+/// Where a page of a listing is, as written (the fields of the
+/// `…PagedList` schemas but their `items`).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Paged<I> {
+pub struct Paged {
     pub page_index: i64,
     pub page_size: i64,
     pub total_count: i64,
     pub page_count: i64,
-    pub items: I,
 }
 
-impl<I> Paged<I> {
-    pub fn new(paging: &Paging, total: i64, items: I) -> Self {
+impl Paged {
+    pub fn new(paging: &Paging, total: i64) -> Self {
         Paged {
             page_index: paging.page_index,
             page_size: paging.page.limit,
             total_count: total,
             page_count: (total + paging.page.limit - 1) / paging.page.limit,
-            items,
         }
     }
 }
@@ -353,7 +351,7 @@ macro_rules! paged_list {
 
         impl $name {
             pub fn new(paging: &Paging, total: i64, items: Vec<$item>) -> Self {
-                let Paged { page_index, page_size, total_count, page_count, items } = Paged::new(paging, total, items);
+                let Paged { page_index, page_size, total_count, page_count } = Paged::new(paging, total);
                 Self { page_index, page_size, total_count, page_count, items }
             }
         }

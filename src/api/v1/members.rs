@@ -8,7 +8,7 @@ use super::parse_id;
 use super::users::UserResponse;
 use crate::api::error::ErrorResponse;
 use crate::api::Caller;
-use crate::api::{json_item, json_items, UserIds};
+use crate::api::{JsonItems, UserIds};
 use crate::domain::{GroupIdentifier, UserId};
 use crate::error::Error;
 use crate::service::Service;
@@ -73,11 +73,10 @@ pub struct MemberList {
     pub next_cursor: Option<String>,
 }
 
-/// A [`MemberList`] as written, its items JSON already (built as their
-/// rows arrived).
+/// A [`MemberList`] as written, but its items (written as their rows
+/// arrived, [`JsonItems`]).
 #[derive(Serialize)]
-struct MemberListWire {
-    items: Vec<Box<serde_json::value::RawValue>>,
+struct MemberListRest {
     total: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
@@ -113,12 +112,11 @@ pub async fn list_group_members(
         return Err(Error::validation("limit must be between 1 and 1000"));
     }
     let cursor: Option<UserId> = query.cursor.as_deref().map(|c| parse_id(c, "cursor")).transpose()?;
-    let page = service.list_members(&caller, group, cursor, limit, |u| json_item(&UserResponse::from(u))).await?;
-    Ok(HttpResponse::Ok().json(MemberListWire {
-        items: json_items(page.items)?,
-        total: page.total,
-        next_cursor: page.next_cursor.map(|c| c.to_string()),
-    }))
+    let json = JsonItems::default();
+    let items = json.clone();
+    let page = service.list_members(&caller, group, cursor, limit, move |u| items.push(&UserResponse::from(u))).await?;
+    let rest = MemberListRest { total: page.total, next_cursor: page.next_cursor.map(|c| c.to_string()) };
+    json.body(page.items, "items", true, &rest)
 }
 
 /// Remove Users from Group
