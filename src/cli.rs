@@ -205,6 +205,7 @@ fn open(config: &DatabaseConfig) -> Result<Pool, CliError> {
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    crate::allocator::tune();
     match cli.command {
         Command::Openapi { version } => {
             let doc = if version == "3.0" { crate::startup::openapi_30() } else { crate::startup::openapi() };

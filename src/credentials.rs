@@ -120,27 +120,6 @@ impl Default for Hasher {
     }
 }
 
-/// Makes glibc's allocator hand every allocation of 1 MiB or more back to
-/// the system when it is freed. By default it raises that threshold to the
-/// size of the largest block freed so far, and then keeps each freed 19 MiB
-/// Argon2 block in one of its arenas: measured, 20 wrong passwords one
-/// after another left the server at 418 MB, a burst of 1,000 at 1.8 GB
-/// (SQLite) and 4.9 GB (PostgreSQL). With the threshold fixed, the same
-/// burst peaks at 89 MB and falls back to 50. Process-wide, set once.
-fn return_large_blocks_to_the_system() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        // SAFETY: mallopt only changes the allocator's tuning; glibc
-        // applies it under its own lock.
-        ONCE.call_once(|| unsafe {
-            if libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) != 1 {
-                tracing::debug!("could not set the allocator's mmap threshold");
-            }
-        });
-    }
-}
-
 /// Lowers the calling thread's scheduling priority (Linux: per thread).
 fn lower_this_threads_priority() {
     #[cfg(target_os = "linux")]
@@ -240,7 +219,7 @@ fn verify_now(password: &str, stored: Option<&str>) -> bool {
 impl Hasher {
     /// `threads` hashing threads; they end when the last clone is dropped.
     pub fn new(threads: usize) -> Self {
-        return_large_blocks_to_the_system();
+        crate::allocator::tune();
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = Arc::new(std::sync::Mutex::new(queue));
         for n in 0..threads.max(1) {

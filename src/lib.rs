@@ -5,6 +5,7 @@
 //! [`error`], [`observe`] — has no HTTP in it (a test keeps it so); the
 //! surfaces in [`api`] are adapters over [`service::Service`].
 
+pub mod allocator;
 pub mod api;
 pub mod cli;
 pub mod config;
