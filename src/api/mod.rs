@@ -166,8 +166,8 @@ pub fn timestamp(at: chrono::NaiveDateTime) -> String {
     for (i, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (23, b'Z')] {
         out[i] = c;
     }
-    // Digits and separators only: always UTF-8.
-    std::str::from_utf8(&out).map_or_else(|_| at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true), str::to_owned)
+    // Digits and separators only (ASCII).
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 impl utoipa::PartialSchema for Permission {

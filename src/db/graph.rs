@@ -123,7 +123,8 @@ impl Graph {
         self.ids.binary_search(id).ok().map(|i| i as u32)
     }
 
-    /// The group's name key, if it is nested.
+    /// The group's name key, if it is nested (the tests' view).
+    #[cfg(test)]
     pub fn key(&self, id: &GroupId) -> Option<&str> {
         self.index(id).map(|i| &*self.keys[i as usize])
     }

@@ -150,6 +150,8 @@ pub enum GroupType {
 impl From<GroupView> for ManagementGroup {
     fn from(v: GroupView) -> Self {
         let g = v.group;
+        // Each under two names (the vendor's and ours).
+        let (created, modified) = (timestamp(g.created_at), timestamp(g.updated_at));
         Self {
             id: g.id.to_string(),
             name: g.name,
@@ -158,10 +160,10 @@ impl From<GroupView> for ManagementGroup {
             kind: if g.is_system { "sys" } else { "contensis" },
             custom: custom_object(g.custom),
             permissions: v.permissions,
-            created: timestamp(g.created_at),
-            modified: timestamp(g.updated_at),
-            created_at: timestamp(g.created_at),
-            updated_at: timestamp(g.updated_at),
+            created_at: created.clone(),
+            updated_at: modified.clone(),
+            created,
+            modified,
         }
     }
 }
