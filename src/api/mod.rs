@@ -101,29 +101,27 @@ impl JsonItems {
         }
     }
 
-    /// A JSON object of `fields` (an object) and `name`, the array of
-    /// `items` in their order, first or last: the body of a 200 answer.
-    pub fn body(
-        self,
-        items: Vec<JsonItem>,
-        name: &str,
-        first: bool,
-        fields: &impl serde::Serialize,
-    ) -> Result<actix_web::HttpResponse, Error> {
+    /// The body of a 200 answer: a JSON object of `fields` (an object) and
+    /// `"items"`, the array of `items` in their order, first or last.
+    pub fn body(self, items: Vec<JsonItem>, first: bool, fields: &impl serde::Serialize) -> Result<actix_web::HttpResponse, Error> {
+        let body = self.object(items, first, fields)?;
+        Ok(actix_web::HttpResponse::Ok().content_type(actix_web::http::header::ContentType::json()).body(body))
+    }
+
+    fn object(self, items: Vec<JsonItem>, first: bool, fields: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
         let written = std::mem::replace(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()), Ok(Vec::new()));
         let written = written.map_err(Error::internal)?;
         let fields = serde_json::to_vec(fields).map_err(Error::internal)?;
         // `{…}` without its braces (empty: no fields).
         let fields = fields.strip_prefix(b"{").and_then(|f| f.strip_suffix(b"}")).ok_or_else(|| Error::internal("not a JSON object"))?;
-        let size = items.iter().map(|i| i.0.len() + 1).sum::<usize>() + fields.len() + name.len() + 8;
+        let size = items.iter().map(|i| i.0.len() + 1).sum::<usize>() + fields.len() + 16;
         let mut body = Vec::with_capacity(size);
         body.push(b'{');
         if !first && !fields.is_empty() {
             body.extend_from_slice(fields);
             body.push(b',');
         }
-        serde_json::to_writer(&mut body, name).map_err(Error::internal)?;
-        body.extend_from_slice(b":[");
+        body.extend_from_slice(br#""items":["#);
         for (n, item) in items.into_iter().enumerate() {
             if n > 0 {
                 body.push(b',');
@@ -136,7 +134,7 @@ impl JsonItems {
             body.extend_from_slice(fields);
         }
         body.push(b'}');
-        Ok(actix_web::HttpResponse::Ok().content_type(actix_web::http::header::ContentType::json()).body(body))
+        Ok(body)
     }
 }
 
@@ -184,6 +182,22 @@ impl ToSchema for Permission {}
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_items_are_put_in_the_order_given_around_the_fields() {
+        let page = |order: &[usize], first: bool, fields: serde_json::Value| {
+            let json = super::JsonItems::default();
+            let mut spans: Vec<_> = ["a", "b\"c", "d"].iter().map(|s| Some(json.push(&serde_json::json!({ "s": s })))).collect();
+            let items = order.iter().map(|&i| spans[i].take().unwrap()).collect();
+            String::from_utf8(json.object(items, first, &fields).unwrap()).unwrap()
+        };
+        assert_eq!(page(&[2, 0, 1], true, serde_json::json!({"total": 3})), r#"{"items":[{"s":"d"},{"s":"a"},{"s":"b\"c"}],"total":3}"#);
+        assert_eq!(page(&[1], false, serde_json::json!({"m": null, "n": 1})), r#"{"m":null,"n":1,"items":[{"s":"b\"c"}]}"#);
+        assert_eq!(page(&[], true, serde_json::json!({})), r#"{"items":[]}"#);
+        assert_eq!(page(&[], false, serde_json::json!({"total": 0})), r#"{"total":0,"items":[]}"#);
+        let not_an_object = super::JsonItems::default().object(Vec::new(), true, &[1]);
+        assert!(not_an_object.is_err());
+    }
+
     #[test]
     fn timestamps_are_written_as_chrono_writes_them() {
         let mut seconds: i64 = 0;

@@ -166,7 +166,7 @@ pub async fn list_group_users(
     let json = JsonItems::default();
     let items = json.clone();
     let found = service.list_members_paged(&caller, group, query, move |u| items.push(&ManagementUser::from(u))).await?;
-    json.body(found.items, "items", false, &Paged::new(&page, found.total))
+    json.body(found.items, false, &Paged::new(&page, found.total))
 }
 
 /// Remove a user from a group

@@ -116,7 +116,7 @@ pub async fn list_group_members(
     let items = json.clone();
     let page = service.list_members(&caller, group, cursor, limit, move |u| items.push(&UserResponse::from(u))).await?;
     let rest = MemberListRest { total: page.total, next_cursor: page.next_cursor.map(|c| c.to_string()) };
-    json.body(page.items, "items", true, &rest)
+    json.body(page.items, true, &rest)
 }
 
 /// Remove Users from Group
